@@ -1,0 +1,103 @@
+# dojot-nodeos: build, test and image targets. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := yaml-0.1 libcjson libcurl libsystemd libarchive
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# Debian package that provides each pkg-config name (for the one-line hint).
+deb_yaml-0.1   := libyaml-dev
+deb_libcjson   := libcjson-dev
+deb_libcurl    := libcurl4-openssl-dev
+deb_libsystemd := libsystemd-dev
+deb_libarchive := libarchive-dev
+deb_cmocka     := libcmocka-dev
+
+ifeq ($(filter help deps clean image image-% plan seeds pxe,$(MAKECMDGOALS)),)
+$(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo y),,$(error missing $(p): install the Debian package $(deb_$(p)) (or run 'make deps' as root))))
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"$(VERSION)"'
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g
+
+AGENT_SRC  := $(sort $(wildcard agent/src/*.c agent/src/steps/*.c))
+LIB_SRC    := $(filter-out agent/src/main.c,$(AGENT_SRC))
+TEST_SRC   := $(sort $(wildcard agent/tests/test-*.c))
+FUZZ_SRC   := $(sort $(wildcard agent/fuzz/fuzz-*.c))
+HEADERS    := $(wildcard agent/src/*.h agent/src/steps/*.h agent/tests/*.h)
+
+obj = $(patsubst agent/%.c,$(1)/obj/%.o,$(2))
+
+# --- the agent, plain and sanitized builds -------------------------------
+define variant
+$(1)/obj/%.o: agent/%.c $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
+$(1)/libagent.a: $(call obj,$(1),$(LIB_SRC))
+	@rm -f $$@; ar rcs $$@ $$^
+$(1)/node-agent: $(1)/obj/src/main.o $(1)/libagent.a
+	$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
+$(1)/tests/%: $(1)/obj/tests/%.o $(1)/libagent.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS) -o $$@
+endef
+$(eval $(call variant,$(BUILD),))
+$(eval $(call variant,$(BUILD)/asan,$(SAN_FLAGS)))
+
+TESTS      := $(patsubst agent/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+ASAN_TESTS := $(patsubst agent/tests/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
+
+.PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c
+all: $(BUILD)/node-agent
+agent: $(BUILD)/node-agent
+tests: $(TESTS) $(ASAN_TESTS) $(BUILD)/asan/node-agent
+
+# --- fuzzing (libFuzzer, clang) -------------------------------------------
+FUZZ_CC   ?= clang
+FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/fuzz/%: agent/fuzz/%.c $(LIB_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Iagent/src \
+	  -DNODE_AGENT_VERSION='"fuzz"' $< $(LIB_SRC) $(PKG_LIBS) -o $@
+FUZZ_SECONDS ?= 300
+fuzz: $(FUZZ_BINS)  ## long fuzzing run of every target (FUZZ_SECONDS each)
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$n agent/fuzz/corpus/$$n || exit 1; done
+fuzz-smoke: $(FUZZ_BINS)
+	@tests/fuzz-smoke.sh $(FUZZ_BINS)
+
+# --- tests -----------------------------------------------------------------
+deps:  ## install build and test dependencies (Debian 12, as root)
+	@tools/install-deps test
+
+test:  ## the CI suite: deps, unit tests plain + ASan/UBSan, fuzz smoke, integration, QEMU smoke
+	@tools/install-deps test
+	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(FUZZ_BINS)
+	@tests/run-all.sh
+
+unit: tests  ## unit tests only (plain and sanitized)
+	@tests/run-all.sh unit
+
+# --- images ----------------------------------------------------------------
+ROLE    ?= verne
+PROFILE ?= bookworm
+image:  ## build out/$(PROFILE)/$(ROLE)/ (ROLE=all for the six); PLAN=1 prints the plan only
+	@tools/install-deps image
+	@$(MAKE) --no-print-directory $(BUILD)/node-agent
+	@image/build-image --profile "$(PROFILE)" --role "$(ROLE)" $(if $(PLAN),--plan) $(if $(RAW),--raw) \
+	  $(if $(IMAGES_DIR),--images-dir "$(IMAGES_DIR)") $(if $(K8S_BUNDLE),--k8s-bundle "$(K8S_BUNDLE)")
+
+clean:
+	rm -rf $(BUILD)
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* A small client of the Docker Engine API over its unix socket (libcurl,
+ * CURLOPT_UNIX_SOCKET_PATH), for what the agent needs: is an image present,
+ * load an image archive. API version pinned to v1.40 (Docker 19.03), which
+ * Debian's docker.io 20.10 also serves. */
+
+#include <stdbool.h>
+
+struct docker;
+
+/* socket_path NULL: /run/docker.sock. Does not connect yet. */
+int docker_new(const char *socket_path, struct docker **ret);
+void docker_free(struct docker *d);
+/* Waits until GET /_ping answers OK, up to timeout_ms; -ETIMEDOUT. */
+int docker_wait_ready(struct docker *d, int timeout_ms);
+/* GET /images/<ref>/json: 1 present, 0 absent, <0 error. */
+int docker_image_exists(struct docker *d, const char *ref);
+/* POST /images/load?quiet=1 streaming the archive at path (docker-archive
+ * tar, optionally gzip/zstd compressed as docker accepts). The stream's
+ * error messages become *error. 0 or -errno. */
+int docker_image_load(struct docker *d, const char *archive_path, char **error);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Scope-bound cleanup, after systemd's _cleanup_ helpers: a local declared
+ * with one of these is released on every return path, so functions need no
+ * goto ladders. Hand ownership on with TAKE_PTR(). */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_close_ _cleanup_(closep)
+
+#define TAKE_PTR(p) ({ __typeof__(p) _p_ = (p); (p) = NULL; _p_; })
+#define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define STREQ(a, b) (strcmp((a), (b)) == 0)
+
+/* A negative errno from a libc call that reports through errno. */
+static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
+
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) { if (*p) func(*p); }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# A short libFuzzer run of each target over its seed corpus (TAP output).
+# The long run is `make fuzz`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+secs=${FUZZ_SMOKE_SECONDS:-15}
+n=0; rc=0
+for f in "$@"; do
+  [ -x "$f" ] || continue
+  n=$((n+1)); name=$(basename "$f")
+  work=$(mktemp -d); corpus=agent/fuzz/corpus/$name
+  if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 "$work" ${corpus:+$([ -d "$corpus" ] && echo "$corpus")} >"$work.log" 2>&1; then
+    echo "ok $n - $name: $(grep -o 'Done [0-9]* runs' "$work.log" | tail -1) in ${secs}s"
+  else
+    echo "not ok $n - $name crashed"; tail -40 "$work.log" | sed 's/^/# /'; rc=1
+  fi
+  rm -rf "$work" "$work.log"
+done
+[ $n -gt 0 ] || { echo "not ok 1 - no fuzz targets built"; exit 1; }
+echo "1..$n"
+exit $rc

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the `make test` suites and ends with one summary line the CI reads:
+#   "N passed, N failed"
+# Every suite speaks TAP ("ok"/"not ok" lines); a suite that exits non-zero
+# without a "not ok" line counts as one failure, so a crash cannot pass.
+# Usage: tests/run-all.sh [unit|fuzz|integration|qemu ...]  (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(unit fuzz integration qemu)
+log_dir=$BUILD/test-logs; mkdir -p "$log_dir"
+passed=0 failed=0 failures=()
+start=$(date +%s)
+
+# run NAME CMD...: runs one TAP producer, tallies its lines
+run() {
+  local name=$1; shift
+  local log="$log_dir/${name//\//_}.log"
+  "$@" >"$log" 2>&1; local rc=$?
+  local ok nok
+  ok=$(grep -cE '^ok [0-9]+' "$log"); nok=$(grep -cE '^not ok [0-9]+' "$log")
+  if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then nok=1; echo "not ok - $name exited $rc" >>"$log"; fi
+  passed=$((passed + ok)); failed=$((failed + nok))
+  if [ "$nok" -gt 0 ]; then
+    failures+=("$name"); printf 'FAIL %-44s %3d passed, %d failed  (log: %s)\n' "$name" "$ok" "$nok" "$log"
+    grep -E '^not ok' "$log" | head -20 | sed 's/^/     /'
+    tail -n 15 "$log" | sed 's/^/     | /'
+  else
+    printf 'ok   %-44s %3d passed\n' "$name" "$ok"
+  fi
+}
+
+for s in "${suites[@]}"; do
+  case $s in
+  unit)
+    for t in "$BUILD"/tests/test-*; do
+      [ -x "$t" ] || continue
+      run "unit/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
+      run "asan/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP \
+          ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+          "$BUILD/asan/tests/$(basename "$t")"
+    done ;;
+  fuzz)
+    run "fuzz/smoke" tests/fuzz-smoke.sh "$BUILD"/fuzz/fuzz-* ;;
+  integration)
+    for t in tests/integration/*.sh; do
+      [ -x "$t" ] && run "integration/$(basename "$t" .sh)" "$t"
+    done ;;
+  qemu)
+    [ -x qemu-tests/smoke.sh ] && run "qemu/smoke" qemu-tests/smoke.sh ;;
+  *) echo "unknown suite $s" >&2; exit 2 ;;
+  esac
+done
+
+echo "---"
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "duration: $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
