@@ -58,15 +58,19 @@ ASAN_TESTS := $(patsubst agent/tests/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
 .PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c
 all: $(BUILD)/node-agent
 agent: $(BUILD)/node-agent
-tests: $(TESTS) $(ASAN_TESTS) $(BUILD)/asan/node-agent
+tests: $(TESTS) $(ASAN_TESTS)
 
 # --- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC   ?= clang
 FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-$(BUILD)/fuzz/%: agent/fuzz/%.c $(LIB_SRC) $(HEADERS)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
+$(BUILD)/fuzz/obj/%.o: agent/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Iagent/src \
-	  -DNODE_AGENT_VERSION='"fuzz"' $< $(LIB_SRC) $(PKG_LIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
+$(BUILD)/fuzz/libagent.a: $(patsubst agent/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/fuzz/%.o $(BUILD)/fuzz/libagent.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(PKG_LIBS) -o $@
 FUZZ_SECONDS ?= 300
 fuzz: $(FUZZ_BINS)  ## long fuzzing run of every target (FUZZ_SECONDS each)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
@@ -81,7 +85,7 @@ deps:  ## install build and test dependencies (Debian 12, as root)
 
 test:  ## the CI suite: deps, unit tests plain + ASan/UBSan, fuzz smoke, integration, QEMU smoke
 	@tools/install-deps test
-	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(BUILD)/asan/node-agent $(FUZZ_BINS)
 	@tests/run-all.sh
 
 unit: tests  ## unit tests only (plain and sanitized)

@@ -21,3 +21,7 @@ int docker_image_exists(struct docker *d, const char *ref);
  * tar, optionally gzip/zstd compressed as docker accepts). The stream's
  * error messages become *error. 0 or -errno. */
 int docker_image_load(struct docker *d, const char *archive_path, char **error);
+/* The image references an archive provides, from its manifest.json
+ * (docker-archive RepoTags) or index.json (OCI ref.name annotations), read
+ * with libarchive without extracting. New strv in *ret. */
+int docker_archive_image_refs(const char *archive_path, char ***ret);

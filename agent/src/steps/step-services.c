@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+#include "steps/step.h"
+#include "strv.h"
+
+static int services_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
+        (void) s;
+        char * const *units = ctx->role->services;
+        _cleanup_free_ char *list = strv_join(units, " ");
+        if (!list)
+                return -ENOMEM;
+        if (!ctx->live) {
+                step_result_set(res, STEP_SKIPPED, "not starting %s: offline root", list);
+                return 0;
+        }
+        int r = step_run(res, 60000, (char *[]) { "systemctl", "daemon-reload", NULL });
+        if (r < 0)
+                return r;
+        STRV_FOREACH(u, units) {
+                r = step_run(res, 300000, (char *[]) { "systemctl", "enable", "--now", *u, NULL });
+                if (r < 0)
+                        return r;
+        }
+        step_result_set(res, STEP_DONE, "enabled and started %s", list);
+        return 0;
+}
+
+const struct step_type step_type_services = { .kind = "services", .apply = services_apply };

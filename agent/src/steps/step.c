@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <string.h>
+#include "exec.h"
+#include "steps/step.h"
+#include "strv.h"
+
+static void set_detail_v(struct step_result *res, const char *fmt, va_list ap) {
+        char *d = NULL;
+        if (vasprintf(&d, fmt, ap) < 0)
+                d = NULL;
+        free(res->detail);
+        res->detail = d;
+}
+
+void step_result_set(struct step_result *res, enum step_status st, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        set_detail_v(res, fmt, ap);
+        va_end(ap);
+        res->status = st;
+}
+
+int step_fail(struct step_result *res, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        set_detail_v(res, fmt, ap);
+        va_end(ap);
+        res->status = STEP_FAILED;
+        return r < 0 ? r : -EIO;
+}
+
+int step_run(struct step_result *res, int timeout_ms, char * const *argv) {
+        struct exec_result er;
+        _cleanup_free_ char *cmd = strv_join(argv, " ");
+        int r = exec_run(argv, timeout_ms, &er);
+        if (r < 0)
+                return step_fail(res, r, "cannot run '%s': %s", cmd ? cmd : argv[0], strerror(-r));
+        if (er.status != 0) {
+                _cleanup_free_ char *tail = exec_output_tail(er.output, 5);
+                exec_result_done(&er);
+                return step_fail(res, -EIO, "'%s' exited %d: %s", cmd ? cmd : argv[0], er.status, tail ? tail : "");
+        }
+        exec_result_done(&er);
+        return 0;
+}

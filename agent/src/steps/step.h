@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* One step of the agent's plan. Every step type has the same small contract:
+ * apply() is idempotent (running it twice leaves the node as running it
+ * once), reports done/skipped with a short detail, or fails with a negative
+ * errno and a one-line reason. Step types are generic mechanisms (write
+ * sysctls, make volume dirs, render a file); the role data decides which
+ * steps a node gets and with what arguments. */
+
+#include <stdbool.h>
+#include "config.h"
+#include "role.h"
+#include "state.h"
+
+struct agent_ctx {
+        const char *root;               /* "/" on a node; a scratch tree with --root */
+        bool live;                      /* root is "/": touch the running kernel and services */
+        const struct node_config *config;
+        const struct role *role;
+        const struct role_catalog *catalog;
+        const char *image_store;        /* dir of preloaded image archives (in root) */
+        const char *docker_socket;      /* NULL: default */
+};
+
+struct step;
+
+struct step_result {
+        enum step_status status;        /* STEP_DONE or STEP_SKIPPED on success */
+        char *detail;                   /* summary, skip reason, or failure reason (new string) */
+};
+
+struct step_type {
+        const char *kind;
+        bool every_boot;                /* re-run at every boot, even for a completed instance */
+        int (*apply)(const struct agent_ctx *ctx, const struct step *s, struct step_result *res);
+};
+
+struct step {
+        char *name;                     /* unique in a plan: "sysctl", "file:/etc/haproxy/haproxy.cfg" */
+        const struct step_type *type;
+        const void *data;               /* e.g. the role_file of a file step */
+};
+
+/* Sets res->detail from a format (replacing any previous detail). */
+void step_result_set(struct step_result *res, enum step_status st, const char *fmt, ...) _printf_(3, 4);
+/* Fails the step: sets the reason and returns r (a negative errno). */
+int step_fail(struct step_result *res, int r, const char *fmt, ...) _printf_(3, 4);
+/* Runs a helper; a non-zero exit fails the step with the command and the
+ * tail of its output. Only call when ctx->live. */
+int step_run(struct step_result *res, int timeout_ms, char * const *argv);
+
+extern const struct step_type step_type_hostname;
+extern const struct step_type step_type_network;
+extern const struct step_type step_type_ssh_keys;
+extern const struct step_type step_type_swap;
+extern const struct step_type step_type_kernel_modules;
+extern const struct step_type step_type_sysctl;
+extern const struct step_type step_type_limits;
+extern const struct step_type step_type_volumes;
+extern const struct step_type step_type_file;
+extern const struct step_type step_type_services;
+extern const struct step_type step_type_images;
