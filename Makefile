@@ -40,14 +40,17 @@ obj = $(patsubst agent/%.c,$(1)/obj/%.o,$(2))
 define variant
 $(1)/obj/%.o: agent/%.c $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
+	@echo "  CC      $$@"
+	@$$(CC) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
 $(1)/libagent.a: $(call obj,$(1),$(LIB_SRC))
 	@rm -f $$@; ar rcs $$@ $$^
 $(1)/node-agent: $(1)/obj/src/main.o $(1)/libagent.a
-	$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
+	@echo "  LD      $$@"
+	@$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libagent.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS) -o $$@
+	@echo "  LD      $$@"
+	@$$(CC) $(2) $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS) -o $$@
 endef
 $(eval $(call variant,$(BUILD),))
 $(eval $(call variant,$(BUILD)/asan,$(SAN_FLAGS)))
@@ -66,11 +69,13 @@ FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
 $(BUILD)/fuzz/obj/%.o: agent/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
 $(BUILD)/fuzz/libagent.a: $(patsubst agent/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/fuzz/%.o $(BUILD)/fuzz/libagent.a
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(PKG_LIBS) -o $@
+	@echo "  LD      $@"
+	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(PKG_LIBS) -o $@
 FUZZ_SECONDS ?= 300
 fuzz: $(FUZZ_BINS)  ## long fuzzing run of every target (FUZZ_SECONDS each)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
