@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := yaml-0.1 libcjson libcurl libsystemd libarchive
+PKGS    := yaml-0.1 libcjson libcurl libsystemd libarchive libcrypto
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # Debian package that provides each pkg-config name (for the one-line hint).
@@ -13,6 +13,7 @@ deb_libcjson   := libcjson-dev
 deb_libcurl    := libcurl4-openssl-dev
 deb_libsystemd := libsystemd-dev
 deb_libarchive := libarchive-dev
+deb_libcrypto  := libssl-dev
 deb_cmocka     := libcmocka-dev
 
 ifeq ($(filter help deps clean image image-% plan seeds pxe,$(MAKECMDGOALS)),)
