@@ -1,0 +1,38 @@
+#!/bin/sh
+# Harness-only probe (qemu-tests): started by systemd.run= from a disk
+# labelled QTEST that only the test attaches. Waits (bounded) for the
+# agent's sentinel, then reports KEY=value lines on the second serial port.
+out=/dev/ttyS1
+exec >"$out" 2>&1
+i=0
+while [ $i -lt 900 ]; do
+  [ -e /var/lib/node-agent/success ] || [ -e /var/lib/node-agent/failed ] && break
+  sleep 1; i=$((i+1))
+done
+echo "QTEST-BEGIN"
+echo "sentinel=$(ls /var/lib/node-agent/ 2>/dev/null | grep -E '^(success|failed)$' | tr '\n' ' ')"
+echo "failed_reason=$(cat /var/lib/node-agent/failed 2>/dev/null)"
+echo "hostname=$(hostname)"
+echo "root_ro=$(awk '$2=="/"{print $4}' /proc/mounts | tr ',' '\n' | grep -xE 'ro|rw' | tail -1)"
+echo "root_fstype=$(awk '$2=="/"{print $3}' /proc/mounts | tail -1)"
+echo "var_fstype=$(awk '$2=="/var"{print $3}' /proc/mounts | tail -1)"
+echo "root_write=$(touch /.qtest 2>&1 >/dev/null && echo writable || echo refused)"
+for k in net.ipv4.ip_local_port_range net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables fs.nr_open fs.file-max net.core.somaxconn; do
+  f=/proc/sys/$(echo $k | tr . /)
+  echo "sysctl.$k=$(cat $f 2>/dev/null | tr '\t' ' ')"
+done
+echo "swap=$(awk 'NR>1' /proc/swaps | wc -l)"
+echo "modules=$(for m in overlay br_netfilter; do grep -q "^$m " /proc/modules && printf '%s ' $m; done)"
+for d in /mnt/data/*; do [ -d "$d" ] && echo "volume.$d=$(stat -c '%u:%g:%a' "$d")"; done
+for d in /mnt/data/zookeeper/*; do [ -d "$d" ] && echo "volume.$d=$(stat -c '%u:%g:%a' "$d")"; done
+echo "docker=$(systemctl is-active docker 2>/dev/null)"
+echo "docker_images=$(docker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | sort | tr '\n' ' ')"
+echo "haproxy=$(systemctl is-active haproxy 2>/dev/null)"
+echo "nginx=$(systemctl is-active nginx 2>/dev/null)"
+[ -f /etc/haproxy/haproxy.cfg ] && echo "haproxy_cfg_sha=$(sha256sum /etc/haproxy/haproxy.cfg | cut -c1-16)" && echo "haproxy_check=$(haproxy -c -f /etc/haproxy/haproxy.cfg >/dev/null 2>&1 && echo ok || echo bad)"
+[ -f /etc/nginx/nginx.conf ] && echo "nginx_check=$(nginx -t >/dev/null 2>&1 && echo ok || echo bad)"
+echo "agent_status=$(node-agent status >/dev/null 2>&1; echo $?)"
+echo "agent_unit=$(systemctl is-active node-agent 2>/dev/null)"
+echo "failed_units=$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
+echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
+echo "QTEST-END"
