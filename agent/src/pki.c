@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+#include <sys/random.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "macro.h"
+#include "pki.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free)
+
+static char *bio_to_string(BIO *b) {
+        char *data;
+        long n = BIO_get_mem_data(b, &data);
+        return n >= 0 ? strndup(data, (size_t) n) : NULL;
+}
+
+static int add_ext(X509 *cert, int nid, const char *value) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+        X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+        if (!ex)
+                return -EINVAL;
+        int ok = X509_add_ext(cert, ex, -1);
+        X509_EXTENSION_free(ex);
+        return ok ? 0 : -EINVAL;
+}
+
+int pki_make_ca(char **ret_cert_pem, secret *ret_key_pem) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = EVP_RSA_gen(2048);
+        _cleanup_(X509_freep) X509 *cert = X509_new();
+        _cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+        unsigned char serial[16];
+        if (!key || !cert || !cb || !kb)
+                return -ENOMEM;
+        if (getrandom(serial, sizeof(serial), 0) != sizeof(serial))
+                return -EIO;
+        serial[0] &= 0x7f;
+        BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+        if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert))) {
+                BN_free(bn);
+                return -EIO;
+        }
+        BN_free(bn);
+        X509_set_version(cert, 2);
+        X509_gmtime_adj(X509_getm_notBefore(cert), -300);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
+        X509_set_pubkey(cert, key);
+        X509_NAME *name = X509_get_subject_name(cert);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *) "kubernetes", -1, -1, 0);
+        X509_set_issuer_name(cert, name);
+        if (add_ext(cert, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+            add_ext(cert, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign") < 0 ||
+            add_ext(cert, NID_subject_key_identifier, "hash") < 0)
+                return -EIO;
+        if (!X509_sign(cert, key, EVP_sha256()))
+                return -EIO;
+        if (!PEM_write_bio_X509(cb, cert) || !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL))
+                return -EIO;
+        _cleanup_free_ char *c = bio_to_string(cb);
+        char *k = bio_to_string(kb);
+        if (!c || !k) {
+                free(k);
+                return -ENOMEM;
+        }
+        int r = secret_set(ret_key_pem, k);
+        explicit_bzero(k, strlen(k));
+        free(k);
+        if (r < 0)
+                return r;
+        *ret_cert_pem = TAKE_PTR(c);
+        return 0;
+}
+
+int pki_ca_cert_hash(const char *cert_pem, char **ret) {
+        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(cert_pem, -1);
+        if (!b)
+                return -ENOMEM;
+        _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        if (!cert)
+                return -EINVAL;
+        unsigned char *der = NULL;
+        int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+        if (len <= 0)
+                return -EINVAL;
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        int ok = EVP_Digest(der, (size_t) len, md, &mdlen, EVP_sha256(), NULL);
+        OPENSSL_free(der);
+        if (!ok || mdlen != 32)
+                return -EIO;
+        char *s = malloc(7 + 64 + 1);
+        if (!s)
+                return -ENOMEM;
+        strcpy(s, "sha256:");
+        for (unsigned i = 0; i < 32; i++)
+                sprintf(s + 7 + 2 * i, "%02x", md[i]);
+        *ret = s;
+        return 0;
+}
+
+int pki_make_token(secret *ret) {
+        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+        unsigned char rnd[64];
+        char tok[24];
+        size_t j = 0;
+        while (j < 23) {
+                if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+                        return -EIO;
+                /* rejection sampling: bytes >= 252 (= 7 * 36) would bias the modulo */
+                for (size_t i = 0; i < sizeof(rnd) && j < 23; i++) {
+                        if (j == 6)
+                                tok[j++] = '.';
+                        if (rnd[i] < 252)
+                                tok[j++] = alphabet[rnd[i] % 36];
+                }
+        }
+        tok[23] = 0;
+        int r = secret_set(ret, tok);
+        explicit_bzero(tok, sizeof(tok));
+        explicit_bzero(rnd, sizeof(rnd));
+        return r;
+}
