@@ -16,7 +16,7 @@ deb_libarchive := libarchive-dev
 deb_libcrypto  := libssl-dev
 deb_cmocka     := libcmocka-dev
 
-ifeq ($(filter help deps clean image image-% plan seeds pxe,$(MAKECMDGOALS)),)
+ifeq ($(filter help deps clean image image-% plan pxe,$(MAKECMDGOALS)),)
 $(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo y),,$(error missing $(p): install the Debian package $(deb_$(p)) (or run 'make deps' as root))))
 endif
 
@@ -48,6 +48,9 @@ $(1)/libagent.a: $(call obj,$(1),$(LIB_SRC))
 $(1)/node-agent: $(1)/obj/src/main.o $(1)/libagent.a
 	@echo "  LD      $$@"
 	@$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
+$(1)/nodeos-seedgen: $(1)/obj/cmd/seedgen.o $(1)/libagent.a
+	@echo "  LD      $$@"
+	@$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libagent.a
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
@@ -60,7 +63,7 @@ TESTS      := $(patsubst agent/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 ASAN_TESTS := $(patsubst agent/tests/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
 
 .PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c
-all: $(BUILD)/node-agent
+all: $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
 agent: $(BUILD)/node-agent
 tests: $(TESTS) $(ASAN_TESTS)
 
@@ -91,7 +94,7 @@ deps:  ## install build and test dependencies (Debian 12, as root)
 
 test:  ## the CI suite: deps, unit tests plain + ASan/UBSan, fuzz smoke, integration, QEMU smoke
 	@tools/install-deps test
-	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(BUILD)/asan/node-agent $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(BUILD)/nodeos-seedgen $(BUILD)/asan/node-agent $(FUZZ_BINS)
 	@tests/run-all.sh
 
 unit: tests  ## unit tests only (plain and sanitized)
@@ -105,6 +108,11 @@ image:  ## build out/$(PROFILE)/$(ROLE)/ (ROLE=all for the six); PLAN=1 prints t
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent
 	@image/build-image --profile "$(PROFILE)" --role "$(ROLE)" $(if $(PLAN),--plan) $(if $(RAW),--raw) \
 	  $(if $(IMAGES_DIR),--images-dir "$(IMAGES_DIR)") $(if $(K8S_BUNDLE),--k8s-bundle "$(K8S_BUNDLE)")
+
+INVENTORY ?= cloud-init/inventories/100k
+SEEDS_OUT ?= out/seeds
+seeds: $(BUILD)/nodeos-seedgen  ## per-node NoCloud seeds from an ansible-dojot inventory: INVENTORY=dir [SEEDS_OUT=out/seeds]
+	@$(BUILD)/nodeos-seedgen $(SEEDGEN_FLAGS) "$(INVENTORY)" "$(SEEDS_OUT)"
 
 clean:
 	rm -rf $(BUILD)
