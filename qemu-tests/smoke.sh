@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The QEMU smoke tier of `make test`: builds the verne image if it is not
+# there (bookworm profile, with the locally built busybox test image
+# preloaded), boots it once under the fastest working accelerator with the
+# verne example seed on a cidata ISO, and checks what the agent did through
+# the harness probe. TAP output.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$QT_REPO"
+
+role=${SMOKE_ROLE:-verne}
+if [ ! -f "out/$QT_PROFILE/$role/disk.qcow2" ]; then
+  qt_log "building the $role image for the smoke test"
+  if ! make --no-print-directory image ROLE="$role" IMAGES_DIR="$(qemu-tests/test-images.sh)" >"$QT_OUT/smoke-build.log" 2>&1; then
+    qt_nok "build the $role image (log: $QT_OUT/smoke-build.log)"; tail -30 "$QT_OUT/smoke-build.log" | sed 's/^/# /'; qt_done; exit 1
+  fi
+fi
+img=$(qt_image "$role") || { qt_nok "image for $role"; qt_done; exit 1; }
+qt_log "image for $role at $img"
+
+exec qemu-tests/cases/role.sh "$role"
