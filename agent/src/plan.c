@@ -54,7 +54,7 @@ int plan_build(const struct node_config *c, const struct role *role, struct plan
                 r = plan_add(&p, "volumes", &step_type_volumes, NULL);
         if (r >= 0)
                 r = add_files(&p, c, role);
-        if (r >= 0 && role->services && role->services[0])
+        if (r >= 0 && role->n_services > 0)
                 r = plan_add(&p, "services", &step_type_services, NULL);
         if (r >= 0 && role->images && role->images[0])
                 r = plan_add(&p, "images", &step_type_images, NULL);

@@ -43,6 +43,11 @@ struct role_limit {
         char *origin;
 };
 
+struct role_service {
+        char *unit;             /* "docker.service" */
+        char *when_lb_mode;     /* only for this lb mode; NULL: always */
+};
+
 struct role_lb_target {
         char *service;          /* "mqtt", "apigw", ... an lb backend list this role may appear in */
         unsigned topologies;
@@ -65,7 +70,8 @@ struct role {
         struct role_limit *limits;
         size_t n_lb_targets;
         struct role_lb_target *lb_targets;
-        char **services;        /* units enabled and started, in order */
+        size_t n_services;
+        struct role_service *services;  /* units enabled and started, in order */
         bool swap_off;
         char **images;          /* roles/<name>/images: one image reference per line */
 };
@@ -78,6 +84,10 @@ struct role_catalog {
 /* Loads one roles/<name>/role.yaml (+ images). Problems go to d with positions. */
 int role_load(const char *role_dir, struct role **ret, struct diag *d);
 void role_free(struct role *r);
+
+/* Parses a role.yaml text; dirname is the role directory's name, which the
+ * file's name: must equal. images are not read (role_load does that). */
+int role_parse(const char *buf, size_t len, const char *file, const char *dirname, struct role **ret, struct diag *d);
 
 /* Loads every roles/<x>/role.yaml under dir, sorted by name. */
 int role_catalog_load(const char *dir, struct role_catalog **ret, struct diag *d);

@@ -3,10 +3,18 @@
 #include "steps/step.h"
 #include "strv.h"
 
+static bool service_applies(const struct role_service *sv, const struct node_config *c) {
+        return !sv->when_lb_mode || STREQ(sv->when_lb_mode, lb_mode_to_string(c->lb.mode));
+}
+
 static int services_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         (void) s;
-        char * const *units = ctx->role->services;
-        _cleanup_free_ char *list = strv_join(units, " ");
+        _cleanup_strv_free_ char **units = NULL;
+        for (size_t i = 0; i < ctx->role->n_services; i++)
+                if (service_applies(&ctx->role->services[i], ctx->config) &&
+                    strv_extend(&units, ctx->role->services[i].unit) < 0)
+                        return -ENOMEM;
+        _cleanup_free_ char *list = units ? strv_join(units, " ") : strdup("");
         if (!list)
                 return -ENOMEM;
         if (!ctx->live) {
