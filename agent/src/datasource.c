@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include "datasource.h"
+#include "fileio.h"
+#include "http.h"
+#include "log.h"
+#include "macro.h"
+
+#define SEED_DIR "/var/lib/cloud/seed/nocloud"
+
+void seed_done(struct seed *s) {
+        free(s->source);
+        /* user-data can hold the bootstrap token and the CA key */
+        if (s->user_data)
+                explicit_bzero(s->user_data, s->user_len);
+        free(s->meta_data);
+        free(s->user_data);
+        free(s->meta_name);
+        free(s->user_name);
+        *s = (struct seed) {};
+}
+
+static int seed_names(struct seed *s, const char *source, const char *base) {
+        s->source = strdup(source);
+        if (!s->source || asprintf(&s->meta_name, "%s/meta-data", base) < 0 || asprintf(&s->user_name, "%s/user-data", base) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* meta-data is required (its absence means "no seed here": -ENOENT);
+ * user-data too, as in NoCloud. */
+static int read_seed_files(const char *dir, const char *source, const char *shown, struct seed *ret) {
+        _cleanup_free_ char *m = NULL, *u = NULL;
+        struct seed s = {};
+        if (asprintf(&m, "%s/meta-data", dir) < 0 || asprintf(&u, "%s/user-data", dir) < 0)
+                return -ENOMEM;
+        int r = read_full_file(m, &s.meta_data, &s.meta_len);
+        if (r < 0)
+                return r;
+        r = read_full_file(u, &s.user_data, &s.user_len);
+        if (r < 0) {
+                log_error("%s has meta-data but no readable user-data: %s", shown, strerror(-r));
+                seed_done(&s);
+                return r == -ENOENT ? -EBADMSG : r;
+        }
+        r = seed_names(&s, source, shown);
+        if (r < 0) {
+                seed_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+int datasource_read_dir(const char *dir, struct seed *ret) {
+        _cleanup_free_ char *src = NULL;
+        if (asprintf(&src, "seed-dir:%s", dir) < 0)
+                return -ENOMEM;
+        int r = read_seed_files(dir, src, dir, ret);
+        if (r == -ENOENT)
+                log_error("%s: no meta-data file", dir);
+        return r;
+}
+
+static int try_seed_dir(const struct datasource_options *o, struct seed *ret) {
+        _cleanup_free_ char *dir = path_in_root(o->root, SEED_DIR), *src = NULL;
+        if (!dir || asprintf(&src, "seed-dir:%s", SEED_DIR) < 0)
+                return -ENOMEM;
+        return read_seed_files(dir, src, SEED_DIR, ret);
+}
+
+static int try_cidata(const struct datasource_options *o, struct seed *ret) {
+        static const char * const labels[] = { "cidata", "CIDATA" };
+        static const char * const fstypes[] = { "vfat", "iso9660" };
+        const char *by_label = o->by_label_dir ? o->by_label_dir : "/dev/disk/by-label";
+        for (size_t i = 0; i < ELEMENTSOF(labels); i++) {
+                _cleanup_free_ char *dev = NULL, *src = NULL;
+                if (asprintf(&dev, "%s/%s", by_label, labels[i]) < 0)
+                        return -ENOMEM;
+                if (access(dev, F_OK) < 0)
+                        continue;
+                char mnt[] = "/run/node-agent-seed.XXXXXX";
+                if (!mkdtemp(mnt))
+                        return negative_errno();
+                int r = -ENODEV;
+                for (size_t f = 0; f < ELEMENTSOF(fstypes) && r < 0; f++)
+                        r = mount(dev, mnt, fstypes[f], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? negative_errno() : 0;
+                if (r < 0) {
+                        log_error("cidata: cannot mount %s (vfat or iso9660): %s", dev, strerror(-r));
+                        rmdir(mnt);
+                        return r;
+                }
+                if (asprintf(&src, "cidata:%s", dev) < 0)
+                        r = -ENOMEM;
+                else
+                        r = read_seed_files(mnt, src, dev, ret);
+                umount2(mnt, MNT_DETACH);
+                rmdir(mnt);
+                if (r == -ENOENT)
+                        log_error("cidata: %s has no meta-data", dev);
+                return r == -ENOENT ? -EBADMSG : r;
+        }
+        return -ENOENT;
+}
+
+/* The value of one ds=nocloud option: "s=" or "seedfrom=". */
+static char *seed_option(const char *opts) {
+        for (const char *p = opts; p && *p;) {
+                const char *end = strchr(p, ';');
+                size_t l = end ? (size_t) (end - p) : strlen(p);
+                if (l > 2 && strncmp(p, "s=", 2) == 0)
+                        return strndup(p + 2, l - 2);
+                if (l > 9 && strncmp(p, "seedfrom=", 9) == 0)
+                        return strndup(p + 9, l - 9);
+                p = end ? end + 1 : NULL;
+        }
+        return NULL;
+}
+
+char *datasource_url_from_cmdline(const char *cmdline) {
+        for (const char *p = cmdline; *p;) {
+                while (isspace((unsigned char) *p))
+                        p++;
+                if (!*p)
+                        break;
+                /* one word, with double quotes grouping (the kernel's rule) */
+                char word[2048];
+                size_t n = 0;
+                bool q = false;
+                for (; *p && (q || !isspace((unsigned char) *p)); p++) {
+                        if (*p == '"')
+                                q = !q;
+                        else if (n + 1 < sizeof(word))
+                                word[n++] = *p;
+                }
+                word[n] = 0;
+                const char *opts = NULL;
+                if (strncmp(word, "ds=nocloud-net;", 15) == 0)
+                        opts = word + 15;
+                else if (strncmp(word, "ds=nocloud;", 11) == 0)
+                        opts = word + 11;
+                if (!opts)
+                        continue;
+                char *url = seed_option(opts);
+                if (!url || !*url) {
+                        free(url);
+                        continue;
+                }
+                size_t l = strlen(url);
+                if (url[l - 1] != '/') {
+                        char *u = NULL;
+                        if (asprintf(&u, "%s/", url) < 0)
+                                u = NULL;
+                        free(url);
+                        url = u;
+                }
+                return url;
+        }
+        return NULL;
+}
+
+static int try_url(const struct datasource_options *o, struct seed *ret) {
+        _cleanup_free_ char *cmdline = NULL, *url = NULL, *mu = NULL, *uu = NULL, *err = NULL, *src = NULL;
+        struct seed s = {};
+        int r = read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL);
+        if (r < 0)
+                return -ENOENT;
+        url = datasource_url_from_cmdline(cmdline);
+        if (!url)
+                return -ENOENT;
+        struct http_options h = {
+                .timeout_ms = o->http_timeout_ms > 0 ? o->http_timeout_ms : 10000,
+                .attempts = o->http_attempts > 0 ? o->http_attempts : 6,
+                .backoff_ms = o->http_backoff_ms > 0 ? o->http_backoff_ms : 500,
+        };
+        if (asprintf(&mu, "%smeta-data", url) < 0 || asprintf(&uu, "%suser-data", url) < 0 ||
+            asprintf(&src, "url:%s", url) < 0)
+                return -ENOMEM;
+        r = http_get(mu, &h, &s.meta_data, &s.meta_len, &err);
+        if (r < 0) {
+                log_error("ds=nocloud: cannot fetch %s: %s", mu, err ? err : strerror(-r));
+                return r == -ENOENT ? -EBADMSG : r;
+        }
+        free(err);
+        err = NULL;
+        r = http_get(uu, &h, &s.user_data, &s.user_len, &err);
+        if (r < 0) {
+                log_error("ds=nocloud: cannot fetch %s: %s", uu, err ? err : strerror(-r));
+                seed_done(&s);
+                return r == -ENOENT ? -EBADMSG : r;
+        }
+        /* names without a trailing slash: "<url>meta-data" */
+        s.source = TAKE_PTR(src);
+        s.meta_name = TAKE_PTR(mu);
+        s.user_name = TAKE_PTR(uu);
+        *ret = s;
+        return 0;
+}
+
+int datasource_fetch(const struct datasource_options *o, struct seed *ret) {
+        static const struct { const char *name; int (*fn)(const struct datasource_options *, struct seed *); } sources[] = {
+                { "seed directory " SEED_DIR, try_seed_dir },
+                { "cidata filesystem", try_cidata },
+                { "ds=nocloud URL on the kernel command line", try_url },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
+                int r = sources[i].fn(o, ret);
+                if (r >= 0) {
+                        log_info("seed: using %s (%s)", sources[i].name, ret->source);
+                        return 0;
+                }
+                if (r != -ENOENT)
+                        return r;
+                log_debug("seed: no %s", sources[i].name);
+        }
+        log_error("no NoCloud seed found: tried %s, a filesystem labelled cidata/CIDATA, and ds=nocloud;s=<url> on the kernel command line",
+                  SEED_DIR);
+        return -ENOENT;
+}
