@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The Kubernetes version the images ship (kubelet/kubeadm/kubectl 1.17.3,
+ * facts §0.3); kubernetesVersion follows it, so the control plane does not
+ * run v1.17.0 under v1.17.3 kubelets as the original did. */
+#define NODEOS_KUBERNETES_VERSION "v1.17.3"
+/* Image repository for kubeadm's control-plane images and the pause image:
+ * a registry-less name the image builder tags the preloaded images with, so
+ * nothing is ever pulled from a public registry on an air-gapped node. */
+#define NODEOS_IMAGE_REPOSITORY "k8s"
+#define NODEOS_PAUSE_IMAGE NODEOS_IMAGE_REPOSITORY "/pause:3.1"
+#define NODEOS_CRI_SOCKET "/var/run/dockershim.sock"
+#define NODEOS_KUBEADM_DIR "/etc/kubernetes/nodeos"
+#define NODEOS_GROUP_LABEL "dojot.components/group"
