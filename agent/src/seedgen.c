@@ -284,7 +284,10 @@ static void emit_ynode(FILE *f, const struct ynode *n, int indent) {
                 const struct ynode *k = n->kind == YNODE_MAPPING ? n->keys[i] : NULL, *v = n->items[i];
                 fprintf(f, "%*s", indent, "");
                 if (k) {
-                        put_dq(f, k->value);
+                        if (k->value[0] && strspn(k->value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") == strlen(k->value))
+                                fputs(k->value, f);
+                        else
+                                put_dq(f, k->value);
                         fputc(':', f);
                 } else
                         fputc('-', f);
