@@ -1,0 +1,46 @@
+# bookworm profile: Debian 12 from the mirror configured on the build
+# machine (its apt sources file is passed to mmdebstrap; no host name is
+# written anywhere), Debian's docker.io and containerd.
+# shellcheck shell=bash
+
+PROFILE_SUITE=bookworm
+# One base for every role: the role layer only adds the agent, the role
+# data and the role's images, so six roles (and PXE clients) share it.
+PROFILE_PACKAGES=(
+  systemd systemd-sysv udev dbus kmod linux-image-amd64 initramfs-tools busybox
+  iproute2 iputils-ping openssh-server e2fsprogs fdisk ca-certificates procps less
+  docker.io containerd iptables apparmor conntrack ethtool socat
+  haproxy nginx-light
+  libyaml-0-2 libcjson1 libcurl4 libsystemd0 libarchive13 libssl3
+)
+
+# The apt sources of the build machine, as mmdebstrap takes them.
+profile_sources() {
+  local f
+  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+    [ -s "$f" ] && { echo "$f"; return; }
+  done
+  die "no apt sources on this machine (looked for /etc/apt/sources.list.d/debian.sources and /etc/apt/sources.list)"
+}
+
+profile_base_key() {  # what the cached base depends on
+  printf '%s\n' bookworm "${PROFILE_PACKAGES[@]}"
+}
+
+# profile_mmdebstrap OUT.tar
+profile_mmdebstrap() {
+  local src; src=$(profile_sources)
+  run mmdebstrap --mode=root --variant=minbase --skip=essential/unlink \
+    --include="$(IFS=,; echo "${PROFILE_PACKAGES[*]}")" \
+    --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
+    --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+    bookworm "$1" "$src"
+}
+
+profile_plan() {
+  echo "profile:  bookworm (Debian 12)"
+  echo "sources:  $(profile_sources) (the build machine's apt configuration)"
+  echo "packages: ${PROFILE_PACKAGES[*]}"
+  echo "pins:     none (Debian 12's own versions: docker.io, containerd)"
+  echo "kubernetes: from K8S_BUNDLE=<dir> (bin/kubeadm, bin/kubelet, bin/kubectl, opt/cni/bin/*) if given, else not in the image"
+}
