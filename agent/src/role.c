@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <string.h>
 #include "fileio.h"
+#include "renderer.h"
 #include "role.h"
 #include "schema.h"
 #include "strv.h"
@@ -71,10 +72,19 @@ static bool need(struct schema_ctx *s, const struct ynode *m, const char *path, 
         return *ret != NULL;
 }
 
+/* Absolute and normalized: the agent joins these under --root, so a "." or
+ * ".." component (anywhere, also last) could point outside the tree. */
 static bool absolute_path(struct schema_ctx *s, const struct ynode *n, const char *path, const char *v) {
-        if (v[0] == '/' && !strstr(v, "/../") && !strstr(v, "//"))
+        bool ok = v[0] == '/' && !strstr(v, "//");
+        for (const char *c = v; ok && *c; ) {
+                c++;                            /* past '/' */
+                size_t l = strcspn(c, "/");
+                ok = !((l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'));
+                c += l;
+        }
+        if (ok)
                 return true;
-        diag_add(s->diag, s->file, n->line, n->col, "%s: '%s' must be an absolute path", path, v);
+        diag_add(s->diag, s->file, n->line, n->col, "%s: '%s' must be an absolute path without . or .. components", path, v);
         return false;
 }
 
@@ -91,8 +101,9 @@ static bool sysctl_item(struct schema_ctx *s, const struct ynode *m, const char 
                 diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is not a sysctl name", path, sc->key);
                 ok = false;
         }
+        /* Earlier entries that failed to parse have no key. */
         for (size_t i = 0; ok && i + 1 < r->n_sysctls; i++)
-                if (STREQ(r->sysctls[i].key, sc->key)) {
+                if (r->sysctls[i].key && STREQ(r->sysctls[i].key, sc->key)) {
                         diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is set twice", path, sc->key);
                         ok = false;
                 }
@@ -102,7 +113,7 @@ static bool sysctl_item(struct schema_ctx *s, const struct ynode *m, const char 
 static bool volume_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "path", "owner", "group", "mode", "topologies", NULL };
         const struct ynode *p, *o, *g, *md;
-        long long uid, gid;
+        long long uid = 0, gid = 0;
         char sub[160];
         if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "path", &p) || !need(s, m, path, "owner", &o) ||
             !need(s, m, path, "group", &g) || !need(s, m, path, "mode", &md) || !GROW(r->volumes, r->n_volumes))
@@ -121,7 +132,7 @@ static bool volume_item(struct schema_ctx *s, const struct ynode *m, const char 
         v->uid = (uid_t) uid;
         v->gid = (gid_t) gid;
         for (size_t i = 0; ok && i + 1 < r->n_volumes; i++)
-                if (STREQ(r->volumes[i].path, v->path) && (r->volumes[i].topologies & v->topologies)) {
+                if (r->volumes[i].path && STREQ(r->volumes[i].path, v->path) && (r->volumes[i].topologies & v->topologies)) {
                         diag_add(s->diag, s->file, p->line, p->col, "%s.path: '%s' is declared twice", path, v->path);
                         ok = false;
                 }
@@ -148,7 +159,14 @@ static bool file_item(struct schema_ctx *s, const struct ynode *m, const char *p
             !need(s, m, path, "mode", &md) || !GROW(r->files, r->n_files))
                 return false;
         struct role_file *f = &r->files[r->n_files++];
-        bool ok = schema_string(s, rn, path, &f->renderer);
+        snprintf(sub, sizeof(sub), "%s.renderer", path);
+        bool ok = schema_string(s, rn, sub, &f->renderer);
+        /* Caught here, when the catalog loads, not halfway through a run. */
+        if (ok && !renderer_find(f->renderer)) {
+                diag_add(s->diag, s->file, rn->line, rn->col, "%s: unknown renderer '%s' (see agent/src/renderer.c)", sub,
+                         f->renderer);
+                ok = false;
+        }
         snprintf(sub, sizeof(sub), "%s.dest", path);
         ok &= schema_string(s, d, sub, &f->dest) && absolute_path(s, d, sub, f->dest);
         snprintf(sub, sizeof(sub), "%s.mode", path);
@@ -170,7 +188,7 @@ static bool file_item(struct schema_ctx *s, const struct ynode *m, const char *p
 static bool limit_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "unit", "nofile", "origin", NULL };
         const struct ynode *u, *n, *o;
-        long long v;
+        long long v = 0;
         if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "unit", &u) || !need(s, m, path, "nofile", &n) ||
             !need(s, m, path, "origin", &o) || !GROW(r->limits, r->n_limits))
                 return false;

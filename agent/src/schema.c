@@ -67,6 +67,9 @@ bool schema_int(struct schema_ctx *s, const struct ynode *n, const char *path, l
 bool schema_string_list(struct schema_ctx *s, const struct ynode *n, const char *path, char ***ret) {
         if (!schema_expect(s, n, YNODE_SEQUENCE, path))
                 return false;
+        /* An empty list is a list: callers walk *ret without a NULL check. */
+        if (!*ret && !(*ret = calloc(1, sizeof(char *))))
+                return false;
         bool ok = true;
         for (size_t i = 0; i < n->n; i++) {
                 char sub[256], *v = NULL;

@@ -6,10 +6,16 @@
 #include <yaml.h>
 #include "yamlnode.h"
 
+/* The tree is built recursively; a bound on nesting keeps a hostile seed
+ * ("[[[[..." is a few bytes per level) from overflowing the stack. No seed or
+ * role file needs more than a handful of levels. */
+#define YNODE_MAX_DEPTH 64
+
 struct builder {
         yaml_parser_t parser;
         const char *file;
         struct diag *diag;
+        unsigned depth;
 };
 
 static struct ynode *ynode_new(enum ynode_kind kind, const yaml_mark_t *m) {
@@ -132,7 +138,13 @@ static int parse_node(struct builder *b, yaml_event_t *ev, struct ynode **ret) {
                 n = ynode_new(seq ? YNODE_SEQUENCE : YNODE_MAPPING, &ev->start_mark);
                 if (!n)
                         return -ENOMEM;
+                if (b->depth >= YNODE_MAX_DEPTH) {
+                        diag_add(b->diag, b->file, n->line, n->col, "YAML nested deeper than %d levels", YNODE_MAX_DEPTH);
+                        return -EINVAL;
+                }
+                b->depth++;
                 r = parse_children(b, n, seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT);
+                b->depth--;
                 if (r < 0)
                         return r;
                 break;
