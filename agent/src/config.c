@@ -35,10 +35,11 @@ static const char *cidr_problem(const char *s, bool network) {
         int fam = inet_pton(AF_INET, addr, b) == 1 ? AF_INET : inet_pton(AF_INET6, addr, b) == 1 ? AF_INET6 : 0;
         if (!fam)
                 return "bad address";
-        char *end;
-        long p = strtol(slash + 1, &end, 10);
+        /* digits only: strtol() would also take " 8", "+8" and "-0" */
+        size_t nd = strspn(slash + 1, "0123456789");
+        long p = nd > 0 && nd <= 3 && slash[1 + nd] == 0 ? strtol(slash + 1, NULL, 10) : -1;
         int max = fam == AF_INET ? 32 : 128;
-        if (*end || end == slash + 1 || p < 0 || p > max)
+        if (p < 0 || p > max)
                 return fam == AF_INET ? "prefix must be 0..32" : "prefix must be 0..128";
         if (network)
                 for (int bit = (int) p; bit < max; bit++)
@@ -109,31 +110,55 @@ static const char *endpoint_problem(const char *s) {
                 if (!is_ip(host) && !is_hostname(host))
                         return "bad host";
         }
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (*end || end == colon + 1 || port < 1 || port > 65535)
+        size_t nd = strspn(colon + 1, "0123456789");
+        long port = nd > 0 && nd <= 5 && colon[1 + nd] == 0 ? strtol(colon + 1, NULL, 10) : 0;
+        if (port < 1 || port > 65535)
                 return "port must be 1..65535";
         return NULL;
 }
 
-static bool parse_rfc3339(const char *s, int64_t *ret) {
-        struct tm tm = {};
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!end)
-                return false;
-        if (*end == '.')
+static int digits(const char *s, size_t n) {
+        int v = 0;
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + (s[i] - '0');
+        return v;
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" -> unix seconds.
+ * Written out by hand: strptime() skips blanks inside numbers and takes
+ * 2026-02-31, and kubeadm would reject what we let through. Returns NULL or
+ * why the text is not a time. */
+static const char *rfc3339_problem(const char *s, int64_t *ret) {
+        static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
+        for (size_t i = 0; i < sizeof(pattern) - 1; i++)
+                if (pattern[i] == 'd' ? !isdigit((unsigned char) s[i]) : s[i] != pattern[i])
+                        return "is not an RFC 3339 time like 2026-11-25T12:00:00Z";
+        const char *end = s + sizeof(pattern) - 1;
+        if (*end == '.' && isdigit((unsigned char) end[1]))
                 for (end++; isdigit((unsigned char) *end); end++)
                         ;
-        long off = 0;
+        long off;
         if (*end == 'Z' && end[1] == 0)
                 off = 0;
         else if ((*end == '+' || *end == '-') && strlen(end) == 6 && end[3] == ':' && isdigit((unsigned char) end[1]) &&
-                 isdigit((unsigned char) end[2]) && isdigit((unsigned char) end[4]) && isdigit((unsigned char) end[5]))
-                off = (*end == '-' ? -1 : 1) * ((end[1] - '0') * 600 + (end[2] - '0') * 60 + (end[4] - '0') * 10 + (end[5] - '0')) * 60;
+                 isdigit((unsigned char) end[2]) && isdigit((unsigned char) end[4]) && isdigit((unsigned char) end[5]) &&
+                 digits(end + 1, 2) <= 23 && digits(end + 4, 2) <= 59)
+                off = (*end == '-' ? -1 : 1) * (digits(end + 1, 2) * 3600L + digits(end + 4, 2) * 60L);
         else
-                return false;
-        *ret = (int64_t) timegm(&tm) - off;
-        return true;
+                return "is not an RFC 3339 time like 2026-11-25T12:00:00Z";
+        struct tm want = {
+                .tm_year = digits(s, 4) - 1900, .tm_mon = digits(s + 5, 2) - 1, .tm_mday = digits(s + 8, 2),
+                .tm_hour = digits(s + 11, 2), .tm_min = digits(s + 14, 2), .tm_sec = digits(s + 17, 2),
+        }, tm = want;
+        int64_t t = (int64_t) timegm(&tm);
+        /* timegm() normalizes Feb 31 to Mar 3: a changed field means no such time */
+        if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+            tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+                return "is not a calendar date and time";
+        if (t - off <= 0)
+                return "is not after 1970-01-01T00:00:00Z";
+        *ret = t - off;
+        return NULL;
 }
 
 static bool is_ssh_key(const char *s) {
@@ -322,8 +347,11 @@ static bool parse_cluster(struct parser *p, const struct ynode *m) {
         }
         if ((v = ynode_get(m, "token_expires"))) {
                 _cleanup_free_ char *t = NULL;
-                if (schema_string(&p->s, v, "cluster.token_expires", &t) && !parse_rfc3339(t, &k->token_expires)) {
-                        err(p, v, "cluster.token_expires: '%s' is not an RFC 3339 time like 2026-11-25T12:00:00Z", t);
+                const char *why = NULL;
+                if (!schema_string(&p->s, v, "cluster.token_expires", &t))
+                        ok = false;
+                else if ((why = rfc3339_problem(t, &k->token_expires))) {
+                        err(p, v, "cluster.token_expires: '%s' %s", t, why);
                         ok = false;
                 }
         }
