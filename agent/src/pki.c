@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
 #include <string.h>
 #include <sys/random.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include "macro.h"
 #include "pki.h"
+#include "strv.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
@@ -76,13 +80,8 @@ int pki_make_ca(char **ret_cert_pem, secret *ret_key_pem) {
         return 0;
 }
 
-int pki_ca_cert_hash(const char *cert_pem, char **ret) {
-        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(cert_pem, -1);
-        if (!b)
-                return -ENOMEM;
-        _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
-        if (!cert)
-                return -EINVAL;
+/* "sha256:" + hex sha256 of the certificate's SubjectPublicKeyInfo (DER). */
+static int cert_spki_hash(X509 *cert, char **ret) {
         unsigned char *der = NULL;
         int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
         if (len <= 0)
@@ -100,6 +99,40 @@ int pki_ca_cert_hash(const char *cert_pem, char **ret) {
         for (unsigned i = 0; i < 32; i++)
                 sprintf(s + 7 + 2 * i, "%02x", md[i]);
         *ret = s;
+        return 0;
+}
+
+int pki_ca_cert_hash(const char *cert_pem, char **ret) {
+        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(cert_pem, -1);
+        if (!b)
+                return -ENOMEM;
+        _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        if (!cert)
+                return -EINVAL;
+        return cert_spki_hash(cert, ret);
+}
+
+int pki_ca_bundle_hashes(const char *pem, size_t len, char ***ret) {
+        if (len > INT_MAX)
+                return -EFBIG;
+        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(pem, (int) len);
+        _cleanup_strv_free_ char **hashes = NULL;
+        if (!b)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+                char *h = NULL;
+                if (!cert)
+                        break;
+                int r = cert_spki_hash(cert, &h);
+                if (r < 0)
+                        return r;
+                if (strv_consume(&hashes, h) < 0)
+                        return -ENOMEM;
+        }
+        if (!hashes)
+                return -EINVAL;
+        *ret = TAKE_PTR(hashes);
         return 0;
 }
 
@@ -124,4 +157,54 @@ int pki_make_token(secret *ret) {
         explicit_bzero(tok, sizeof(tok));
         explicit_bzero(rnd, sizeof(rnd));
         return r;
+}
+
+int pki_token_is_valid(const char *t) {
+        if (!t || strlen(t) != 23 || t[6] != '.')
+                return 0;
+        for (size_t i = 0; i < 23; i++)
+                if (i != 6 && !((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9')))
+                        return 0;
+        return 1;
+}
+
+/* Unpadded base64url (RFC 7515 section 2). New string or NULL. */
+static char *base64url(const unsigned char *in, size_t len) {
+        if (len > (size_t) INT_MAX / 2)
+                return NULL;
+        char *out = malloc(4 * ((len + 2) / 3) + 1);
+        if (!out)
+                return NULL;
+        int n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+        while (n > 0 && out[n - 1] == '=')
+                n--;
+        out[n] = 0;
+        for (char *p = out; *p; p++)
+                *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+        return out;
+}
+
+char *pki_bootstrap_jws(const char *content, size_t len, const secret *token) {
+        const char *t = secret_reveal(token);
+        if (!pki_token_is_valid(t))
+                return NULL;
+        /* go-jose (which the bootstrap signer uses) marshals the protected
+         * header as a map, so its keys come out sorted: alg, kid. */
+        char header[64];
+        snprintf(header, sizeof(header), "{\"alg\":\"HS256\",\"kid\":\"%.6s\"}", t);
+        _cleanup_free_ char *h64 = base64url((const unsigned char *) header, strlen(header));
+        _cleanup_free_ char *p64 = base64url((const unsigned char *) content, len);
+        _cleanup_free_ char *input = NULL;
+        if (!h64 || !p64 || asprintf(&input, "%s.%s", h64, p64) < 0)
+                return NULL;
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int maclen = 0;
+        if (!HMAC(EVP_sha256(), t + 7, 16, (const unsigned char *) input, strlen(input), mac, &maclen))
+                return NULL;
+        _cleanup_free_ char *s64 = base64url(mac, maclen);
+        OPENSSL_cleanse(mac, sizeof(mac));
+        char *jws = NULL;
+        if (!s64 || asprintf(&jws, "%s..%s", h64, s64) < 0)
+                return NULL;
+        return jws;
 }
