@@ -15,23 +15,32 @@ static void usage(FILE *f) {
               "the cluster CA and a bootstrap token, and writes per node:\n"
               "  OUT_DIR/seeds/<hostname>/{meta-data,user-data,cidata.iso}\n"
               "  OUT_DIR/http/hostname/<hostname>/ and OUT_DIR/http/mac/<mac>/ (for ds=nocloud;s=)\n"
-              "Every file is 0600: the seeds carry the token (and, for the master, the CA key).\n"
+              "and OUT_DIR/nodes.tsv (no secrets; image/make-pxe reads it), OUT_DIR/ca.crt,\n"
+              "OUT_DIR/ca.key. Seeds and the key are 0600: they carry the token (and, for\n"
+              "the master, the CA key). A rerun into the same OUT_DIR replaces its seeds.\n"
               "\n"
               "Roles: master_nodes -> master; host 'haproxy'/'nginx' (or groups of those\n"
-              "names) -> lb in that mode; worker_nodes -> the dojot_role host variable, else\n"
-              "dojot when there is a single worker (few devices), else verne when in\n"
-              "mqtt_nodes, else the role word in the host name (dojot, kafka, x509, verne).\n"
+              "names) -> lb in that mode; worker_nodes -> the dojot_role (or\n"
+              "dojot.components/group) host variable, else dojot when there is a single\n"
+              "worker (few devices), else verne when in mqtt_nodes, else the role word in\n"
+              "the host name (dojot, kafka, x509, verne).\n"
+              "Host variables read: ansible_host, dojot_role, dojot.components/group,\n"
+              "nodeos_hostname, and the MAC for PXE from nodeos_mac, mac or\n"
+              "ansible_default_ipv4.macaddress (first set wins; written as 52-54-00-12-34-56).\n"
               "\n"
               "Options:\n"
-              "  --token-ttl HOURS    bootstrap token lifetime (default 24)\n"
+              "  --token-ttl TTL      bootstrap token lifetime: hours, or N with s/m/h/d (default 24h)\n"
               "  --prefix N           network prefix of the node addresses (default 24)\n"
               "  --gateway IP         default gateway for the nodes\n"
               "  --topology T         100k | few-devices (default: few-devices with one worker)\n"
               "  --variant V          vernemq | 100k | mosca | vernemq+lwm2m | mosca+lwm2m\n"
-              "  --ca-cert F --ca-key F  reuse this CA instead of minting one\n"
-              "  --roles-dir DIR      role catalog used to validate the seeds (default roles/)\n"
-              "  --no-iso             do not build cidata ISOs\n"
-              "  -h, --help\n", f);
+              "  --ca-cert F --ca-key F  reuse this CA instead of minting one (e.g. OUT_DIR/ca.*)\n"
+              "  --roles-dir DIR      role catalog used to map and validate (default roles/)\n"
+              "  --no-iso             do not build cidata ISOs (xorriso, else genisoimage)\n"
+              "  -h, --help\n"
+              "\n"
+              "Exit status: 0, 1 when the inventory cannot be mapped (one error per problem,\n"
+              "naming the host and the key), 2 for a usage error.\n", f);
 }
 
 int main(int argc, char **argv) {
@@ -47,8 +56,20 @@ int main(int argc, char **argv) {
         int c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
-                case O_TTL: o.token_ttl_s = strtol(optarg, NULL, 10) * 3600; break;
-                case O_PREFIX: o.prefix = atoi(optarg); break;
+                case O_TTL:
+                        if (seedgen_parse_ttl(optarg, &o.token_ttl_s) < 0) {
+                                fprintf(stderr, "nodeos-seedgen: --token-ttl '%s': want hours, or a number with s, m, h or d (at most ten years)\n",
+                                        optarg);
+                                return 2;
+                        }
+                        break;
+                case O_PREFIX:
+                        o.prefix = atoi(optarg);
+                        if (o.prefix < 1 || o.prefix > 128 || strspn(optarg, "0123456789") != strlen(optarg)) {
+                                fprintf(stderr, "nodeos-seedgen: --prefix '%s': want a prefix length (1-128)\n", optarg);
+                                return 2;
+                        }
+                        break;
                 case O_GW: o.gateway = optarg; break;
                 case O_TOPO: o.topology = optarg; break;
                 case O_VAR: o.variant = optarg; break;

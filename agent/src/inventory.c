@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <string.h>
 #include "fileio.h"
 #include "inventory.h"
@@ -29,12 +30,51 @@ int inv_host_in(const struct inv_host *h, const char *group) {
         return strv_contains(h->groups, group);
 }
 
-static char *scalar_var(const struct ynode *vars, const char *key) {
+static const struct ynode *scalar_node(const struct ynode *vars, const char *key) {
         const struct ynode *v = ynode_get(vars, key);
-        return v && v->kind == YNODE_SCALAR && !ynode_is_null(v) ? strdup(v->value) : NULL;
+        return v && v->kind == YNODE_SCALAR && !ynode_is_null(v) ? v : NULL;
+}
+
+/* Replaces *field with the scalar var's value when set; records its key. */
+static int take_var(const struct ynode *v, const char *key, char **field, const char **ret_key) {
+        if (!v)
+                return 0;
+        char *copy = strdup(v->value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        if (ret_key)
+                *ret_key = key;
+        return 1;
+}
+
+int mac_normalize(const char *s, char ret[static 18]) {
+        char hex[12];
+        size_t n = 0;
+        char sep = 0;
+        for (const char *p = s; *p; p++) {
+                if (isxdigit((unsigned char) *p)) {
+                        if (n == 12)
+                                return -EINVAL;
+                        hex[n++] = (char) tolower((unsigned char) *p);
+                } else if ((*p == ':' || *p == '-') && n > 0 && n % 2 == 0 && (!sep || sep == *p) && p[1]) {
+                        sep = *p;
+                } else
+                        return -EINVAL;
+        }
+        if (n != 12)
+                return -EINVAL;
+        for (size_t i = 0; i < 6; i++) {
+                ret[3 * i] = hex[2 * i];
+                ret[3 * i + 1] = hex[2 * i + 1];
+                ret[3 * i + 2] = i < 5 ? '-' : 0;
+        }
+        return 0;
 }
 
 static int define_host(struct inventory *inv, const struct ynode *key, const struct ynode *vars, struct diag *d) {
+        int r;
         if (vars && vars->kind != YNODE_MAPPING && !ynode_is_null(vars)) {
                 diag_add(d, inv->file, vars->line, vars->col, "host '%s': expected a mapping of host variables", key->value);
                 return -EINVAL;
@@ -47,33 +87,57 @@ static int define_host(struct inventory *inv, const struct ynode *key, const str
                 inv->hosts = hs;
                 h = &inv->hosts[inv->n++];
                 *h = (struct inv_host) { .name = strdup(key->value), .line = key->line, .col = key->col };
+                if (!h->name)
+                        return -ENOMEM;
         }
         if (vars && vars->kind == YNODE_MAPPING) {
-                char *a = scalar_var(vars, "ansible_host");
-                if (a) {
-                        free(h->address);
-                        h->address = a;
+                const struct ynode *v = scalar_node(vars, "ansible_host");
+                if ((r = take_var(v, "ansible_host", &h->address, NULL)) < 0)
+                        return r;
+                if (v) {
+                        h->addr_line = v->line;
+                        h->addr_col = v->col;
                 }
-                char *role = scalar_var(vars, "dojot_role");
-                if (!role)
-                        role = scalar_var(vars, "dojot.components/group");
-                if (role) {
-                        free(h->role_var);
-                        h->role_var = role;
+                v = scalar_node(vars, "dojot_role");
+                if ((r = take_var(v, "dojot_role", &h->role_var, &h->role_key)) < 0)
+                        return r;
+                if (!v && (r = take_var(scalar_node(vars, "dojot.components/group"), "dojot.components/group",
+                                        &h->role_var, &h->role_key)) < 0)
+                        return r;
+                /* The MAC: our own variable, the short one operators use, or
+                 * Ansible's fact (nested, or flattened by a dumper). */
+                const struct ynode *facts = ynode_get(vars, "ansible_default_ipv4");
+                const struct { const char *key; const struct ynode *v; } macs[] = {
+                        { "nodeos_mac", scalar_node(vars, "nodeos_mac") },
+                        { "mac", scalar_node(vars, "mac") },
+                        { "ansible_default_ipv4.macaddress",
+                          facts && facts->kind == YNODE_MAPPING ? scalar_node(facts, "macaddress") : NULL },
+                        { "ansible_default_ipv4.macaddress", scalar_node(vars, "ansible_default_ipv4.macaddress") },
+                };
+                for (size_t i = 0; i < ELEMENTSOF(macs); i++) {
+                        if (!macs[i].v)
+                                continue;
+                        if ((r = take_var(macs[i].v, macs[i].key, &h->mac, &h->mac_key)) < 0)
+                                return r;
+                        h->mac_line = macs[i].v->line;
+                        h->mac_col = macs[i].v->col;
+                        break;
                 }
-                char *mac = scalar_var(vars, "nodeos_mac"), *hn = scalar_var(vars, "nodeos_hostname");
-                if (mac) {
-                        free(h->mac);
-                        h->mac = mac;
-                }
-                if (hn) {
-                        free(h->hostname_var);
-                        h->hostname_var = hn;
-                }
+                if ((r = take_var(scalar_node(vars, "nodeos_hostname"), "nodeos_hostname", &h->hostname_var, NULL)) < 0)
+                        return r;
         }
-        if (!h->address && is_address(h->name))
-                h->address = strdup(h->name);
+        if (!h->address && is_address(h->name) && !(h->address = strdup(h->name)))
+                return -ENOMEM;
         return 0;
+}
+
+static int record_group(struct inventory *inv, const char *name, const struct ynode *g) {
+        struct inv_group *gs = realloc(inv->groups, (inv->n_groups + 1) * sizeof(*gs));
+        if (!gs)
+                return -ENOMEM;
+        inv->groups = gs;
+        inv->groups[inv->n_groups] = (struct inv_group) { .name = strdup(name), .line = g->line, .col = g->col };
+        return inv->groups[inv->n_groups++].name ? 0 : -ENOMEM;
 }
 
 /* A group's members, recursively; *members collects host refs with their position. */
@@ -136,8 +200,11 @@ static int walk_group(struct inventory *inv, const char *name, const struct ynod
                                 r = -EINVAL;
                                 break;
                         }
-                        for (size_t j = 0; j < v->n && r >= 0; j++)
-                                r = walk_group(inv, v->keys[j]->value, v->items[j], chain, d, depth + 1);
+                        for (size_t j = 0; j < v->n && r >= 0; j++) {
+                                r = record_group(inv, v->keys[j]->value, v->keys[j]);
+                                if (r >= 0)
+                                        r = walk_group(inv, v->keys[j]->value, v->items[j], chain, d, depth + 1);
+                        }
                 } else if (!STREQ(k, "vars")) {
                         diag_add(d, inv->file, g->keys[i]->line, g->keys[i]->col,
                                  "group '%s': unknown key '%s' (want hosts, children or vars; is the indentation right?)", name, k);
@@ -171,6 +238,9 @@ int inventory_parse(const char *buf, size_t len, const char *file, struct invent
         if (r >= 0) {
                 strv_free(inv->dangling);
                 inv->dangling = NULL;
+                for (size_t i = 0; i < inv->n_groups; i++)
+                        free(inv->groups[i].name);
+                inv->n_groups = 0;
                 for (size_t i = 0; i < inv->n; i++) {
                         strv_free(inv->hosts[i].groups);
                         inv->hosts[i].groups = NULL;
@@ -209,6 +279,9 @@ void inventory_free(struct inventory *inv) {
                 strv_free(h->groups);
         }
         free(inv->hosts);
+        for (size_t i = 0; i < inv->n_groups; i++)
+                free(inv->groups[i].name);
+        free(inv->groups);
         strv_free(inv->dangling);
         free(inv->file);
         free(inv);

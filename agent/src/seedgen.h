@@ -5,9 +5,21 @@
  * group_vars/all/dojot.yaml), decide each host's role, mint the rollout's
  * CA and bootstrap token, and write one NoCloud seed per node: a directory,
  * a cidata ISO, and an HTTP tree keyed by hostname and MAC. Every seed is
- * checked with the agent's own validation before it is written out. */
+ * checked with the agent's own validation before it is written out.
+ *
+ * Output layout (OUT_DIR):
+ *   seeds/<hostname>/{meta-data,user-data,cidata.iso}   0600
+ *   http/hostname/<hostname>/{meta-data,user-data}      0600 (ds=nocloud;s=.../hostname/<hostname>/)
+ *   http/mac/<mac>/{meta-data,user-data}                0600 (<mac> as 52-54-00-12-34-56)
+ *   ca.crt (0644), ca.key (0600)                        to mint more nodes later (--ca-cert/--ca-key)
+ *   nodes.tsv                                           hostname, address, role, mac, lb mode, host
+ *                                                       (no secrets; image/make-pxe reads it) */
 
 #include "diag.h"
+
+struct inventory;
+struct ynode;
+struct role_catalog;
 
 struct seedgen_options {
         const char *inventory_dir;
@@ -20,7 +32,7 @@ struct seedgen_options {
         const char *gateway;            /* optional */
         const char *topology;           /* NULL: few-devices with one worker, else 100k */
         const char *variant;            /* NULL: 100k in topology 100k, else vernemq */
-        int no_iso;                     /* skip the cidata ISOs (no xorriso) */
+        int no_iso;                     /* skip the cidata ISOs (no xorriso/genisoimage) */
 };
 
 struct seedgen_node {
@@ -29,7 +41,7 @@ struct seedgen_node {
         char *address;
         char *role;
         char *lb_mode;          /* lb only */
-        char *mac;
+        char *mac;              /* normalized, 52-54-00-12-34-56; NULL when the inventory has none */
 };
 
 struct seedgen_plan {
@@ -37,11 +49,17 @@ struct seedgen_plan {
         struct seedgen_node *nodes;
         char *topology;
         char *variant;
+        struct inventory *inv;
+        struct ynode *vars;             /* group_vars/all/dojot.yaml, or NULL when absent */
+        struct role_catalog *cat;
 };
 
 /* Maps the inventory to nodes and roles; one diag per problem, naming the
- * host and the key. */
+ * host (or group) and the key. -EINVAL when the inventory cannot be mapped. */
 int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret, struct diag *d);
 void seedgen_plan_done(struct seedgen_plan *p);
 /* Does everything: plan, mint, write, validate. Prints a summary on stdout. */
 int seedgen_run(const struct seedgen_options *o, struct diag *d);
+/* "36", "36h", "90m", "3600s", "7d" -> seconds (a bare number is hours).
+ * -EINVAL for anything else, zero, or more than ten years. */
+int seedgen_parse_ttl(const char *s, long *ret);
