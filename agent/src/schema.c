@@ -42,9 +42,26 @@ bool schema_string(struct schema_ctx *s, const struct ynode *n, const char *path
         return *ret != NULL;
 }
 
+/* A quoted "true" or "8" is a string in YAML; say so, or the message
+ * "expected true or false, got 'true'" reads as nonsense. */
+static bool quoted_would_parse(const struct ynode *n, bool as_bool, long long min, long long max) {
+        if (n->kind != YNODE_SCALAR || !n->quoted)
+                return false;
+        struct ynode plain = *n;
+        bool b;
+        long long i;
+        plain.quoted = false;
+        return as_bool ? ynode_bool(&plain, &b) == 0 : ynode_int(&plain, min, max, &i) == 0;
+}
+
 bool schema_bool(struct schema_ctx *s, const struct ynode *n, const char *path, bool *ret) {
         if (n->kind == YNODE_SCALAR && ynode_bool(n, ret) == 0)
                 return true;
+        if (quoted_would_parse(n, true, 0, 0)) {
+                diag_add(s->diag, s->file, n->line, n->col, "%s: expected true or false, got the quoted string \"%s\" (drop the quotes)",
+                         path, n->value);
+                return false;
+        }
         diag_add(s->diag, s->file, n->line, n->col, "%s: expected true or false, got %s%s%s", path,
                  n->kind == YNODE_SCALAR ? "'" : "", n->kind == YNODE_SCALAR ? n->value : describe(n),
                  n->kind == YNODE_SCALAR ? "'" : "");
@@ -57,6 +74,9 @@ bool schema_int(struct schema_ctx *s, const struct ynode *n, const char *path, l
                 return true;
         if (r == -ERANGE)
                 diag_add(s->diag, s->file, n->line, n->col, "%s: %s is out of range (%lld..%lld)", path, n->value, min, max);
+        else if (quoted_would_parse(n, false, min, max))
+                diag_add(s->diag, s->file, n->line, n->col, "%s: expected an integer, got the quoted string \"%s\" (drop the quotes)",
+                         path, n->value);
         else
                 diag_add(s->diag, s->file, n->line, n->col, "%s: expected an integer, got %s%s%s", path,
                          n->kind == YNODE_SCALAR ? "'" : "", n->kind == YNODE_SCALAR ? n->value : describe(n),

@@ -61,10 +61,15 @@ static int append(struct ynode *parent, struct ynode *key, struct ynode *item) {
 static int next_event(struct builder *b, yaml_event_t *ev) {
         if (yaml_parser_parse(&b->parser, ev))
                 return 0;
-        const yaml_mark_t *m = &b->parser.problem_mark;
-        diag_add(b->diag, b->file, m->line + 1, m->column + 1, "invalid YAML: %s%s%s",
+        const yaml_mark_t *m = &b->parser.problem_mark, *c = &b->parser.context_mark;
+        /* The problem is often noticed lines after its cause (an unclosed
+         * '[' is found at the next key): name where the construct began. */
+        char where[64] = "";
+        if (b->parser.context && (c->line != m->line || c->column != m->column))
+                snprintf(where, sizeof(where), " that starts at %zu:%zu", c->line + 1, c->column + 1);
+        diag_add(b->diag, b->file, m->line + 1, m->column + 1, "invalid YAML: %s%s%s%s",
                  b->parser.problem ? b->parser.problem : "syntax error",
-                 b->parser.context ? " " : "", b->parser.context ? b->parser.context : "");
+                 b->parser.context ? " " : "", b->parser.context ? b->parser.context : "", where);
         return -EINVAL;
 }
 
