@@ -60,11 +60,12 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud) {
 }
 
 static CURL *request(struct docker *d, const char *path, struct buf *b, long timeout_ms) {
+        _cleanup_free_ char *url = NULL;
+        if (asprintf(&url, API "%s", path) < 0)
+                return NULL;
         CURL *c = curl_easy_init();
-        char url[2048];
         if (!c)
                 return NULL;
-        snprintf(url, sizeof(url), API "%s", path);
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -113,22 +114,35 @@ int docker_wait_ready(struct docker *d, int timeout_ms) {
         }
 }
 
+/* The path the docker CLI itself sends: a reference's own characters
+ * ("/", ":", "@") stay as they are, the daemon's router matches
+ * /images/{name:.*}/json; anything outside the reference grammar is
+ * percent-encoded so it cannot end the path. */
+static char *image_path(const char *ref, const char *suffix) {
+        static const char hex[] = "0123456789ABCDEF";
+        char *p = malloc(strlen("/images/") + 3 * strlen(ref) + strlen(suffix) + 1), *o = p;
+        if (!p)
+                return NULL;
+        o = stpcpy(o, "/images/");
+        for (const unsigned char *c = (const unsigned char *) ref; *c; c++)
+                if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._-/:@", *c))
+                        *o++ = (char) *c;
+                else {
+                        *o++ = '%';
+                        *o++ = hex[*c >> 4];
+                        *o++ = hex[*c & 15];
+                }
+        strcpy(o, suffix);
+        return p;
+}
+
 int docker_image_exists(struct docker *d, const char *ref) {
-        CURL *esc = curl_easy_init();
-        if (!esc)
-                return -ENOMEM;
-        char *e = curl_easy_escape(esc, ref, 0);
-        curl_easy_cleanup(esc);
-        if (!e)
-                return -ENOMEM;
-        _cleanup_free_ char *path = NULL;
-        int r = asprintf(&path, "/images/%s/json", e);
-        curl_free(e);
-        if (r < 0)
+        _cleanup_free_ char *path = image_path(ref, "/json");
+        if (!path)
                 return -ENOMEM;
         struct buf b = {};
         long status = 0;
-        r = get(d, path, &status, &b);
+        int r = get(d, path, &status, &b);
         free(b.data);
         if (r < 0)
                 return r;
@@ -175,10 +189,12 @@ int docker_image_load(struct docker *d, const char *archive_path, char **error) 
         int r = perform(d, c, &status);
         curl_slist_free_all(h);
         if (r >= 0 && status != 200) {
+                /* the daemon answers {"message": ...} with a 4xx/5xx when the
+                 * load fails before any output was flushed */
                 cJSON *j = b.data ? cJSON_Parse(b.data) : NULL;
                 const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
-                if (error)
-                        *error = msg ? strdup(msg) : NULL;
+                if (error && !*error && asprintf(error, "HTTP %ld: %s", status, msg ? msg : "no message") < 0)
+                        *error = NULL;
                 cJSON_Delete(j);
                 r = -EIO;
         } else if (r >= 0)

@@ -15,11 +15,14 @@ int docker_new(const char *socket_path, struct docker **ret);
 void docker_free(struct docker *d);
 /* Waits until GET /_ping answers OK, up to timeout_ms; -ETIMEDOUT. */
 int docker_wait_ready(struct docker *d, int timeout_ms);
-/* GET /images/<ref>/json: 1 present, 0 absent, <0 error. */
+/* GET /images/<ref>/json (the reference unescaped, as the docker CLI sends
+ * it): 1 present (200), 0 absent (404), <0 error (-EIO for other statuses). */
 int docker_image_exists(struct docker *d, const char *ref);
 /* POST /images/load?quiet=1 streaming the archive at path (docker-archive
- * tar, optionally gzip/zstd compressed as docker accepts). The stream's
- * error messages become *error. 0 or -errno. */
+ * tar, optionally gzip/zstd compressed as docker accepts), streamed from
+ * the file with a Content-Length, never held in memory. An {"error": ...}
+ * line in the reply stream, or a non-200 reply's message ("HTTP 500: ..."),
+ * becomes *error (new string, if *error was NULL). 0 or -errno. */
 int docker_image_load(struct docker *d, const char *archive_path, char **error);
 /* The image references an archive provides, from its manifest.json
  * (docker-archive RepoTags) or index.json (OCI ref.name annotations), read
