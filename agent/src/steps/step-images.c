@@ -2,7 +2,10 @@
 /* Preloaded container images: every archive in the read-only image store is
  * loaded into Docker through the Engine API when any reference it carries is
  * missing. Runs at every boot: the kubelet's image garbage collector deletes
- * preloaded images (pause included) on nodes that cannot pull them back. */
+ * preloaded images (pause included) on nodes that cannot pull them back.
+ * The role's list (roles/<role>/images) is then checked against what was
+ * loaded or present, and what neither the store nor Docker holds is
+ * reported as not loaded. */
 #include <dirent.h>
 #include <string.h>
 #include "docker.h"
@@ -33,35 +36,57 @@ static int archive_is_loaded(struct docker *d, char * const *refs) {
         return 1;
 }
 
+/* The role's image references no archive of the store provides and Docker
+ * does not have: they stay not loaded, and the report names them (the image
+ * builder lists the same set in its manifest's role_images.missing). A
+ * missing one does not fail the run: an image built without IMAGES_DIR still
+ * configures its node, and the kubelet may pull from a mirror. */
+static int role_images_missing(struct docker *d, char * const *role_images, char * const *provided, char ***missing) {
+        STRV_FOREACH(ref, role_images) {
+                if (strv_contains(provided, *ref))
+                        continue;
+                int r = docker_image_exists(d, *ref);
+                if (r < 0)
+                        return r;
+                if (r == 0 && strv_extend(missing, *ref) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void free_names(struct dirent **names, int n) {
+        for (int i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
 static int images_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         (void) s;
         _cleanup_free_ char *store = path_in_root(ctx->root, ctx->image_store);
+        char * const *role_images = ctx->role->images;
         struct dirent **names = NULL;
         if (!store)
                 return -ENOMEM;
         int n = scandir(store, &names, archive_filter, alphasort);
         if (n < 0) {
-                step_result_set(res, STEP_SKIPPED, "no image store at %s", ctx->image_store);
+                step_result_set(res, STEP_SKIPPED, "no image store at %s; %zu role image(s) not loaded",
+                                ctx->image_store, strv_length(role_images));
                 return 0;
         }
         if (!ctx->live) {
-                for (int i = 0; i < n; i++)
-                        free(names[i]);
-                free(names);
+                free_names(names, n);
                 step_result_set(res, STEP_SKIPPED, "%d archive(s) in %s; not loading: offline root", n, ctx->image_store);
                 return 0;
         }
         _cleanup_(docker_freep) struct docker *d = NULL;
-        _cleanup_strv_free_ char **loaded = NULL, **present = NULL, **failed = NULL;
+        _cleanup_strv_free_ char **loaded = NULL, **present = NULL, **failed = NULL, **provided = NULL, **missing = NULL;
         int r = docker_new(ctx->docker_socket, &d);
         if (r >= 0)
                 r = docker_wait_ready(d, 120000);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; r >= 0 && i < n; i++) {
                 _cleanup_free_ char *path = NULL, *err = NULL;
                 _cleanup_strv_free_ char **refs = NULL;
                 const char *name = names[i]->d_name;
-                if (r < 0)
-                        break;
                 if (asprintf(&path, "%s/%s", store, name) < 0) {
                         r = -ENOMEM;
                         break;
@@ -71,6 +96,8 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
                         k = archive_is_loaded(d, refs);
                 if (k > 0) {
                         strv_extend(&present, name);
+                        STRV_FOREACH(ref, refs)
+                                strv_extend(&provided, *ref);
                         continue;
                 }
                 k = docker_image_load(d, path, &err);
@@ -81,18 +108,24 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
                         _cleanup_free_ char *list = strv_join(refs, ",");
                         log_info("image %s: loaded %s", name, list ? list : "");
                         strv_extend(&loaded, name);
+                        STRV_FOREACH(ref, refs)
+                                strv_extend(&provided, *ref);
                 }
         }
-        for (int i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
+        free_names(names, n);
+        if (r >= 0)
+                r = role_images_missing(d, role_images, provided, &missing);
         if (r < 0)
                 return step_fail(res, r, "docker is not answering on its socket: %s", strerror(-r));
-        _cleanup_free_ char *fl = strv_join(failed, ",");
+        _cleanup_free_ char *fl = strv_join(failed, ","), *ml = strv_join(missing, ",");
+        if (missing)
+                log_warning("role images not loaded (in neither the image store nor Docker): %s", ml ? ml : "");
         if (failed)
                 return step_fail(res, -EIO, "%zu image archive(s) could not be loaded: %s (loaded %zu, already present %zu)",
                                  strv_length(failed), fl ? fl : "", strv_length(loaded), strv_length(present));
-        step_result_set(res, STEP_DONE, "loaded %zu, already present %zu", strv_length(loaded), strv_length(present));
+        step_result_set(res, STEP_DONE, "loaded %zu, already present %zu; role images not loaded: %zu%s%s%s",
+                        strv_length(loaded), strv_length(present), strv_length(missing),
+                        missing ? " (" : "", missing ? (ml ? ml : "") : "", missing ? ")" : "");
         return 0;
 }
 
