@@ -166,6 +166,7 @@ struct planner {
         enum topology topology;
         struct diag *d;
         bool bad;
+        char **failed;          /* hosts whose role could not be decided: later checks skip them */
 };
 
 _printf_(3, 4)
@@ -260,8 +261,13 @@ static const struct role *decide_role(struct planner *pl, const struct inv_host 
                         fprintf(stderr, "seedgen: host '%s': role %s inferred from its name (set dojot_role to be explicit)\n",
                                 h->name, r->name);
                 else {
+                        _cleanup_strv_free_ char **joins = NULL;
+                        for (size_t i = 0; i < pl->cat->n; i++)
+                                if (STREQ(pl->cat->roles[i]->kubernetes, "join"))
+                                        (void) strv_extend(&joins, pl->cat->roles[i]->name);
+                        _cleanup_free_ char *list = joins ? strv_join(joins, ", ") : NULL;
                         fail_at(pl, h, "host '%s': cannot tell its role from the groups; set the host variable dojot_role "
-                                "(one of the roles that join: dojot, kafka, x509, verne)", h->name);
+                                "(one of the roles that join: %s)", h->name, list ? list : "none");
                         return NULL;
                 }
                 if (!STREQ(r->kubernetes, "join")) {
@@ -312,7 +318,10 @@ static void check_counts(struct planner *pl) {
                                 lb = nd;
                 }
         }
-        if (!master) {
+        bool master_failed = false;
+        STRV_FOREACH(f, pl->failed)
+                master_failed |= inv_host_in(inventory_find(pl->inv, *f), "master_nodes");
+        if (!master && !master_failed) {
                 const struct inv_group *g = group_named(pl->inv, "master_nodes");
                 diag_add(pl->d, pl->inv->file, g ? g->line : 0, g ? g->col : 0, "master_nodes: no master host (the cluster needs exactly one)");
                 pl->bad = true;
@@ -368,6 +377,7 @@ static const struct seedgen_node *node_of_host(const struct planner *pl, const s
 static void check_lb(struct planner *pl) {
         const struct seedgen_node *lb = NULL;
         size_t backends = 0;
+        _cleanup_strv_free_ char **reported = NULL;    /* one error per node for (b) and (c) */
         for (size_t i = 0; i < pl->p->n; i++)
                 if (pl->p->nodes[i].lb_mode && !lb)
                         lb = &pl->p->nodes[i];
@@ -382,6 +392,8 @@ static void check_lb(struct planner *pl) {
                                 continue;
                         backends++;
                         const struct seedgen_node *nd = node_of_host(pl, h);
+                        if (!nd && strv_contains(pl->failed, h->name))
+                                continue;
                         if (!nd) {
                                 fail_at(pl, h, "%s: host '%s' is not a node of the rollout (in none of master_nodes, worker_nodes)",
                                         group, h->name);
@@ -410,6 +422,8 @@ static void check_lb(struct planner *pl) {
                                         fail_at(pl, host_of(pl, nd), "host '%s': role %s, but %s is missing from %s, which lists "
                                                 "host '%s' of the same role (the lb would never send it %s)", nd->host, nd->role,
                                                 nd->address ? nd->address : nd->host, group, peer->host, service);
+                                        if (strv_extend(&reported, nd->host) < 0)
+                                                return;
                                         break;
                                 }
                         }
@@ -417,8 +431,9 @@ static void check_lb(struct planner *pl) {
         }
         if (!lb)
                 return;
-        /* (c) with an lb, a node whose role is an lb backend is in one of its groups */
-        for (size_t i = 0; i < pl->p->n; i++) {
+        /* (c) with an lb, a node whose role is an lb backend is in one of its
+         * groups (when there are backends at all: else (d) says it once) */
+        for (size_t i = 0; backends > 0 && i < pl->p->n; i++) {
                 const struct seedgen_node *nd = &pl->p->nodes[i];
                 const struct role *r = role_catalog_find(pl->cat, nd->role);
                 _cleanup_strv_free_ char **services = NULL, **groups = NULL;
@@ -429,7 +444,7 @@ static void check_lb(struct planner *pl) {
                                 if (strv_extend(&services, lb_groups[g][1]) < 0 || strv_extend(&groups, lb_groups[g][0]) < 0)
                                         return;
                         }
-                if (services && !listed) {
+                if (services && !listed && !strv_contains(reported, nd->host)) {
                         _cleanup_free_ char *s = strv_join(services, ", "), *gs = strv_join(groups, ", ");
                         fail_at(pl, host_of(pl, nd), "host '%s': role %s is an lb backend (%s), but %s is in none of %s",
                                 nd->host, nd->role, s ? s : "?", nd->address ? nd->address : nd->host, gs ? gs : "?");
@@ -539,12 +554,24 @@ int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret,
                 return -EINVAL;
         }
 
+        /* A misspelt group changes what every other check sees: report it alone. */
         check_group_names(&pl);
+        if (pl.bad) {
+                seedgen_plan_done(&p);
+                return -EINVAL;
+        }
         check_dangling(&pl);
         for (size_t i = 0; i < p.inv->n; i++) {
                 const struct inv_host *h = &p.inv->hosts[i];
                 const char *mode;
+                bool bad_before = pl.bad;
+                pl.bad = false;
                 const struct role *role = decide_role(&pl, h, &mode);
+                if (pl.bad && strv_extend(&pl.failed, h->name) < 0) {
+                        seedgen_plan_done(&p);
+                        return -ENOMEM;
+                }
+                pl.bad |= bad_before;
                 if (!role)
                         continue;
                 struct seedgen_node *ns = realloc(p.nodes, (p.n + 1) * sizeof(*ns));
@@ -572,6 +599,7 @@ int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret,
         check_identity(&pl);
         check_lb(&pl);
         check_node_labels(&pl, vars_file);
+        strv_free(pl.failed);
         if (pl.bad) {
                 seedgen_plan_done(&p);
                 return -EINVAL;
