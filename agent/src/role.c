@@ -95,8 +95,11 @@ static bool sysctl_item(struct schema_ctx *s, const struct ynode *m, const char 
             !need(s, m, path, "origin", &o) || !GROW(r->sysctls, r->n_sysctls))
                 return false;
         struct role_sysctl *sc = &r->sysctls[r->n_sysctls++];
-        bool ok = schema_string(s, k, path, &sc->key) & schema_string(s, v, path, &sc->value) &
-                  schema_string(s, o, path, &sc->origin);
+        char sk[160], sv[160], so[160];
+        snprintf(sk, sizeof(sk), "%s.key", path);
+        snprintf(sv, sizeof(sv), "%s.value", path);
+        snprintf(so, sizeof(so), "%s.origin", path);
+        bool ok = schema_string(s, k, sk, &sc->key) & schema_string(s, v, sv, &sc->value) & schema_string(s, o, so, &sc->origin);
         if (ok && (strspn(sc->key, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(sc->key) || strstr(sc->key, ".."))) {
                 diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is not a sysctl name", path, sc->key);
                 ok = false;
@@ -141,9 +144,11 @@ static bool volume_item(struct schema_ctx *s, const struct ynode *m, const char 
 
 static bool when_lb_mode(struct schema_ctx *s, const struct ynode *m, const char *path, char **ret) {
         const struct ynode *w = ynode_get(m, "when_lb_mode");
+        char sub[160];
         if (!w)
                 return true;
-        if (!schema_string(s, w, path, ret))
+        snprintf(sub, sizeof(sub), "%s.when_lb_mode", path);
+        if (!schema_string(s, w, sub, ret))
                 return false;
         if (STREQ(*ret, "haproxy") || STREQ(*ret, "nginx"))
                 return true;
@@ -179,8 +184,10 @@ static bool file_item(struct schema_ctx *s, const struct ynode *m, const char *p
                         ok = false;
                 }
         }
-        if ((rl = ynode_get(m, "reload")))
-                ok &= schema_string(s, rl, path, &f->reload);
+        if ((rl = ynode_get(m, "reload"))) {
+                snprintf(sub, sizeof(sub), "%s.reload", path);
+                ok &= schema_string(s, rl, sub, &f->reload);
+        }
         ok &= when_lb_mode(s, m, path, &f->when_lb_mode);
         return ok;
 }
@@ -193,8 +200,12 @@ static bool limit_item(struct schema_ctx *s, const struct ynode *m, const char *
             !need(s, m, path, "origin", &o) || !GROW(r->limits, r->n_limits))
                 return false;
         struct role_limit *l = &r->limits[r->n_limits++];
-        bool ok = schema_string(s, u, path, &l->unit) & schema_int(s, n, path, 1024, 1LL << 30, &v) &
-                  schema_string(s, o, path, &l->origin);
+        char su[160], sn[160], so[160];
+        snprintf(su, sizeof(su), "%s.unit", path);
+        snprintf(sn, sizeof(sn), "%s.nofile", path);
+        snprintf(so, sizeof(so), "%s.origin", path);
+        bool ok = schema_string(s, u, su, &l->unit) & schema_int(s, n, sn, 1024, 1LL << 30, &v) &
+                  schema_string(s, o, so, &l->origin);
         l->nofile = (unsigned long long) v;
         return ok;
 }
@@ -205,7 +216,9 @@ static bool service_item(struct schema_ctx *s, const struct ynode *m, const char
         if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "unit", &u) || !GROW(r->services, r->n_services))
                 return false;
         struct role_service *sv = &r->services[r->n_services++];
-        return schema_string(s, u, path, &sv->unit) & when_lb_mode(s, m, path, &sv->when_lb_mode);
+        char sub[160];
+        snprintf(sub, sizeof(sub), "%s.unit", path);
+        return schema_string(s, u, sub, &sv->unit) & when_lb_mode(s, m, path, &sv->when_lb_mode);
 }
 
 static bool lb_target_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
@@ -215,7 +228,8 @@ static bool lb_target_item(struct schema_ctx *s, const struct ynode *m, const ch
         if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "service", &sv) || !GROW(r->lb_targets, r->n_lb_targets))
                 return false;
         struct role_lb_target *t = &r->lb_targets[r->n_lb_targets++];
-        bool ok = schema_string(s, sv, path, &t->service);
+        snprintf(sub, sizeof(sub), "%s.service", path);
+        bool ok = schema_string(s, sv, sub, &t->service);
         if (ok && !in_list(lb_services, t->service)) {
                 diag_add(s->diag, s->file, sv->line, sv->col, "%s.service: '%s' is not an lb service (apigw, mqtt, lwm2m, metrics)",
                          path, t->service);
