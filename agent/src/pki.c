@@ -184,22 +184,20 @@ static char *base64url(const unsigned char *in, size_t len) {
         return out;
 }
 
-char *pki_bootstrap_jws(const char *content, size_t len, const secret *token) {
-        const char *t = secret_reveal(token);
-        if (!pki_token_is_valid(t))
-                return NULL;
+char *pki_jws_hs256_detached(const char *content, size_t len, const char *kid, const void *key, size_t key_len) {
         /* go-jose (which the bootstrap signer uses) marshals the protected
          * header as a map, so its keys come out sorted: alg, kid. */
-        char header[64];
-        snprintf(header, sizeof(header), "{\"alg\":\"HS256\",\"kid\":\"%.6s\"}", t);
+        _cleanup_free_ char *header = NULL, *input = NULL;
+        if (asprintf(&header, "{\"alg\":\"HS256\",\"kid\":\"%s\"}", kid) < 0)
+                return NULL;
         _cleanup_free_ char *h64 = base64url((const unsigned char *) header, strlen(header));
         _cleanup_free_ char *p64 = base64url((const unsigned char *) content, len);
-        _cleanup_free_ char *input = NULL;
-        if (!h64 || !p64 || asprintf(&input, "%s.%s", h64, p64) < 0)
+        if (!h64 || !p64 || asprintf(&input, "%s.%s", h64, p64) < 0 || key_len > INT_MAX)
                 return NULL;
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned int maclen = 0;
-        if (!HMAC(EVP_sha256(), t + 7, 16, (const unsigned char *) input, strlen(input), mac, &maclen))
+        /* HMAC() refuses a NULL key; an empty one is a valid HS256 key */
+        if (!HMAC(EVP_sha256(), key_len ? key : "", (int) key_len, (const unsigned char *) input, strlen(input), mac, &maclen))
                 return NULL;
         _cleanup_free_ char *s64 = base64url(mac, maclen);
         OPENSSL_cleanse(mac, sizeof(mac));
@@ -207,4 +205,14 @@ char *pki_bootstrap_jws(const char *content, size_t len, const secret *token) {
         if (!s64 || asprintf(&jws, "%s..%s", h64, s64) < 0)
                 return NULL;
         return jws;
+}
+
+char *pki_bootstrap_jws(const char *content, size_t len, const secret *token) {
+        const char *t = secret_reveal(token);
+        char id[7];
+        if (!pki_token_is_valid(t))
+                return NULL;
+        memcpy(id, t, 6);
+        id[6] = 0;
+        return pki_jws_hs256_detached(content, len, id, t + 7, 16);
 }

@@ -27,3 +27,5 @@ int pki_token_is_valid(const char *token);
  * recomputes it and compares strings (cluster-bootstrap token/jws), so this
  * must produce the same bytes. A new string, or NULL (malformed token/ENOMEM). */
 char *pki_bootstrap_jws(const char *content, size_t len, const secret *token);
+/* The general form: a detached HS256 JWS of content with header kid. */
+char *pki_jws_hs256_detached(const char *content, size_t len, const char *kid, const void *key, size_t key_len);

@@ -58,6 +58,9 @@ int plan_build(const struct node_config *c, const struct role *role, struct plan
                 r = plan_add(&p, "services", &step_type_services, NULL);
         if (r >= 0 && role->images && role->images[0])
                 r = plan_add(&p, "images", &step_type_images, NULL);
+        /* kubeadm needs docker running and the control-plane/pause images loaded */
+        if (r >= 0 && (STREQ(role->kubernetes, "init") || STREQ(role->kubernetes, "join")))
+                r = plan_add(&p, "kubeadm", &step_type_kubeadm, NULL);
         if (r < 0) {
                 plan_done(&p);
                 return r;

@@ -108,8 +108,9 @@ static int render_join(const struct render_ctx *ctx, char **ret, char **error) {
                 q(f, *h);
                 fputc('\n', f);
         }
-        /* never unsafeSkipCAVerification: the pin is the point */
-        fputs("    unsafeSkipCAVerification: false\n  timeout: 5m0s\n  tlsBootstrapToken: ", f);
+        /* unsafeSkipCAVerification is never written (it defaults to
+         * false): the pin is what makes the discovery trustworthy. */
+        fputs("  timeout: 5m0s\n  tlsBootstrapToken: ", f);
         q(f, secret_reveal(&k->token));
         fputs("\nnodeRegistration:\n  name: ", f);
         q(f, c->hostname);

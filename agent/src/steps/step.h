@@ -61,3 +61,4 @@ extern const struct step_type step_type_volumes;
 extern const struct step_type step_type_file;
 extern const struct step_type step_type_services;
 extern const struct step_type step_type_images;
+extern const struct step_type step_type_kubeadm;
