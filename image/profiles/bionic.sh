@@ -68,6 +68,14 @@ PROFILE_PACKAGES=(
   libyaml-0-2 libcurl4 libsystemd0 libarchive13 libssl1.1
 )
 
+# For build-image's stages 2 and 3: the 4.15 kernel of Ubuntu 18.04 cannot
+# unpack a zstd initramfs (Linux 5.9 added that), and xz is the squashfs
+# compression Ubuntu's kernels are known to read (snaps use it). The kubelet
+# package enables kubelet.service; like Docker, it waits for the agent
+# (kubeadm init/join starts it).
+# shellcheck disable=SC2034
+PROFILE_INITRAMFS_COMPRESS=gzip PROFILE_SQUASHFS_COMP=xz PROFILE_DISABLE_UNITS=(kubelet.service)
+
 bionic_err() { printf 'build-image: error: %s\n' "$*" >&2; }
 
 # The values that are wrong whatever the sources: the profile is Docker 19.03
