@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <string.h>
 #include "fileio.h"
+#include "manifests.h"
 #include "renderer.h"
 #include "role.h"
 #include "schema.h"
@@ -262,7 +263,7 @@ static bool parse_services(struct schema_ctx *s, const struct ynode *list, struc
 static bool parse_role(struct schema_ctx *s, const struct ynode *root, const char *dirname, struct role *r) {
         static const char * const keys[] = { "schema_version", "name", "description", "group", "kubernetes", "swap_off",
                                              "kernel_modules", "sysctls", "volumes", "limits", "files", "services",
-                                             "lb_targets", NULL };
+                                             "lb_targets", "manifests", NULL };
         const struct ynode *n;
         long long version;
         if (!schema_expect(s, root, YNODE_MAPPING, "role"))
@@ -311,6 +312,8 @@ static bool parse_role(struct schema_ctx *s, const struct ynode *root, const cha
                 ok &= parse_services(s, n, r);
         if ((n = ynode_get(root, "lb_targets")))
                 ok &= each_mapping(s, n, "lb_targets", r, lb_target_item);
+        if ((n = ynode_get(root, "manifests")))
+                ok &= manifest_decl_parse(s, n, &r->manifests);
         return ok;
 }
 
@@ -399,6 +402,7 @@ void role_free(struct role *r) {
         free(r->name);
         free(r->dir);
         free(r->description);
+        manifest_decl_free(r->manifests);
         free(r->group);
         free(r->kubernetes);
         strv_free(r->kernel_modules);

@@ -48,6 +48,8 @@ struct role_service {
         char *when_lb_mode;     /* only for this lb mode; NULL: always */
 };
 
+struct manifest_decl;           /* manifests.h */
+
 struct role_lb_target {
         char *service;          /* "mqtt", "apigw", ... an lb backend list this role may appear in */
         unsigned topologies;
@@ -74,6 +76,7 @@ struct role {
         struct role_service *services;  /* units enabled and started, in order */
         bool swap_off;
         char **images;          /* roles/<name>/images: one image reference per line */
+        struct manifest_decl *manifests;        /* cluster manifests this role applies, or NULL */
 };
 
 struct role_catalog {
