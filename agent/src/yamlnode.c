@@ -10,12 +10,19 @@
  * ("[[[[..." is a few bytes per level) from overflowing the stack. No seed or
  * role file needs more than a handful of levels. */
 #define YNODE_MAX_DEPTH 64
+/* Duplicate keys are found by a linear scan, so a mapping's size bounds the
+ * cost of building it; with the node bound a 64 MiB seed of "kN: 1" lines
+ * is refused in well under a second instead of scanning for hours. A seed
+ * has a few dozen keys per mapping and a few hundred nodes. */
+#define YNODE_MAX_KEYS 1000
+#define YNODE_MAX_NODES 100000
 
 struct builder {
         yaml_parser_t parser;
         const char *file;
         struct diag *diag;
         unsigned depth;
+        size_t nodes;
 };
 
 static struct ynode *ynode_new(enum ynode_kind kind, const yaml_mark_t *m) {
@@ -96,6 +103,12 @@ static int parse_children(struct builder *b, struct ynode *n, yaml_event_type_t 
                                 ynode_free(key);
                                 return -EINVAL;
                         }
+                        if (n->n >= YNODE_MAX_KEYS) {
+                                diag_add(b->diag, b->file, key->line, key->col, "YAML mapping has more than %d keys",
+                                         YNODE_MAX_KEYS);
+                                ynode_free(key);
+                                return -EINVAL;
+                        }
                         if (ynode_get(n, key->value)) {
                                 diag_add(b->diag, b->file, key->line, key->col, "duplicate key '%s'", key->value);
                                 ynode_free(key);
@@ -123,6 +136,11 @@ static int parse_node(struct builder *b, yaml_event_t *ev, struct ynode **ret) {
         _cleanup_ynode_ struct ynode *n = NULL;
         int r;
 
+        if (++b->nodes > YNODE_MAX_NODES) {
+                diag_add(b->diag, b->file, ev->start_mark.line + 1, ev->start_mark.column + 1,
+                         "YAML document has more than %d nodes", YNODE_MAX_NODES);
+                return -EINVAL;
+        }
         switch (ev->type) {
         case YAML_SCALAR_EVENT:
                 n = ynode_new(YNODE_SCALAR, &ev->start_mark);

@@ -469,6 +469,35 @@ static void deep_nesting_is_refused_not_a_stack_overflow(void **state) {
         assert_string_equal(e, "user-data:2:67: YAML nested deeper than 64 levels");
 }
 
+static void oversized_yaml_is_refused_not_scanned_for_hours(void **state) {
+        (void) state;
+        /* duplicate keys are found by a linear scan: sizes are bounded */
+        _cleanup_free_ char *keys = NULL, *nodes = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&keys, &len);
+        assert_non_null(f);
+        fputs("#cloud-config\nschema_version: 1\n", f);
+        for (int i = 0; i < 1000; i++)
+                fprintf(f, "k%d: 1\n", i);
+        fclose(f);
+        _cleanup_free_ char *e1 = parse_one_error("instance-id: k\nlocal-hostname: kafka\n", keys);
+        assert_string_equal(e1, "user-data:1002:1: YAML mapping has more than 1000 keys");
+
+        f = open_memstream(&nodes, &len);
+        assert_non_null(f);
+        fputs("#cloud-config\nx:\n", f);
+        for (int i = 0; i < 1000; i++) {
+                fputs("  - [", f);
+                for (int j = 0; j < 100; j++)
+                        fputs(j ? ",1" : "1", f);
+                fputs("]\n", f);
+        }
+        fclose(f);
+        _cleanup_free_ char *e2 = parse_one_error("instance-id: k\nlocal-hostname: kafka\n", nodes);
+        /* root, key x, its list: 3 nodes; a row is 101: node 100001 is item 7 of row 991 */
+        assert_string_equal(e2, "user-data:993:18: YAML document has more than 100000 nodes");
+}
+
 static void missing_seed_files_are_reported_by_path(void **state) {
         (void) state;
         struct diag d = {};
@@ -519,6 +548,7 @@ int main(void) {
                 cmocka_unit_test(malformed_secrets_are_never_echoed),
                 cmocka_unit_test(cloud_config_header_allows_crlf_and_refuses_lookalikes),
                 cmocka_unit_test(deep_nesting_is_refused_not_a_stack_overflow),
+                cmocka_unit_test(oversized_yaml_is_refused_not_scanned_for_hours),
                 cmocka_unit_test(missing_seed_files_are_reported_by_path),
         };
         /* one test per malformed seed, named after its case */
