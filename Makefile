@@ -16,7 +16,7 @@ deb_libarchive := libarchive-dev
 deb_libcrypto  := libssl-dev
 deb_cmocka     := libcmocka-dev
 
-ifeq ($(filter help deps clean image image-% plan pxe,$(MAKECMDGOALS)),)
+ifeq ($(filter help deps clean test image image-% plan pxe,$(MAKECMDGOALS)),)
 $(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo y),,$(error missing $(p): install the Debian package $(deb_$(p)) (or run 'make deps' as root))))
 endif
 
@@ -62,7 +62,7 @@ $(eval $(call variant,$(BUILD)/asan,$(SAN_FLAGS)))
 TESTS      := $(patsubst agent/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 ASAN_TESTS := $(patsubst agent/tests/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
 
-.PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c
+.PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c image seeds
 all: $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
 agent: $(BUILD)/node-agent
 tests: $(TESTS) $(ASAN_TESTS)
@@ -106,13 +106,23 @@ PROFILE ?= bookworm
 image:  ## build out/$(PROFILE)/$(ROLE)/ (ROLE=all for the six); PLAN=1 prints the plan only
 	@tools/install-deps image
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent
-	@image/build-image --profile "$(PROFILE)" --role "$(ROLE)" $(if $(PLAN),--plan) $(if $(RAW),--raw) \
+	@AGENT_BIN="$(abspath $(BUILD))/node-agent" image/build-image --profile "$(PROFILE)" --role "$(ROLE)" $(if $(PLAN),--plan) $(if $(RAW),--raw) \
 	  $(if $(IMAGES_DIR),--images-dir "$(IMAGES_DIR)") $(if $(K8S_BUNDLE),--k8s-bundle "$(K8S_BUNDLE)")
 
 INVENTORY ?= cloud-init/inventories/100k
 SEEDS_OUT ?= out/seeds
 seeds: $(BUILD)/nodeos-seedgen  ## per-node NoCloud seeds from an ansible-dojot inventory: INVENTORY=dir [SEEDS_OUT=out/seeds]
 	@$(BUILD)/nodeos-seedgen $(SEEDGEN_FLAGS) "$(INVENTORY)" "$(SEEDS_OUT)"
+
+# PXE: the boot server tree for a rollout (image/make-pxe): built images
+# from out/$(PROFILE)/<role>/, seeds from $(SEEDS), iPXE and a dnsmasq.conf.
+SEEDS ?= $(SEEDS_OUT)
+.PHONY: pxe
+pxe:  ## PXE/iPXE boot tree in out/pxe: PXE_SERVER=ip [PXE_IFACE=eth0] [SEEDS=out/seeds] [PROFILE=bookworm]
+	@tools/install-deps pxe
+	@image/make-pxe --server "$(PXE_SERVER)" --seeds "$(SEEDS)" --profile "$(PROFILE)" $(if $(PXE_IFACE),--iface "$(PXE_IFACE)") \
+	  $(if $(PXE_IMAGES),--images "$(PXE_IMAGES)") $(if $(PXE_OUT),--out "$(PXE_OUT)") \
+	  $(if $(PXE_DHCP_RANGE),--dhcp-range "$(PXE_DHCP_RANGE)") $(if $(PXE_GATEWAY),--gateway "$(PXE_GATEWAY)") $(PXE_FLAGS)
 
 clean:
 	rm -rf $(BUILD)

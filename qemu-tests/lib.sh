@@ -67,7 +67,8 @@ qt_probe_disk() {
 # qt_boot NAME IMAGE_DIR SEED_MEDIA [extra qemu args...]
 # Boots in the background; sets QT_PID_<NAME>; logs in $QT_OUT/NAME/.
 # QT_BOOT=kernel (default) boots the image's own kernel+initrd with its own
-# command line plus the probe; QT_BOOT=bios|uefi boots the disk's bootloader.
+# command line plus the probe (systemd.run= makes kernel-command-line.service
+# the boot target, so systemd.wants= pulls the normal multi-user.target back in); QT_BOOT=bios|uefi boots the disk's bootloader.
 qt_boot() {
   local name=$1 img=$2 seed=$3; shift 3
   local dir=$QT_OUT/$name; rm -rf "$dir"; mkdir -p "$dir"
@@ -83,14 +84,15 @@ qt_boot() {
       qt_probe_disk "$dir/probe.img"
       args+=(-drive "file=$dir/probe.img,format=raw,if=virtio,readonly=on"
              -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
-             -append "$(cat "$img/cmdline") console=ttyS0 panic=1 ${QT_APPEND:-} systemd.run=\"/bin/sh -c 'mkdir -p /run/qtest && mount -o ro LABEL=QTEST /run/qtest && exec /bin/sh /run/qtest/probe.sh'\" systemd.run_success_action=none systemd.run_failure_action=none") ;;
+             -append "$(cat "$img/cmdline") console=ttyS0 panic=1 ${QT_APPEND:-} systemd.wants=multi-user.target systemd.run=\"/bin/sh -c 'mkdir -p /run/qtest && mount -o ro LABEL=QTEST /run/qtest && exec /bin/sh /run/qtest/probe.sh'\" systemd.run_success_action=none systemd.run_failure_action=none") ;;
     bios) ;;
     uefi)
       cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
       args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
              -drive "if=pflash,format=raw,file=$dir/vars.fd") ;;
   esac
-  [ -z "$*" ] && args+=(-nic none)
+  # a NIC on a restricted user-mode network: no route to the host or beyond
+  [ -z "$*" ] && args+=(-nic user,restrict=on,model=virtio-net-pci)
   echo "qemu-system-x86_64 ${args[*]} $*" >"$dir/cmd"
   qemu-system-x86_64 "${args[@]}" "$@" >"$dir/qemu.out" 2>&1 &
   eval "QT_PID_${name//[^a-zA-Z0-9_]/_}=$!"

@@ -16,7 +16,7 @@ echo "hostname=$(hostname)"
 echo "root_ro=$(awk '$2=="/"{print $4}' /proc/mounts | tr ',' '\n' | grep -xE 'ro|rw' | tail -1)"
 echo "root_fstype=$(awk '$2=="/"{print $3}' /proc/mounts | tail -1)"
 echo "var_fstype=$(awk '$2=="/var"{print $3}' /proc/mounts | tail -1)"
-echo "root_write=$(touch /.qtest 2>&1 >/dev/null && echo writable || echo refused)"
+echo "root_write=$(touch /.qtest >/dev/null 2>&1 && echo writable || echo refused)"
 for k in net.ipv4.ip_local_port_range net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables fs.nr_open fs.file-max net.core.somaxconn; do
   f=/proc/sys/$(echo $k | tr . /)
   echo "sysctl.$k=$(cat $f 2>/dev/null | tr '\t' ' ')"
