@@ -6,7 +6,7 @@
 # the CA pin the workers carry matching the CA, and a bad inventory refused
 # with its named errors. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 AGENT=${AGENT:-$BUILD/node-agent}
 SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
@@ -48,7 +48,7 @@ check_tree() {  # OUT LABEL EXPECTED_ROLES...
   if [ -z "$loose" ]; then ok "$label: seed directories are 0700"; else nok "$label: not 0700: $loose"; fi
 
   local h bad=0 iso
-  while IFS=$'\t' read -r h addr role mac mode host; do
+  while IFS=$'\t' read -r h _ role _; do
     [[ $h == \#* ]] && continue
     iso=$out/seeds/$h/cidata.iso
     [ "$(xorriso -indev "$iso" -pvd_info 2>/dev/null | sed -n "s/^Volume Id *: //p")" = cidata ] || { bad=1; echo "# $iso: volume id"; }
