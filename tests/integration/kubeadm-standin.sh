@@ -103,5 +103,60 @@ else
   nok "no rendered join configuration for verne"
 fi
 
+# join: token discovery against an HTTPS cluster-info (openssl s_server -WWW)
+# with a throwaway CA and token minted here, as the master would publish it
+join_discovery() {  # join_discovery SIGNING-TOKEN PIN -> stand-in exit status, output in $tmp/join.out
+  local sign=$1 pin=$2 www=$tmp/www jroot=$tmp/jroot
+  rm -rf "$jroot"; mkdir -p "$www/api/v1/namespaces/kube-public/configmaps" "$jroot"
+  local kc; kc=$(printf 'apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: https://127.0.0.1:%s\n  name: ""\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n' \
+    "$(base64 -w0 "$tmp/jca.crt")" "$port")
+  b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+  local h p sig
+  h=$(printf '{"alg":"HS256","kid":"%s"}' "${sign%%.*}" | b64url)
+  p=$(printf '%s' "$kc" | b64url)
+  sig=$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -mac HMAC -macopt "key:${sign#*.}" -binary | b64url)
+  jq -n --arg kc "$kc" --arg k "jws-kubeconfig-${sign%%.*}" --arg s "$h..$sig" \
+    '{kind:"ConfigMap",apiVersion:"v1",data:{kubeconfig:$kc,($k):$s}}' \
+    >"$www/api/v1/namespaces/kube-public/configmaps/cluster-info"
+  sed -e "s/^    token: .*/    token: \"$jtoken\"/" -e "s/^  tlsBootstrapToken: .*/  tlsBootstrapToken: \"$jtoken\"/" \
+      -e "s/\"sha256:[0-9a-f]*\"/\"$pin\"/" -e "s/apiServerEndpoint: .*/apiServerEndpoint: \"127.0.0.1:$port\"/" \
+      "$join_cfg" >"$tmp/join.yaml"
+  KUBEADM_STANDIN_ROOT=$jroot "$S" join --config "$tmp/join.yaml" >"$tmp/join.out" 2>&1
+}
+if command -v openssl >/dev/null && command -v jq >/dev/null && [ -f "$join_cfg" ]; then
+  # a throwaway CA and token (not secrets: minted for this test only)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=kubernetes \
+    -keyout "$tmp/jca.key" -out "$tmp/jca.crt" >/dev/null 2>&1
+  jpin=sha256:$(openssl x509 -in "$tmp/jca.crt" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
+  jtoken=$(head -c 2000 /dev/urandom | tr -dc 'a-z0-9' | head -c 22 | sed 's/^\(......\)/\1./')
+  port=$((20000 + RANDOM % 20000))
+  (cd "$tmp" && mkdir -p www && cd www && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$port" \
+      -cert "$tmp/jca.crt" -key "$tmp/jca.key" >/dev/null 2>&1) &
+  srv=$!
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  if join_discovery "$jtoken" "$jpin"; then
+    ok "join: discovery verifies the token signature and the CA pin"
+  else
+    nok "join failed: $(tail -3 "$tmp/join.out")"
+  fi
+  cmp -s "$tmp/jca.crt" "$tmp/jroot/etc/kubernetes/pki/ca.crt" && ok "join wrote pki/ca.crt from cluster-info" || nok "join: pki/ca.crt differs"
+  [ "$(stat -c %a "$tmp/jroot/etc/kubernetes/kubelet.conf" 2>/dev/null)" = 600 ] && ok "join wrote kubelet.conf (0600)" || nok "join: no kubelet.conf 0600"
+  grep -q -- '--node-labels=dojot.components/group=vernemq' "$tmp/jroot/var/lib/kubelet/kubeadm-flags.env" 2>/dev/null \
+    && ok "join: the kubelet flags label the node dojot.components/group=vernemq" || nok "join: no group label in the kubelet flags"
+  if ! join_discovery "${jtoken%%.*}.0000000000000000" "$jpin" && grep -q 'failed to verify JWS signature' "$tmp/join.out"; then
+    ok "join: rejects a cluster-info signed with another token secret"
+  else
+    nok "join: accepted a wrong signature: $(tail -2 "$tmp/join.out")"
+  fi
+  if ! join_discovery "$jtoken" "sha256:$(printf '%064d' 0)" && grep -q 'are pinned' "$tmp/join.out"; then
+    ok "join: rejects a CA that is not pinned"
+  else
+    nok "join: accepted an unpinned CA: $(tail -2 "$tmp/join.out")"
+  fi
+  kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+else
+  nok "join discovery not tested: needs openssl and jq"
+fi
+
 echo "1..$n"
 [ "$fails" -eq 0 ]
