@@ -138,7 +138,8 @@ static bool parse_set(struct schema_ctx *s, const struct ynode *m, size_t idx, s
 
 bool manifest_decl_parse(struct schema_ctx *s, const struct ynode *n, struct manifest_decl **ret) {
         static const char * const keys[] = { "dir", "attempts", "delay_s", "label_attempts", "label_delay_s",
-                                             "variants", "vars", "sets", NULL };
+                                             "variants", "vars", "sets", "node_label", NULL };
+        static const char * const label_keys[] = { "key", "values_from", NULL };
         const struct ynode *v;
         if (!schema_expect(s, n, YNODE_MAPPING, "manifests"))
                 return false;
@@ -170,6 +171,17 @@ bool manifest_decl_parse(struct schema_ctx *s, const struct ynode *n, struct man
                         ok &= parse_set(s, v->items[i], i, d);
         else
                 ok = false;
+        if ((v = ynode_get(n, "node_label")) && schema_expect(s, v, YNODE_MAPPING, "manifests.node_label") &&
+            schema_known_keys(s, v, label_keys, "manifests.node_label")) {
+                const struct ynode *k = ynode_get(v, "key"), *f = ynode_get(v, "values_from");
+                if (!k)
+                        schema_missing(s, v, "manifests.node_label", "key"), ok = false;
+                else
+                        ok &= schema_string(s, k, "manifests.node_label.key", &d->label_key);
+                if (f)
+                        ok &= schema_string(s, f, "manifests.node_label.values_from", &d->label_values_from);
+        } else
+                ok &= v == NULL;
         if (!ok) {
                 manifest_decl_free(d);
                 return false;
@@ -199,6 +211,8 @@ void manifest_decl_free(struct manifest_decl *d) {
                 strv_free(d->sets[i].tags);
         }
         free(d->sets);
+        free(d->label_key);
+        free(d->label_values_from);
         free(d);
 }
 
@@ -583,6 +597,17 @@ static int resolve_vars(const struct manifest_decl *d, const struct node_config 
         }
         *ret = vars;
         return 0;
+}
+
+int manifests_node_label_value(const struct manifest_decl *d, const struct node_config *c, const char *group, char **ret) {
+        cJSON *ctx = render_context(c);
+        if (!ctx)
+                return -ENOMEM;
+        const cJSON *map = d->label_values_from ? context_get(ctx, d->label_values_from) : NULL;
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(map, group));
+        *ret = strdup(v && *v ? v : group);
+        cJSON_Delete(ctx);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static bool set_selected(const struct manifest_set *s, const struct manifest_variant *v) {

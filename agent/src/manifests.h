@@ -48,12 +48,20 @@ struct manifest_decl {
         struct manifest_variant *variants;
         size_t n_sets;
         struct manifest_set *sets;
+        /* node labels the role reconciles on every node of the seed's
+         * cluster.nodes whose role has a group (NULL key: none) */
+        char *label_key;                /* "dojot.components/group" */
+        char *label_values_from;        /* render-context map group -> value; NULL: the group itself */
 };
 
 /* Parses role.yaml's `manifests:` mapping (strict; every dojot variant must
  * be declared). Problems go to s->diag with positions. */
 bool manifest_decl_parse(struct schema_ctx *s, const struct ynode *n, struct manifest_decl **ret);
 void manifest_decl_free(struct manifest_decl *d);
+
+/* The label value for a node of group (a role's group): the render
+ * context's label_values_from map entry, else the group itself. New string. */
+int manifests_node_label_value(const struct manifest_decl *d, const struct node_config *c, const char *group, char **ret);
 
 /* One rendered set: its file name and text (what --root writes). */
 struct manifest_doc {

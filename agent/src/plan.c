@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
+#include "manifests.h"
 #include "plan.h"
 #include "strv.h"
 
@@ -61,6 +62,11 @@ int plan_build(const struct node_config *c, const struct role *role, struct plan
         /* kubeadm needs docker running and the control-plane/pause images loaded */
         if (r >= 0 && (STREQ(role->kubernetes, "init") || STREQ(role->kubernetes, "join")))
                 r = plan_add(&p, "kubeadm", &step_type_kubeadm, NULL);
+        /* after kubeadm: the manifests need the API server it started */
+        if (r >= 0 && role->manifests)
+                r = plan_add(&p, "manifests", &step_type_manifests, NULL);
+        if (r >= 0 && role->manifests && role->manifests->label_key)
+                r = plan_add(&p, "node-labels", &step_type_node_labels, NULL);
         if (r < 0) {
                 plan_done(&p);
                 return r;

@@ -62,3 +62,5 @@ extern const struct step_type step_type_file;
 extern const struct step_type step_type_services;
 extern const struct step_type step_type_images;
 extern const struct step_type step_type_kubeadm;
+extern const struct step_type step_type_manifests;
+extern const struct step_type step_type_node_labels;
