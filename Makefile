@@ -70,7 +70,7 @@ tests: $(TESTS) $(ASAN_TESTS)
 # --- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC   ?= clang
 FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
 $(BUILD)/fuzz/obj/%.o: agent/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
@@ -82,9 +82,10 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/fuzz/%.o $(BUILD)/fuzz/libagent.a
 	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(PKG_LIBS) -o $@
 FUZZ_SECONDS ?= 300
 fuzz: $(FUZZ_BINS)  ## long fuzzing run of every target (FUZZ_SECONDS each)
-	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n; \
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n $(BUILD)/fuzz-artifacts; \
 	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz-corpus/$$n agent/fuzz/corpus/$$n || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz-artifacts/$$n- \
+	    $(BUILD)/fuzz-corpus/$$n agent/fuzz/corpus/$$n || exit 1; done
 fuzz-smoke: $(FUZZ_BINS)
 	@tests/fuzz-smoke.sh $(FUZZ_BINS)
 
