@@ -74,27 +74,43 @@ qt_boot() {
   local dir=$QT_OUT/$name; rm -rf "$dir"; mkdir -p "$dir"
   qemu-img create -q -f qcow2 -b "$img/disk.qcow2" -F qcow2 "$dir/overlay.qcow2"
   sha256sum "$img/disk.qcow2" | cut -d' ' -f1 >"$dir/artifact.sha256"
-  local accel; accel=$(qt_accel "$img/vmlinuz")
+  local accel; accel=$(qt_accel "$img/vmlinuz") extra_append=""
   local args=(-accel "$accel" -m "$QT_MEM" -smp "$QT_SMP" -display none -vga none -monitor none -no-reboot
               -serial "file:$dir/serial.log" -serial "file:$dir/probe.log"
               -drive "file=$dir/overlay.qcow2,format=qcow2,if=virtio")
   [ -n "$seed" ] && args+=(-drive "file=$seed,format=raw,if=virtio,readonly=on")
+  # the test overlay (stand-ins, test tools): a separate read-only drive the
+  # initramfs stacks above the role layer (nodeos.extra=); never in the image
+  if [ -n "${QT_EXTRA:-}" ]; then
+    args+=(-drive "file=$QT_EXTRA,format=raw,if=virtio,readonly=on,serial=qtextra")
+    extra_append="nodeos.extra=/dev/disk/by-id/virtio-qtextra"
+  fi
   case ${QT_BOOT:-kernel} in
     kernel)
       qt_probe_disk "$dir/probe.img"
       args+=(-drive "file=$dir/probe.img,format=raw,if=virtio,readonly=on"
              -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
-             -append "$(cat "$img/cmdline") console=ttyS0 panic=1 ${QT_APPEND:-} systemd.wants=multi-user.target systemd.run=\"/bin/sh -c 'mkdir -p /run/qtest && mount -o ro LABEL=QTEST /run/qtest && exec /bin/sh /run/qtest/probe.sh'\" systemd.run_success_action=none systemd.run_failure_action=none") ;;
+             -append "$(cat "$img/cmdline") console=ttyS0 panic=1 $extra_append ${QT_APPEND:-} systemd.wants=multi-user.target systemd.run=\"/bin/sh -c 'mkdir -p /run/qtest && mount -o ro LABEL=QTEST /run/qtest && exec /bin/sh /run/qtest/probe.sh'\" systemd.run_success_action=none systemd.run_failure_action=none") ;;
     bios) ;;
     uefi)
       cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
       args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
              -drive "if=pflash,format=raw,file=$dir/vars.fd") ;;
   esac
-  # a NIC on a restricted user-mode network: no route to the host or beyond
-  [ -z "$*" ] && args+=(-nic user,restrict=on,model=virtio-net-pci)
-  echo "qemu-system-x86_64 ${args[*]} $*" >"$dir/cmd"
-  qemu-system-x86_64 "${args[@]}" "$@" >"$dir/qemu.out" 2>&1 &
+  local pre=()
+  if [ -n "${QT_NETNS:-}" ]; then
+    # a tap on the harness's own bridge, inside its own network namespace
+    local tap=t${QT_N_TAPS:-0}x$$; QT_N_TAPS=$(( ${QT_N_TAPS:-0} + 1 ))
+    ip -n "$QT_NETNS" tuntap add dev "$tap" mode tap
+    ip -n "$QT_NETNS" link set "$tap" master br0 up
+    args+=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=${QT_MAC:?QT_MAC is required with QT_NETNS}")
+    pre=(ip netns exec "$QT_NETNS")
+  elif [ -z "$*" ]; then
+    # a NIC on a restricted user-mode network: no route to the host or beyond
+    args+=(-nic user,restrict=on,model=virtio-net-pci)
+  fi
+  echo "${pre[*]} qemu-system-x86_64 ${args[*]} $*" >"$dir/cmd"
+  "${pre[@]}" qemu-system-x86_64 "${args[@]}" "$@" >"$dir/qemu.out" 2>&1 &
   eval "QT_PID_${name//[^a-zA-Z0-9_]/_}=$!"
   echo $! >"$dir/pid"
   date +%s.%N >"$dir/start"
@@ -152,3 +168,38 @@ qt_ok()  { QT_N=$((QT_N+1)); echo "ok $QT_N - $*"; }
 qt_nok() { QT_N=$((QT_N+1)); QT_FAILS=$((QT_FAILS+1)); echo "not ok $QT_N - $*"; }
 qt_check() { local what=$1; shift; if "$@"; then qt_ok "$what"; else qt_nok "$what"; fi; }
 qt_done() { echo "1..$QT_N"; [ "$QT_FAILS" -eq 0 ]; }
+
+# --- the private network ----------------------------------------------------
+# qt_net_up CIDR: a network namespace of the harness's own with a bridge br0
+# holding CIDR (the harness's address on the test network: stand-ins, HTTP,
+# DHCP live there). VMs join it with QT_NETNS=$QT_NETNS QT_MAC=... qt_boot.
+# Nothing is routed: traffic stays between the VMs and this namespace.
+qt_net_up() {
+  QT_NETNS=qt-$$-${RANDOM}
+  ip netns add "$QT_NETNS" || return 1
+  ip -n "$QT_NETNS" link set lo up
+  ip -n "$QT_NETNS" link add br0 type bridge
+  ip -n "$QT_NETNS" addr add "$1" dev br0
+  ip -n "$QT_NETNS" link set br0 up
+  export QT_NETNS
+  trap qt_net_down EXIT
+}
+# qt_net_run CMD...: runs CMD in the background inside the namespace
+qt_net_run() { ip netns exec "$QT_NETNS" "$@" & }
+# qt_net_dhcp FIRST,LAST [dnsmasq args...]: DHCP (and nothing else) on br0
+qt_net_dhcp() {
+  local range=$1; shift
+  ip netns exec "$QT_NETNS" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 --interface=br0 --bind-interfaces \
+    --dhcp-range="$range,12h" --dhcp-leasefile="$QT_OUT/dnsmasq-$QT_NETNS.leases" --log-dhcp "$@" \
+    >"$QT_OUT/dnsmasq-$QT_NETNS.log" 2>&1 &
+}
+qt_net_down() {
+  [ -n "${QT_NETNS:-}" ] || return 0
+  local p; for p in $(ip netns pids "$QT_NETNS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  sleep 0.5
+  for p in $(ip netns pids "$QT_NETNS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$QT_NETNS" 2>/dev/null; QT_NETNS=
+}
+
+# qt_extra_layer DIR OUT.sqfs: the test overlay from a directory tree
+qt_extra_layer() { rm -f "$2"; mksquashfs "$1" "$2" -comp zstd -noappend -no-progress -quiet -all-root >/dev/null; }
