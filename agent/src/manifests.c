@@ -129,7 +129,7 @@ static bool parse_set(struct schema_ctx *s, const struct ynode *m, size_t idx, s
                 ok = false;
         }
         for (size_t i = 0; ok && i + 1 < d->n_sets; i++)
-                if (STREQ(d->sets[i].file, ms->file)) {
+                if (d->sets[i].file && STREQ(d->sets[i].file, ms->file)) {      /* a failed set has no file */
                         diag_add(s->diag, s->file, f->line, f->col, "%s.file: '%s' is listed twice", path, ms->file);
                         ok = false;
                 }

@@ -285,7 +285,7 @@ static void refuses_bad_values_with_their_paths(void **state) {
 static void a_bad_entry_does_not_hide_the_next_ones(void **state) {
         (void) state;
         /* the duplicate checks used to compare against the failed entry's
-         * NULL key and crash (found by fuzz-role) */
+         * NULL key and crash (found by fuzz-role, also in manifests.sets) */
         REFUSED(HEAD "sysctls:\n  - {key: [], value: \"1\", origin: x}\n  - {key: a.b, value: \"1\", origin: x}\n"
                 "  - {key: a.b, value: \"2\", origin: x}\n",
                 "role.yaml:5:11: sysctls[0].key: expected a value, got a list",
@@ -294,6 +294,10 @@ static void a_bad_entry_does_not_hide_the_next_ones(void **state) {
                 "  - {path: /mnt/data/a, owner: x, group: 0, mode: \"0750\"}\n",
                 "role.yaml:5:12: volumes[0].path: expected a value, got a list",
                 "role.yaml:6:32: volumes[1].owner: expected an integer, got 'x'");
+        REFUSED(HEAD "manifests:\n  dir: manifests\n"
+                "  variants: {vernemq: [a], 100k: [a], mosca: [a], vernemq+lwm2m: [a], mosca+lwm2m: [a]}\n"
+                "  sets:\n    - {file: [], tags: [a]}\n    - {file: a.yaml, tags: [a]}\n",
+                "role.yaml:8:14: manifests.sets[0]: expected a value, got a list");
 }
 
 static void refuses_yaml_errors_with_positions(void **state) {
