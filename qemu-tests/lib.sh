@@ -59,9 +59,12 @@ qt_seed_vfat() {
 }
 
 # qt_probe_disk OUT.img: the harness-only probe (a vfat disk labelled QTEST)
+# With QT_ACTION=FILE, the probe runs FILE (as action.sh) after its report:
+# harness-only changes to a running node (delete an image, power off).
 qt_probe_disk() {
   rm -f "$1"; truncate -s 4M "$1"; mkfs.vfat -n QTEST "$1" >/dev/null
   mcopy -i "$1" "$QT_DIR/probe.sh" ::/probe.sh
+  [ -z "${QT_ACTION:-}" ] || mcopy -i "$1" "$QT_ACTION" ::/action.sh
 }
 
 # qt_boot NAME IMAGE_DIR SEED_MEDIA [extra qemu args...]
@@ -71,9 +74,16 @@ qt_probe_disk() {
 # the boot target, so systemd.wants= pulls the normal multi-user.target back in); QT_BOOT=bios|uefi boots the disk's bootloader.
 qt_boot() {
   local name=$1 img=$2 seed=$3; shift 3
-  local dir=$QT_OUT/$name; rm -rf "$dir"; mkdir -p "$dir"
-  qemu-img create -q -f qcow2 -b "$img/disk.qcow2" -F qcow2 "$dir/overlay.qcow2"
-  sha256sum "$img/disk.qcow2" | cut -d' ' -f1 >"$dir/artifact.sha256"
+  local dir=$QT_OUT/$name
+  if [ -n "${QT_REUSE:-}" ] && [ -f "$dir/overlay.qcow2" ]; then
+    # the same machine booted again: keep its disk, keep the previous logs
+    local n=1; while [ -e "$dir/serial.boot$n.log" ]; do n=$((n + 1)); done
+    mv "$dir/serial.log" "$dir/serial.boot$n.log"; mv "$dir/probe.log" "$dir/probe.boot$n.log" 2>/dev/null
+  else
+    rm -rf "$dir"; mkdir -p "$dir"
+    qemu-img create -q -f qcow2 -b "$img/disk.qcow2" -F qcow2 "$dir/overlay.qcow2"
+    sha256sum "$img/disk.qcow2" | cut -d' ' -f1 >"$dir/artifact.sha256"
+  fi
   local accel; accel=$(qt_accel "$img/vmlinuz") extra_append=""
   local args=(-accel "$accel" -m "$QT_MEM" -smp "$QT_SMP" -display none -vga none -monitor none -no-reboot
               -serial "file:$dir/serial.log" -serial "file:$dir/probe.log"
@@ -151,6 +161,15 @@ qt_probe_wait() {
 qt_fact() { grep -a "^$2=" "$QT_OUT/$1/probe.log" | head -1 | cut -d= -f2- | tr -d '\r'; }
 
 qt_tail() { tail -n 50 "$QT_OUT/$1/serial.log" 2>/dev/null | sed 's/^/#   | /' >&2; }
+
+# qt_exited NAME TIMEOUT_S: waits for QEMU to exit by itself (guest poweroff)
+qt_exited() {
+  local end=$((SECONDS + $(qt_scale "$2")))
+  while [ $SECONDS -lt $end ]; do kill -0 "$(cat "$QT_OUT/$1/pid")" 2>/dev/null || return 0; sleep 0.5; done
+  return 1
+}
+# qt_kill NAME: pulls the plug (SIGKILL), as a power cut would
+qt_kill() { kill -9 "$(cat "$QT_OUT/$1/pid")" 2>/dev/null; wait "$(cat "$QT_OUT/$1/pid")" 2>/dev/null; return 0; }
 
 # qt_stop NAME: kills the VM and checks the artifact was not modified
 qt_stop() {

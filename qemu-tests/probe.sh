@@ -34,5 +34,11 @@ echo "nginx=$(systemctl is-active nginx 2>/dev/null)"
 echo "agent_status=$(node-agent status >/dev/null 2>&1; echo $?)"
 echo "agent_unit=$(systemctl is-active node-agent 2>/dev/null)"
 echo "failed_units=$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"
+# files the agent appends to or writes: a line twice means a step ran twice
+echo "dup_lines=$(for f in /etc/fstab /etc/sysctl.d/*nodeos* /etc/modules-load.d/*nodeos* /etc/hosts; do [ -f "$f" ] && grep -v '^[[:space:]]*#' "$f" | grep -v '^[[:space:]]*$' | sort | uniq -d | sed "s|^|$f: |"; done | tr '\n' ';')"
+echo "etc_sha=$(cat /etc/hostname /etc/sysctl.d/*nodeos* /etc/modules-load.d/*nodeos* /etc/docker/daemon.json 2>/dev/null | sha256sum | cut -c1-16)"
 echo "uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "QTEST-END"
+if [ -f /run/qtest/action.sh ]; then
+  sh /run/qtest/action.sh >/dev/null 2>&1; echo "QTEST-ACTION rc=$?"
+fi
