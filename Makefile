@@ -16,7 +16,7 @@ deb_libarchive := libarchive-dev
 deb_libcrypto  := libssl-dev
 deb_cmocka     := libcmocka-dev
 
-ifeq ($(filter help deps clean test image image-% plan pxe,$(MAKECMDGOALS)),)
+ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)
 $(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo y),,$(error missing $(p): install the Debian package $(deb_$(p)) (or run 'make deps' as root))))
 endif
 
@@ -62,7 +62,7 @@ $(eval $(call variant,$(BUILD)/asan,$(SAN_FLAGS)))
 TESTS      := $(patsubst agent/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 ASAN_TESTS := $(patsubst agent/tests/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
 
-.PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c image seeds
+.PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c image seeds qemu-test
 all: $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
 agent: $(BUILD)/node-agent
 tests: $(TESTS) $(ASAN_TESTS)
@@ -97,6 +97,11 @@ test:  ## the CI suite: deps, unit tests plain + ASan/UBSan, fuzz smoke, integra
 	@tools/install-deps test
 	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(BUILD)/nodeos-seedgen $(BUILD)/asan/node-agent $(FUZZ_BINS)
 	@tests/run-all.sh
+
+qemu-test:  ## the full QEMU suite: builds missing role images, boots every case (~40 min under TCG)
+	@tools/install-deps test
+	@$(MAKE) --no-print-directory $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
+	@tests/run-all.sh qemu-full
 
 unit: tests  ## unit tests only (plain and sanitized)
 	@tests/run-all.sh unit

@@ -3,7 +3,8 @@
 #   "N passed, N failed"
 # Every suite speaks TAP ("ok"/"not ok" lines); a suite that exits non-zero
 # without a "not ok" line counts as one failure, so a crash cannot pass.
-# Usage: tests/run-all.sh [unit|fuzz|integration|qemu ...]  (default: all)
+# Usage: tests/run-all.sh [unit|fuzz|integration|qemu|qemu-full ...]
+#   (default: unit fuzz integration qemu, the `make test` set)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -48,6 +49,17 @@ for s in "${suites[@]}"; do
     done ;;
   qemu)
     [ -x qemu-tests/smoke.sh ] && run "qemu/smoke" qemu-tests/smoke.sh ;;
+  qemu-full)
+    # make qemu-test: every QEMU case, one named test each (qemu-tests/README.md)
+    roles=(master dojot kafka x509 verne lb)
+    run "qemu/images" qemu-tests/ensure-images.sh "${roles[@]}"
+    for r in "${roles[@]}"; do run "qemu/role-$r" qemu-tests/cases/role.sh "$r"; done
+    run "qemu/role-dojot-few-devices" qemu-tests/cases/role.sh dojot cloud-init/examples/few-devices/dojot
+    run "qemu/role-lb-nginx" qemu-tests/cases/role.sh lb cloud-init/examples/few-devices/lb
+    for c in qemu-tests/cases/*.sh; do
+      case $(basename "$c") in role.sh) continue ;; esac
+      run "qemu/$(basename "$c" .sh)" "$c"
+    done ;;
   *) echo "unknown suite $s" >&2; exit 2 ;;
   esac
 done
