@@ -4,9 +4,12 @@
 # agent's sentinel, then reports KEY=value lines on the second serial port.
 out=/dev/ttyS1
 exec >"$out" 2>&1
+# a sentinel written during this boot (a rebooted node still has the last one)
+btime=$(awk '/^btime/{print $2}' /proc/stat)
+fresh() { [ -e "$1" ] && [ "$(stat -c %Y "$1")" -ge "$btime" ]; }
 i=0
 while [ $i -lt 900 ]; do
-  [ -e /var/lib/node-agent/success ] || [ -e /var/lib/node-agent/failed ] && break
+  fresh /var/lib/node-agent/success || fresh /var/lib/node-agent/failed && break
   sleep 1; i=$((i+1))
 done
 echo "QTEST-BEGIN"
