@@ -75,7 +75,10 @@ qt_probe_disk() {
 qt_boot() {
   local name=$1 img=$2 seed=$3; shift 3
   local dir=$QT_OUT/$name
-  if [ -n "${QT_REUSE:-}" ] && [ -f "$dir/overlay.qcow2" ]; then
+  if [ "${QT_BOOT:-}" = pxe ]; then
+    # diskless: the NIC's iPXE ROM boots whatever the harness's DHCP/HTTP serve
+    rm -rf "$dir"; mkdir -p "$dir"
+  elif [ -n "${QT_REUSE:-}" ] && [ -f "$dir/overlay.qcow2" ]; then
     # the same machine booted again: keep its disk, keep the previous logs
     local n=1; while [ -e "$dir/serial.boot$n.log" ]; do n=$((n + 1)); done
     mv "$dir/serial.log" "$dir/serial.boot$n.log"; mv "$dir/probe.log" "$dir/probe.boot$n.log" 2>/dev/null
@@ -86,8 +89,8 @@ qt_boot() {
   fi
   local accel; accel=$(qt_accel "$img/vmlinuz") extra_append=""
   local args=(-accel "$accel" -m "$QT_MEM" -smp "$QT_SMP" -display none -vga none -monitor none -no-reboot
-              -serial "file:$dir/serial.log" -serial "file:$dir/probe.log"
-              -drive "file=$dir/overlay.qcow2,format=qcow2,if=virtio")
+              -serial "file:$dir/serial.log" -serial "file:$dir/probe.log")
+  [ "${QT_BOOT:-}" = pxe ] || args+=(-drive "file=$dir/overlay.qcow2,format=qcow2,if=virtio")
   [ -n "$seed" ] && args+=(-drive "file=$seed,format=raw,if=virtio,readonly=on")
   # the test overlay (stand-ins, test tools): a separate read-only drive the
   # initramfs stacks above the role layer (nodeos.extra=); never in the image
@@ -102,6 +105,7 @@ qt_boot() {
              -kernel "$img/vmlinuz" -initrd "$img/initrd.img"
              -append "$(cat "$img/cmdline") console=ttyS0 panic=1 $extra_append ${QT_APPEND:-} systemd.wants=multi-user.target systemd.run=\"/bin/sh -c 'mkdir -p /run/qtest && mount -o ro LABEL=QTEST /run/qtest && exec /bin/sh /run/qtest/probe.sh'\" systemd.run_success_action=none systemd.run_failure_action=none") ;;
     bios) ;;
+    pxe) args+=(-boot n) ;;
     uefi)
       cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
       args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
@@ -175,7 +179,7 @@ qt_kill() { kill -9 "$(cat "$QT_OUT/$1/pid")" 2>/dev/null; wait "$(cat "$QT_OUT/
 qt_stop() {
   local dir=$QT_OUT/$1 img=${2:-}
   kill "$(cat "$dir/pid")" 2>/dev/null; wait "$(cat "$dir/pid")" 2>/dev/null
-  if [ -n "$img" ] && [ "$(sha256sum "$img/disk.qcow2" | cut -d' ' -f1)" != "$(cat "$dir/artifact.sha256")" ]; then
+  if [ -n "$img" ] && [ -f "$dir/artifact.sha256" ] && [ "$(sha256sum "$img/disk.qcow2" | cut -d' ' -f1)" != "$(cat "$dir/artifact.sha256")" ]; then
     qt_log "$1: the built artifact $img/disk.qcow2 was modified!"; return 1
   fi
   return 0
