@@ -28,6 +28,7 @@ run_role() { "$AGENT" run --root "$1" --seed "$2" >"$1.log" 2>&1; }
 for r in "${roles[@]}"; do
   root=$tmp/$r; mkdir -p "$root"
   if run_role "$root" "cloud-init/examples/$r"; then ok "$r: run --root succeeds"; else nok "$r: run --root failed: $(tail -3 "$root.log")"; continue; fi
+  cp "$root.log" "$root.first.log"
   check "$r: success sentinel" test -s "$root/var/lib/node-agent/success"
   check "$r: no failed sentinel" test ! -e "$root/var/lib/node-agent/failed"
   host=$(sed -n 's/^hostname: *//p' "cloud-init/examples/$r/user-data" | head -1)
@@ -64,10 +65,94 @@ if run_role "$root" cloud-init/examples/few-devices/dojot; then
   check "few-devices dojot: all 10 volume dirs" test "$c" -eq 10
 else nok "few-devices dojot: run failed"; fi
 
+# exactly what each role's example seed writes: files and symlinks with
+# mode and owner (outside the agent's own state), and the volume dirs
+# (facts §8: dojot kong..kafka_ws; kafka kafka + zookeeper/{data,log} as
+# uid 1000, facts §4.2; x509 ejbca for fsGroup 10001, facts §4.3)
+# (the master's cluster manifests under etc/kubernetes/nodeos/manifests are
+# the cluster step's, asserted by its own tests)
+tree_of() { (cd "$1" && find . \( -path ./var/lib/node-agent -o -path ./etc/kubernetes/nodeos/manifests \) -prune -o ! -type d -printf '%P %m %U:%G\n' | sort); }
+dirs_of() { (cd "$1" && [ -d mnt ] && find mnt -mindepth 1 -type d -printf '%P %m %U:%G\n' | sort); }
+expect() { # expect WHAT ACTUAL LINE...: the actual lines are exactly these
+  local what=$1 actual=$2; shift 2
+  local want; want=$(printf '%s\n' "$@" | sed '/^$/d' | sort)
+  if [ "$actual" = "$want" ]; then ok "$what"; else nok "$what: got [$(tr '\n' ';' <<<"$actual")] want [$(tr '\n' ';' <<<"$want")]"; fi
+}
+base=("etc/hostname 644 0:0" "etc/hosts 644 0:0" "etc/systemd/network/10-nodeos.network 644 0:0")
+k8s=("${base[@]}" "etc/docker/daemon.json 644 0:0" "etc/modules-load.d/nodeos.conf 644 0:0" "etc/systemd/system/swap.target 777 0:0")
+expect "master: writes exactly its files" "$(tree_of "$tmp/master")" "${k8s[@]}" \
+  "etc/sysctl.d/90-nodeos-master.conf 644 0:0" "etc/kubernetes/nodeos/kubeadm-init.yaml 600 0:0"
+for r in dojot kafka x509; do
+  expect "$r: writes exactly its files" "$(tree_of "$tmp/$r")" "${k8s[@]}" \
+    "etc/sysctl.d/90-nodeos-$r.conf 644 0:0" "etc/kubernetes/nodeos/kubeadm-join.yaml 600 0:0"
+done
+expect "verne: writes exactly its files" "$(tree_of "$tmp/verne")" "${k8s[@]}" \
+  "etc/sysctl.d/90-nodeos-verne.conf 644 0:0" "etc/kubernetes/nodeos/kubeadm-join.yaml 600 0:0" \
+  "etc/systemd/system/docker.service.d/90-nodeos-limits.conf 644 0:0" \
+  "etc/systemd/system/containerd.service.d/90-nodeos-limits.conf 644 0:0"
+lb_files=("${base[@]}" "etc/sysctl.d/90-nodeos-lb.conf 644 0:0"
+          "etc/systemd/system/haproxy.service.d/90-nodeos-limits.conf 644 0:0"
+          "etc/systemd/system/nginx.service.d/90-nodeos-limits.conf 644 0:0")
+expect "lb (haproxy): writes exactly its files" "$(tree_of "$tmp/lb")" "${lb_files[@]}" "etc/haproxy/haproxy.cfg 640 0:0"
+expect "dojot (100k): exactly its six volume dirs" "$(dirs_of "$tmp/dojot")" "data 755 0:0" \
+  "data/kong 755 0:0" "data/minio 755 0:0" "data/mongodb 755 0:0" "data/postgres 755 0:0" "data/prometheus 755 0:0" "data/kafka_ws 755 0:0"
+expect "kafka: kafka and zookeeper dirs owned by uid 1000" "$(dirs_of "$tmp/kafka")" "data 755 0:0" \
+  "data/kafka 750 1000:1000" "data/zookeeper 755 0:0" "data/zookeeper/data 750 1000:1000" "data/zookeeper/log 750 1000:1000"
+expect "x509: ejbca, group 10001" "$(dirs_of "$tmp/x509")" "data 755 0:0" "data/ejbca 770 0:10001"
+for r in master verne lb; do expect "$r: no volume dirs" "$(dirs_of "$tmp/$r")"; done
+
+# every Kubernetes role: swap masked, overlay + br_netfilter, the two
+# kubeadm-preflight sysctls (facts §2, §11)
+for r in master dojot kafka x509 verne; do
+  check "$r: swap.target masked" test "$(readlink "$tmp/$r/etc/systemd/system/swap.target")" = /dev/null
+  check "$r: overlay and br_netfilter persisted" test "$(grep -v '^#' "$tmp/$r/etc/modules-load.d/nodeos.conf" | tr '\n' ' ')" = "overlay br_netfilter "
+  check "$r: bridge-nf-call-iptables=1 and ip_forward=1 persisted" \
+    bash -c "grep -qx 'net.bridge.bridge-nf-call-iptables = 1' '$tmp/$r/etc/sysctl.d/90-nodeos-$r.conf' && grep -qx 'net.ipv4.ip_forward = 1' '$tmp/$r/etc/sysctl.d/90-nodeos-$r.conf'"
+  check "$r: docker daemon.json systemd cgroup driver" grep -q '"native.cgroupdriver=systemd"' "$tmp/$r/etc/docker/daemon.json"
+  check "$r: the services step would start docker.service (offline root)" grep -q 'step=services status=skipped .*not starting docker.service: offline root' "$tmp/$r.first.log"
+done
+check "lb: no modules, no swap change" test ! -e "$tmp/lb/etc/modules-load.d/nodeos.conf" -a ! -e "$tmp/lb/etc/systemd/system/swap.target"
+
+# lb and verne: fd limits from the role; every value not from dojot's guide
+# or kubeadm's preflight says it is our own choice (facts §4.4, §11)
+for r in lb verne; do
+  f=$tmp/$r/etc/sysctl.d/90-nodeos-$r.conf
+  check "$r: fs.nr_open and fs.file-max persisted" bash -c "grep -q '^fs.nr_open = ' '$f' && grep -q '^fs.file-max = ' '$f'"
+  unmarked=$(awk '/^# /{o=$0; next} /=/{ if (o !~ /dojot guide|kubeadm preflight|our choice/) print $1 }' "$f")
+  if [ -z "$unmarked" ]; then ok "$r: each sysctl names its origin, ours marked as our choice"; else nok "$r: sysctls without an origin: $unmarked"; fi
+done
+nofile() { sed -n 's/^LimitNOFILE=//p' "$1"; }
+hap_nofile=$(nofile "$tmp/lb/etc/systemd/system/haproxy.service.d/90-nodeos-limits.conf")
+hap_ulimit=$(sed -n 's/^ *ulimit-n //p' "$tmp/lb/etc/haproxy/haproxy.cfg")
+check "lb: haproxy's LimitNOFILE ($hap_nofile) covers its ulimit-n ($hap_ulimit)" test "${hap_nofile:-0}" -ge "${hap_ulimit:-1}"
+check "lb: LimitNOFILE within fs.nr_open" test "$hap_nofile" -le "$(sed -n 's/^fs.nr_open = //p' "$tmp/lb/etc/sysctl.d/90-nodeos-lb.conf")"
+check "verne: docker's LimitNOFILE 1048576" test "$(nofile "$tmp/verne/etc/systemd/system/docker.service.d/90-nodeos-limits.conf")" = 1048576
+
+# few-devices lb (nginx) and master
+for r in lb master; do
+  root=$tmp/few-$r; mkdir -p "$root"
+  if run_role "$root" "cloud-init/examples/few-devices/$r"; then ok "few-devices $r: run --root succeeds"; else nok "few-devices $r: run failed: $(tail -3 "$root.log")"; fi
+done
+expect "few-devices lb (nginx): writes exactly its files" "$(tree_of "$tmp/few-lb")" "${lb_files[@]}" "etc/nginx/nginx.conf 644 0:0"
+check "few-devices lb: nginx -t ran on nginx.conf before it was installed" grep -q 'step=file:/etc/nginx/nginx.conf status=done .*(checked)' "$tmp/few-lb.log"
+check "few-devices lb: ip_local_port_range persisted" grep -qx 'net.ipv4.ip_local_port_range = 1024 65535' "$tmp/few-lb/etc/sysctl.d/90-nodeos-lb.conf"
+check "few-devices master: kubeadm-init.yaml 0600" test "$(own "$tmp/few-master/etc/kubernetes/nodeos/kubeadm-init.yaml" | cut -d: -f3)" = 600
+
+# swap entries in fstab are disabled, whatever their mount point name
+root=$tmp/swap; mkdir -p "$root/etc"
+printf 'UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\nUUID=2 swap swap defaults 0 0\n' >"$root/etc/fstab"
+run_role "$root" cloud-init/examples/kafka
+check "swap: fstab keeps its root entry" grep -qx 'UUID=1 / ext4 defaults 0 1' "$root/etc/fstab"
+check "swap: both swap entries disabled" test "$(grep -v '^#' "$root/etc/fstab" | grep -c swap)" -eq 0 -a "$(grep -c '^# disabled by node-agent' "$root/etc/fstab")" -eq 2
+
 # applied sysctls are read back through the tree's /proc/sys
 root=$tmp/verne-proc; mkdir -p "$root/proc/sys/net/ipv4"; echo "32768	60999" >"$root/proc/sys/net/ipv4/ip_local_port_range"
 run_role "$root" cloud-init/examples/verne
 check "verne: ip_local_port_range applied and read back" grep -qE '^1024[[:space:]]+65535$' "$root/proc/sys/net/ipv4/ip_local_port_range"
+root=$tmp/lb-proc; mkdir -p "$root/proc/sys/net/ipv4"; echo "32768	60999" >"$root/proc/sys/net/ipv4/ip_local_port_range"
+run_role "$root" cloud-init/examples/lb
+check "lb: ip_local_port_range applied and read back" grep -qE '^1024[[:space:]]+65535$' "$root/proc/sys/net/ipv4/ip_local_port_range"
+check "lb: the step reports it applied and verified" grep -q 'step=sysctl status=done .*1 applied and verified' "$root.log"
 
 # killed midway: a FIFO at the daemon.json path blocks the file step
 root=$tmp/killed; mkdir -p "$root/etc/docker"; mkfifo "$root/etc/docker/daemon.json"
