@@ -65,8 +65,10 @@ static int apply_one(const struct agent_ctx *ctx, const struct role_sysctl *sc, 
         int r = read_full_file(path, &back, NULL);
         if (r < 0)
                 return step_fail(res, r, "cannot read back sysctl %s: %s", sc->key, strerror(-r));
-        if (!sysctl_value_equal(back, sc->value))
-                return step_fail(res, -EIO, "sysctl %s reads back '%s', want '%s'", sc->key, strtok(back, "\n"), sc->value);
+        if (!sysctl_value_equal(back, sc->value)) {
+                back[strcspn(back, "\n")] = 0;         /* may be empty: never strtok's NULL */
+                return step_fail(res, -EIO, "sysctl %s reads back '%s', want '%s'", sc->key, back, sc->value);
+        }
         *applied = true;
         return 0;
 }
