@@ -6,7 +6,8 @@
 # be used for a real cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-make --no-print-directory build/nodeos-seedgen >/dev/null || true
+BUILD=${BUILD:-build}
+make --no-print-directory BUILD="$BUILD" "$BUILD/nodeos-seedgen" >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 name_hosts() { # inventory dir, then name=hostname pairs
   local inv=$1; shift; mkdir -p "$tmp/$inv"; cp -r "cloud-init/inventories/$inv/." "$tmp/$inv/"
@@ -17,8 +18,8 @@ name_hosts() { # inventory dir, then name=hostname pairs
 name_hosts 100k master_host=master dojot_worker_host=dojot kafka_worker_host=kafka x509_worker_host=x509 \
   first_verne_worker_host=verne-1 second_verne_worker_host=verne-2 third_verne_worker_host=verne-3 haproxy=lb
 name_hosts few-devices master_host=master worker_host=dojot nginx=lb
-build/nodeos-seedgen --no-iso --token-ttl 87600 "$tmp/100k" "$tmp/out-100k" >/dev/null
-build/nodeos-seedgen --no-iso --token-ttl 87600 "$tmp/few-devices" "$tmp/out-few" >/dev/null
+"$BUILD/nodeos-seedgen" --no-iso --token-ttl 87600 "$tmp/100k" "$tmp/out-100k" >/dev/null
+"$BUILD/nodeos-seedgen" --no-iso --token-ttl 87600 "$tmp/few-devices" "$tmp/out-few" >/dev/null
 rm -rf cloud-init/examples; mkdir -p cloud-init/examples/few-devices
 for r in master dojot kafka x509 lb; do cp -r "$tmp/out-100k/seeds/$r" cloud-init/examples/$r; done
 cp -r "$tmp/out-100k/seeds/verne-1" cloud-init/examples/verne
