@@ -6,9 +6,16 @@
  * JSON line per report interval. Benchmark tool, not part of the product.
  *
  *   mqtt-load -t HOST:PORT -n 100000 [-s 10.0.0.2,10.0.0.3] [-r 2000]
- *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100]
+ *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100] [-T 60]
+ *
+ * The hold starts when every connection has its CONNACK or has failed, or
+ * -T seconds after the last connect() when some never settle: a proxy at
+ * its maxconn leaves the rest waiting in its accept queue or in SYN
+ * retries, and a benchmark must still end.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +43,12 @@ struct conn {
 };
 
 static struct conn *conns;
-static long n_target, n_up, n_connect_fail, n_drops, n_pubs, n_opened;
+static long n_target, n_up, n_connect_fail, n_drops, n_pubs, n_opened, n_pending;
+/* connect() or bind() refused at once (EADDRNOTAVAIL: this side's ports
+ * are exhausted, EMFILE: the fd limit): counted apart from failures the
+ * peer causes, with the last errno, so a run says which side ran out */
+static long n_open_failed;
+static int open_errno;
 static int ep;
 
 static double now(void) {
@@ -71,8 +83,10 @@ static void drop(long i, bool was_up) {
         if (was_up) {
                 n_up--;
                 n_drops++;
-        } else
+        } else {
                 n_connect_fail++;
+                n_pending--;
+        }
         c->fd = -1;
         c->st = C_FREE;
 }
@@ -101,14 +115,15 @@ static int open_one(long i, const struct sockaddr_in *dst, struct in_addr *srcs,
         struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t) i };
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
         n_opened++;
+        n_pending++;
         return 0;
 }
 
 int main(int argc, char **argv) {
         const char *target = NULL, *srclist = NULL;
         long rate = 2000;
-        int keepalive = 60, hold = 60, interval = 5, pub_every = 0, pub_size = 100, opt;
-        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:")) >= 0)
+        int keepalive = 60, hold = 60, interval = 5, pub_every = 0, pub_size = 100, settle = 60, opt;
+        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:")) >= 0)
                 switch (opt) {
                 case 't': target = optarg; break;
                 case 'n': n_target = atol(optarg); break;
@@ -119,8 +134,9 @@ int main(int argc, char **argv) {
                 case 'i': interval = atoi(optarg); break;
                 case 'p': pub_every = atoi(optarg); break;
                 case 'z': pub_size = atoi(optarg); break;
+                case 'T': settle = atoi(optarg); break;
                 default:
-                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES]\n", argv[0]);
+                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S]\n", argv[0]);
                         return 2;
                 }
         if (!target || n_target <= 0) {
@@ -153,8 +169,8 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n_target; i++)
                 conns[i].fd = -1;
 
-        double t0 = now(), next_report = t0 + interval, full_at = 0, end = 0;
-        long next_open = 0, peak = 0;
+        double t0 = now(), next_report = t0 + interval, full_at = 0, end = 0, opened_all_at = 0, last_connack = t0;
+        long next_open = 0, peak = 0, up_at_hold = 0;
         uint8_t *payload = calloc(1, (size_t) pub_size + 64);
         struct epoll_event evs[1024];
         for (;;) {
@@ -162,9 +178,15 @@ int main(int argc, char **argv) {
                 /* open at the requested rate */
                 long want = (long) ((t - t0) * rate);
                 while (next_open < n_target && next_open < want) {
-                        if (open_one(next_open, &dst, srcs, nsrc) < 0)
+                        int r = open_one(next_open, &dst, srcs, nsrc);
+                        if (r < 0) {
                                 n_connect_fail++;
+                                n_open_failed++;
+                                open_errno = -r;
+                        }
                         next_open++;
+                        if (next_open == n_target)
+                                opened_all_at = t;
                 }
                 int k = epoll_wait(ep, evs, 1024, 50);
                 for (int e = 0; e < k; e++) {
@@ -199,6 +221,9 @@ int main(int argc, char **argv) {
                                         if (n >= 4 && b[0] == 0x20 && b[3] == 0) {
                                                 c->st = C_UP;
                                                 n_up++;
+                                                n_pending--;
+                                                if (!full_at)
+                                                        last_connack = t;
                                                 c->next_ping = t + keepalive / 2.0 + (i % 1000) / 1000.0 * keepalive / 2.0;
                                                 c->next_pub = pub_every ? t + (i % 1000) / 1000.0 * pub_every : 0;
                                         } else
@@ -249,20 +274,25 @@ int main(int argc, char **argv) {
                 }
                 if (n_up > peak)
                         peak = n_up;
-                if (!full_at && next_open >= n_target && n_up + n_connect_fail + n_drops >= n_target) {
+                if (!full_at && next_open >= n_target && (n_pending == 0 || t >= opened_all_at + settle)) {
                         full_at = t;
                         end = t + hold;
+                        up_at_hold = n_up;
                 }
                 if (t >= next_report) {
-                        printf("{\"t\":%.1f,\"target\":%ld,\"opened\":%ld,\"up\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld}\n",
-                               t - t0, n_target, n_opened, n_up, peak, n_connect_fail, n_drops, n_pubs);
+                        printf("{\"t\":%.1f,\"target\":%ld,\"opened\":%ld,\"up\":%ld,\"pending\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld}\n",
+                               t - t0, n_target, n_opened, n_up, n_pending, peak, n_connect_fail, n_drops, n_pubs);
                         fflush(stdout);
                         next_report = t + interval;
                 }
                 if (full_at && t >= end)
                         break;
         }
-        printf("{\"final\":true,\"target\":%ld,\"up\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld,\"ramp_s\":%.1f,\"connect_rate\":%.0f}\n",
-               n_target, n_up, peak, n_connect_fail, n_drops, n_pubs, full_at - t0, (double) peak / (full_at - t0 > 0 ? full_at - t0 : 1));
+        /* connect rate: CONNACKs per second from the start to the last one
+         * before the hold (not to the settle timeout, which is idle time) */
+        double ramp = last_connack - t0 > 0 ? last_connack - t0 : 1;
+        printf("{\"final\":true,\"target\":%ld,\"up\":%ld,\"up_at_hold\":%ld,\"pending\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld,\"ramp_s\":%.1f,\"hold_s\":%d,\"connect_rate\":%.0f,\"open_failed\":%ld,\"open_error\":\"%s\"}\n",
+               n_target, n_up, up_at_hold, n_pending, peak, n_connect_fail, n_drops, n_pubs, ramp, hold, (double) up_at_hold / ramp,
+               n_open_failed, open_errno ? strerrorname_np(open_errno) : "");
         return 0;
 }
