@@ -12,3 +12,8 @@ ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
   -o "$out/kubeadm-standin" qemu-tests/standin/kubeadm-standin.c \
   $(pkg-config --cflags --libs yaml-0.1 libcrypto libcurl)
 echo "$out/kubeadm-standin"
+# shellcheck disable=SC2046
+${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
+  -o "$out/kubelet-standin" qemu-tests/standin/kubelet-standin.c \
+  $(pkg-config --cflags --libs libcjson libcurl)
+echo "$out/kubelet-standin"

@@ -22,10 +22,19 @@ validation); a PATCH that is not application/merge-patch+json (415). With
 --client-ca, a client certificate is required (TLS handshake).
 
 Usage: kube-api-standin.py --port-file F --log L [--tls-cert C --tls-key K
-       [--client-ca CA]] [--node NAME]... [--crd-delay S]
+       [--client-ca CA]] [--node NAME]... [--crd-delay S] [--listen ADDR:PORT]
+       [--cluster-info-server URL --bootstrap-token-file F]
+
+With --cluster-info-server (and --client-ca, the cluster CA), it also serves
+kube-public/cluster-info signed for the bootstrap token, as kubeadm token
+discovery expects, and lets clients without a certificate do only what the
+real API lets anonymous clients and registering kubelets do.
 """
 import argparse
+import base64
 import copy
+import hashlib
+import hmac
 import json
 import os
 import ssl
@@ -148,6 +157,26 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "kube-api-standin/1.17"
     protocol_version = "HTTP/1.1"
 
+    # Requests without a client certificate get what the real API lets
+    # system:anonymous and bootstrapping nodes do: health, version, the signed
+    # cluster-info of kube-public (token discovery), and Node registration
+    # (the kubelet stand-in; a real kubelet would use its client certificate).
+    ANONYMOUS = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"), ("GET", "/version"),
+                 ("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info"), ("POST", "/api/v1/nodes")}
+
+    def forbidden_anonymous(self, verb):
+        if not self.server.anonymous_gate:
+            return False
+        try:
+            cert = self.connection.getpeercert()
+        except (AttributeError, ValueError):
+            cert = None
+        if cert or (verb, self.path.split("?")[0].rstrip("/")) in self.ANONYMOUS:
+            return False
+        self.reply(*status(403, "Forbidden", 'forbidden: User "system:anonymous" cannot %s path "%s"'
+                           % (verb.lower(), self.path)))
+        return True
+
     def log_message(self, fmt, *args):
         sys.stderr.write("kube-api-standin: " + (fmt % args) + "\n")
 
@@ -193,6 +222,8 @@ class Handler(BaseHTTPRequestHandler):
     def discovery(self):
         st = self.server.store
         p = self.path.split("?")[0].rstrip("/")
+        if p in ("/healthz", "/livez", "/readyz"):
+            return 200, "ok"
         if p == "/version":
             return 200, {"major": "1", "minor": "17", "gitVersion": "v1.17.3-standin", "platform": "linux/amd64"}
         if p == "/api":
@@ -213,6 +244,8 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self):
+        if self.forbidden_anonymous("GET"):
+            return
         st = self.server.store
         with st.lock:
             d = self.discovery()
@@ -250,6 +283,8 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def do_POST(self):
+        if self.forbidden_anonymous("POST"):
+            return
         st = self.server.store
         obj = self.body()
         with st.lock:
@@ -283,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(201, obj)
 
     def do_PATCH(self):
+        if self.forbidden_anonymous("PATCH"):
+            return
         st = self.server.store
         obj = self.body()
         with st.lock:
@@ -320,6 +357,30 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(*status(405, "MethodNotAllowed", "the stand-in does not implement DELETE"))
 
 
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def add_cluster_info(store, server, ca_pem, token):
+    """kube-public/cluster-info as kubeadm init publishes it and the
+    bootstrap signer signs it: a kubeconfig with the CA and the API URL, and
+    jws-kubeconfig-<token-id>, a detached HS256 JWS keyed by the token."""
+    tid, secret = token.split(".", 1)
+    kubeconfig = ("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: %s\n"
+                  "  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: null\n"
+                  % (base64.b64encode(ca_pem).decode(), server))
+    header = b64url(json.dumps({"alg": "HS256", "kid": tid}, separators=(",", ":")).encode())
+    signing_input = header + "." + b64url(kubeconfig.encode())
+    sig = b64url(hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest())
+    for name in ("kube-public", "kube-node-lease"):
+        store.objects[("", "namespaces", "", name)] = {"apiVersion": "v1", "kind": "Namespace",
+                                                        "metadata": {"name": name, "resourceVersion": "1"}}
+    store.objects[("", "configmaps", "kube-public", "cluster-info")] = {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "cluster-info", "namespace": "kube-public", "resourceVersion": "1"},
+        "data": {"kubeconfig": kubeconfig, "jws-kubeconfig-" + tid: header + ".." + sig}}
+
+
 def main():
     ap = argparse.ArgumentParser(description="Kubernetes API stand-in for tests (not Kubernetes)")
     ap.add_argument("--port-file", required=True)
@@ -329,9 +390,21 @@ def main():
     ap.add_argument("--client-ca")
     ap.add_argument("--node", action="append", default=[])
     ap.add_argument("--crd-delay", type=float, default=0)
+    ap.add_argument("--listen", default="127.0.0.1:0", help="ADDR:PORT (default 127.0.0.1, any free port)")
+    ap.add_argument("--cluster-info-server", help="serve kube-public/cluster-info naming this API URL, "
+                    "signed for the token of --bootstrap-token-file, with --client-ca as the cluster CA")
+    ap.add_argument("--bootstrap-token-file")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    host, _, port = a.listen.rpartition(":")
+    srv = ThreadingHTTPServer((host, int(port)), Handler)
     srv.store = Store(a.node, a.log, a.crd_delay)
+    srv.anonymous_gate = False
+    if a.cluster_info_server:
+        with open(a.bootstrap_token_file) as f:
+            token = f.read().strip()
+        with open(a.client_ca, "rb") as f:
+            ca_pem = f.read()
+        add_cluster_info(srv.store, a.cluster_info_server, ca_pem, token)
     with open(a.log, "w") as f:
         f.write("[]")
     if a.tls_cert:
@@ -339,13 +412,16 @@ def main():
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
         if a.client_ca:
             ctx.load_verify_locations(a.client_ca)
-            ctx.verify_mode = ssl.CERT_REQUIRED
+            # with cluster-info served, anonymous clients may connect; the
+            # handler then limits them to what the real API allows anonymous
+            ctx.verify_mode = ssl.CERT_OPTIONAL if a.cluster_info_server else ssl.CERT_REQUIRED
+            srv.anonymous_gate = bool(a.cluster_info_server)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(a.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     os.replace(a.port_file + ".tmp", a.port_file)
-    sys.stderr.write("kube-api-standin: a test stand-in, NOT Kubernetes, on 127.0.0.1:%d (%s)\n"
-                     % (srv.server_address[1], "https" if a.tls_cert else "http"))
+    sys.stderr.write("kube-api-standin: a test stand-in, NOT Kubernetes, on %s:%d (%s)\n"
+                     % (srv.server_address[0], srv.server_address[1], "https" if a.tls_cert else "http"))
     srv.serve_forever()
 
 
