@@ -357,6 +357,37 @@ static void few_devices_pins_every_pv_to_the_dojot_worker(void **state) {
         config_free(c);
 }
 
+/* A local PV's directory must be made by the volumes step of the role its
+ * nodeAffinity pins it to, in that topology, or its pod never starts. */
+static void every_pv_directory_is_made_by_the_pinned_role(void **state) {
+        struct fixture *f = *state;
+        const char *seeds[] = { SEED_100K, SEED_FEW };
+        for (size_t s = 0; s < ELEMENTSOF(seeds); s++) {
+                struct node_config *c = seed(f, seeds[s], NULL, NULL, NULL, NULL);
+                struct manifest_render mr = {};
+                render(f, c, &mr);
+                for (size_t i = 0; i < mr.n_objects; i++) {
+                        const cJSON *o = mr.objects[i].obj;
+                        if (!STREQ(str(o, "kind"), "PersistentVolume"))
+                                continue;
+                        const char *group = str(o, "spec.nodeAffinity.required.nodeSelectorTerms.0.matchExpressions.0.values.0");
+                        const char *path = str(o, "spec.local.path");
+                        bool made = false;
+                        for (size_t r = 0; r < f->cat->n; r++) {
+                                const struct role *ro = f->cat->roles[r];
+                                for (size_t v = 0; ro->group && STREQ(ro->group, group) && v < ro->n_volumes; v++)
+                                        made |= STREQ(ro->volumes[v].path, path) &&
+                                                (ro->volumes[v].topologies & TOPOLOGY_BIT(c->topology));
+                        }
+                        if (!made)
+                                fail_msg("%s: %s pinned to %s, but no %s role makes it in %s", seeds[s], path, group, group,
+                                         topology_to_string(c->topology));
+                }
+                manifest_render_done(&mr);
+                config_free(c);
+        }
+}
+
 /* --- services ----------------------------------------------------------------- */
 
 static void fixed_nodeports_and_traffic_policies(void **state) {
@@ -594,6 +625,7 @@ int main(void) {
                 cmocka_unit_test(mosca_and_lwm2m_variants_swap_the_broker_and_add_the_agent),
                 cmocka_unit_test(renders_the_ten_local_pvs_exactly_as_tabled),
                 cmocka_unit_test(few_devices_pins_every_pv_to_the_dojot_worker),
+                cmocka_unit_test(every_pv_directory_is_made_by_the_pinned_role),
                 cmocka_unit_test(fixed_nodeports_and_traffic_policies),
                 cmocka_unit_test(insecure_mqtt_off_removes_1883_and_30004),
                 cmocka_unit_test(flannel_network_follows_the_pod_subnet),
