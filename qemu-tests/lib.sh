@@ -95,7 +95,8 @@ qt_boot() {
   # the test overlay (stand-ins, test tools): a separate read-only drive the
   # initramfs stacks above the role layer (nodeos.extra=); never in the image
   if [ -n "${QT_EXTRA:-}" ]; then
-    args+=(-drive "file=$QT_EXTRA,format=raw,if=virtio,readonly=on,serial=qtextra")
+    # QEMU 7.2 takes a disk serial on the device only (-drive serial= is gone)
+    args+=(-drive "file=$QT_EXTRA,format=raw,if=none,readonly=on,id=qtextra" -device "virtio-blk-pci,drive=qtextra,serial=qtextra")
     extra_append="nodeos.extra=/dev/disk/by-id/virtio-qtextra"
   fi
   case ${QT_BOOT:-kernel} in

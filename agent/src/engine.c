@@ -123,8 +123,10 @@ static int apply_step(struct run *run, const struct agent_ctx *ctx, const struct
         long long el = now_ms() - t;
         if (r < 0 && res.status != STEP_FAILED)
                 step_fail(&res, r, "%s", strerror(-r));
-        report_step("apply", s->name, step_status_to_string(res.status), el, res.detail);
+        /* Recorded (durably) before it is reported: whoever reads "done" on
+         * the console may pull the plug, and the next boot must not redo it. */
         int k = state_record_step(&run->state, s->name, res.status, el, res.detail);
+        report_step("apply", s->name, step_status_to_string(res.status), el, res.detail);
         if (k < 0)
                 log_error_errno(k, "cannot record step %s in the state file", s->name);
         if (res.status == STEP_FAILED) {

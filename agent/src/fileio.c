@@ -104,7 +104,8 @@ int write_file_atomic(const char *root, const char *path, const char *content, s
 
         if (!full || !(dir = strdup(full)))
                 return -ENOMEM;
-        r = mkdir_p(dirname(dir), 0755);
+        const char *dname = dirname(dir);
+        r = mkdir_p(dname, 0755);
         if (r < 0)
                 return r;
 
@@ -133,7 +134,14 @@ int write_file_atomic(const char *root, const char *path, const char *content, s
                 r = negative_errno();
         if (r >= 0 && rename(tmp, full) < 0)
                 r = negative_errno();
-        if (r < 0)
+        if (r < 0) {
                 (void) unlink(tmp);
-        return r;
+                return r;
+        }
+        /* the rename itself must survive a power cut (the state file is
+         * what tells the next boot which steps are done) */
+        _cleanup_close_ int dfd = open(dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void) fsync(dfd);
+        return 0;
 }
