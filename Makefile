@@ -103,6 +103,18 @@ qemu-test:  ## the full QEMU suite: builds missing role images, boots every case
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
 	@tests/run-all.sh qemu-full
 
+# --- benchmarks (bench/README.md): VMs under QEMU, one at a time ------------
+.PHONY: bench bench-build
+bench:  ## benchmarks: lb at 100k connections, few-devices nginx, first boot vs cloud-init (BENCH_QUICK=1: short runs)
+	@tools/install-deps bench
+	@$(MAKE) --no-print-directory $(BUILD)/node-agent
+	@BUILD=$(BUILD) qemu-tests/ensure-images.sh lb
+	@for b in bench/*.sh; do case $$(basename $$b) in build.sh|lib.sh|cloud-init-tree.sh) continue ;; esac; \
+	  BUILD=$(BUILD) $$b $(if $(filter 1,$(BENCH_QUICK)),--quick) || exit 1; done
+bench-build:  ## image build timings: cold, warm, agent-only, and the same with mkosi (scratch copy; repo cache untouched)
+	@tools/install-deps bench
+	@BUILD=$(BUILD) bench/build.sh
+
 unit: tests  ## unit tests only (plain and sanitized)
 	@tests/run-all.sh unit
 
