@@ -1,0 +1,91 @@
+#!/bin/sh
+# In-guest driver of bench/lb-100k.sh (runs on the lb VM after the agent's
+# success, as the harness probe's action). Everything stays inside this VM:
+# the seed's verne addresses are put on lo, so haproxy's upstream sockets
+# go to mqtt-sink on this machine, and mqtt-load reaches haproxy's 1883
+# from several 127.0.1.x source addresses. Only the port range per
+# (source, backend address, backend port) matters for capacity, and that is
+# what a real lb -> verne NodePort path has too.
+#
+# Parameters (set by the action file that sources this): RUNS ("tuned:N
+# stock:N ..."), HOLD_S, LONG_HOLD ("tuned:100000:300": a longer hold for
+# one run), RATE, SETTLE_S, SOURCES. Prints "BENCH <json>" lines on ttyS1,
+# then powers the VM off.
+# word splitting of $(cpu_ticks) is meant; dash has ulimit -n
+# shellcheck disable=SC2046,SC3045
+exec >/dev/ttyS1 2>&1
+set -u
+RUNS=${RUNS:-"tuned:100000 stock:100000"} HOLD_S=${HOLD_S:-30} LONG_HOLD=${LONG_HOLD:-}
+RATE=${RATE:-1000} SETTLE_S=${SETTLE_S:-60} SOURCES=${SOURCES:-8}
+STOCK_RANGE="32768 60999"
+W=/run/bench; mkdir -p $W
+cfg=/etc/haproxy/haproxy.cfg
+
+note() { echo "BENCH-NOTE $*"; }
+sockstat() { awk -v k="$1" '$1=="TCP:" {for (i=2;i<NF;i+=2) if ($i==k) print $(i+1)}' /proc/net/sockstat; }
+meminfo() { awk -v k="$1:" '$1==k {print $2}' /proc/meminfo; }
+cpu_ticks() { awk '$1=="cpu" {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }   # busy total
+haproxy_pids() { pidof haproxy 2>/dev/null; }
+haproxy_rss_kb() { s=0; for p in $(haproxy_pids); do r=$(awk '$1=="VmRSS:"{print $2}' /proc/$p/status 2>/dev/null); s=$((s + ${r:-0})); done; echo $s; }
+# haproxy's own counters (stats socket, admin level): the mqtt proxy's peak
+# sessions (smax), upstream connect errors (econ) and retries (wretr)
+hastat() { echo "show stat" | socat stdio /run/haproxy/admin.sock 2>/dev/null | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
+haproxy_cpu_ticks() { s=0; for p in $(haproxy_pids); do t=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null); s=$((s + ${t:-0})); done; echo $s; }
+
+# the seed's MQTT backends (haproxy's "listen mqtt" servers) become local
+backends=$(awk '/^listen /{m=($2=="mqtt")} m && $1=="server" {print $3}' $cfg)
+listen=""
+for b in $backends; do
+  ip addr add "${b%:*}/32" dev lo 2>/dev/null
+  listen="$listen -l $b"
+done
+srcs=""; i=1
+while [ $i -le "$SOURCES" ]; do srcs="$srcs${srcs:+,}127.0.1.$i"; i=$((i + 1)); done
+tuned_range=$(cat /proc/sys/net/ipv4/ip_local_port_range | tr '\t' ' ')
+maxconn=$(awk '$1=="maxconn" {print $2; exit}' $cfg)
+nb=$(echo "$backends" | wc -w)
+ulimit -n 1048576
+# shellcheck disable=SC2086
+mqtt-sink $listen -i 10 >$W/sink.log 2>&1 &
+sink=$!
+# haproxy marks a backend up after "rise 5" checks 1 s apart
+i=0; while [ $i -lt 60 ] && ! ss -ltn | grep -q ":${backends##*:}"; do sleep 1; i=$((i+1)); done
+sleep 8
+conntrack_max=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo none)
+echo "BENCH {\"kind\":\"env\",\"backends\":$nb,\"tuned_range\":\"$tuned_range\",\"haproxy_maxconn\":${maxconn:-0},\"sources\":$SOURCES,\"nf_conntrack_max\":\"$conntrack_max\",\"mem_kb\":$(meminfo MemTotal),\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"haproxy\":\"$(haproxy -v 2>/dev/null | awk 'NR==1{print $3}')\"}"
+
+for run in $RUNS; do
+  mode=${run%%:*} n=${run#*:}
+  if [ "$mode" = stock ]; then range=$STOCK_RANGE; else range=$tuned_range; fi
+  sysctl -q -w net.ipv4.ip_local_port_range="$range"
+  hold=$HOLD_S
+  case " $LONG_HOLD " in *" $mode:$n:"*) hold=$(echo " $LONG_HOLD " | sed -E "s/.* $mode:$n:([0-9]+) .*/\1/") ;; esac
+  # the previous run's sockets in TIME_WAIT still hold their ports
+  i=0; while [ "$(sockstat tw)" -gt 100 ] && [ $i -lt 150 ]; do sleep 2; i=$((i+2)); done
+  lo=${range% *} hi=${range#* }
+  note "run $mode n=$n range=$range hold=${hold}s (time_wait left: $(sockstat tw))"
+  slab0=$(meminfo Slab) tcpmem0=$(sockstat mem) inuse0=$(sockstat inuse) rss0=$(haproxy_rss_kb)
+  set -- $(cpu_ticks); busy0=$1 total0=$2; hcpu0=$(haproxy_cpu_ticks)
+  echo "clear counters" | socat stdio /run/haproxy/admin.sock >/dev/null 2>&1
+  rm -f $W/peak
+  # sampler: the peak of sockets in use, with memory at that moment
+  ( peak=0; while :; do
+      u=$(sockstat inuse)
+      if [ "$u" -gt "$peak" ]; then peak=$u; echo "$u $(meminfo Slab) $(sockstat mem) $(haproxy_rss_kb) $(meminfo MemAvailable)" >$W/peak; fi
+      sleep 5
+    done ) &
+  sampler=$!
+  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k 60 -H "$hold" -T "$SETTLE_S" -i 10 >$W/load-$mode-$n.log 2>&1
+  kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
+  hsmax=$(hastat FRONTEND 6) hecon=$(hastat BACKEND 14) hwretr=$(hastat BACKEND 16)
+  sinkline=$(tail -1 $W/sink.log)
+  set -- $(cpu_ticks); busy1=$1 total1=$2; hcpu1=$(haproxy_cpu_ticks)
+  final=$(grep '"final"' $W/load-$mode-$n.log | tail -1)
+  [ -n "$final" ] || { note "mqtt-load gave no result: $(tail -3 $W/load-$mode-$n.log)"; final='{}'; }
+  read -r pinuse pslab ptcpmem prss pavail <$W/peak 2>/dev/null
+  hz=$(getconf CLK_TCK)
+  echo "BENCH {\"kind\":\"run\",\"mode\":\"$mode\",\"n\":$n,\"range\":\"$range\",\"ports_per_backend\":$((hi - lo + 1)),\"capacity\":$(( (hi - lo + 1) * nb )),\"hold_s\":$hold,\"load\":$final,\"sink\":${sinkline:-null},\"haproxy_smax\":${hsmax:-null},\"haproxy_econ\":${hecon:-null},\"haproxy_retries\":${hwretr:-null},\"tcp_inuse_before\":$inuse0,\"tcp_inuse_peak\":${pinuse:-0},\"slab_kb_before\":$slab0,\"slab_kb_peak\":${pslab:-0},\"tcp_mem_pages_before\":$tcpmem0,\"tcp_mem_pages_peak\":${ptcpmem:-0},\"haproxy_rss_kb_before\":$rss0,\"haproxy_rss_kb_peak\":${prss:-0},\"mem_available_kb_peak\":${pavail:-0},\"cpu_busy_pct\":$(( (busy1 - busy0) * 100 / (total1 - total0 + 1) )),\"haproxy_cpu_s\":$(( (hcpu1 - hcpu0) / hz ))}"
+done
+kill $sink 2>/dev/null
+sync
+systemctl poweroff

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# bench/lb-100k.sh [--quick]: the lb (HAProxy) at 100,000 MQTT connections.
+#
+# HAProxy opens one upstream socket per client, and each takes an ephemeral
+# port per (source, backend address, backend port): capacity = backends x
+# port-range size. Three verne backends with Linux's default range
+# (32768-60999, 28,232 ports) cap at 84,696; the lb role's 1024-65535 at
+# 193,536 (then haproxy.cfg's maxconn 100000, facts §6, is the limit).
+#
+# One lb VM from out/bookworm/lb with the example seed unchanged: the agent
+# renders haproxy.cfg and sets the role's sysctls; the in-guest driver
+# (bench/guest/lb-conns.sh) puts the seed's three verne addresses on lo,
+# answers on them with mqtt-sink (CONNACK, PINGRESP) in place of VerneMQ's
+# NodePort 30004, and holds N connections with mqtt-load from 8 source
+# addresses. Each run is once with the role's range and once with the
+# stock range set back in the guest.
+#
+#   --quick: N = 100,000 with each range, 30 s hold
+#   full:    N = 50k, 100k, 150k with each range, 60 s hold, 300 s at 100k tuned
+# Environment: BENCH_LB_RUNS ("tuned:N stock:N ..."), BENCH_LB_HOLD,
+# BENCH_LB_RATE (connects/s asked of the generator), BENCH_MEM (MiB, 6144),
+# BENCH_SMP (2). Writes bench/out/lb-100k.json.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+[ "${1:-}" = --quick ] && BENCH_QUICK=1
+cd "$BENCH_REPO" || exit 1
+if [ "$BENCH_QUICK" = 1 ]; then
+  runs=${BENCH_LB_RUNS:-"tuned:100000 stock:100000"} hold=${BENCH_LB_HOLD:-30} long=""
+else
+  runs=${BENCH_LB_RUNS:-"tuned:50000 tuned:100000 tuned:150000 stock:50000 stock:100000 stock:150000"}
+  hold=${BENCH_LB_HOLD:-60} long="tuned:100000:300"
+fi
+rate=${BENCH_LB_RATE:-1000} settle=60
+QT_MEM=${BENCH_MEM:-6144} QT_SMP=${BENCH_SMP:-2}
+
+img=$(bench_image lb)
+bench_tools
+QT_EXTRA=$BENCH_BUILD/lb-100k.sqfs; bench_overlay "$QT_EXTRA"; export QT_EXTRA
+action=$BENCH_BUILD/lb-100k.action
+{ printf 'RUNS=%q HOLD_S=%q LONG_HOLD=%q RATE=%q SETTLE_S=%q SOURCES=8\n' "$runs" "$hold" "$long" "$rate" "$settle"
+  echo '. /usr/local/lib/nodeos-bench/lb-conns.sh'; } >"$action"
+
+# bound: boot, then per run the ramp at the asked rate (TCG rarely keeps
+# it: x3), the settle time, the hold and the TIME_WAIT drain
+limit=900
+for r in $runs; do n=${r#*:}; limit=$(( limit + 3 * n / rate + settle + hold + 200 )); done
+[ -n "$long" ] && limit=$(( limit + 300 ))
+bench_vm lb-100k "$img" cloud-init/examples/lb "$action" "$limit" || bench_die "the lb VM did not finish (log: $QT_OUT/lb-100k/)"
+bench_notes lb-100k
+res=$(bench_results lb-100k | jq -s '{env: (map(select(.kind == "env")) | first), runs: map(select(.kind == "run"))}')
+[ "$(jq '.runs | length' <<<"$res")" -gt 0 ] || bench_die "no results in $QT_OUT/lb-100k/probe.log"
+
+# per connection: one client connection = 4 sockets here (the generator's,
+# haproxy's two, the sink's), so kernel memory is per proxied connection
+# of this whole box; haproxy's RSS grows by its own state only
+res=$(jq '.runs |= map(. + {
+    held: (.load.up // 0), held_at_hold_start: (.load.up_at_hold // 0),
+    haproxy_rss_kb_per_conn: (if (.load.up_at_hold // 0) > 0 then ((.haproxy_rss_kb_peak - .haproxy_rss_kb_before) / .load.up_at_hold * 100 | round / 100) else null end),
+    kernel_kb_per_conn: (if (.load.up_at_hold // 0) > 0 then (((.slab_kb_peak - .slab_kb_before) + (.tcp_mem_pages_peak - .tcp_mem_pages_before) * 4) / .load.up_at_hold * 100 | round / 100) else null end)
+  })' <<<"$res")
+echo
+echo "lb-100k: HAProxy, $(jq -r '.env.backends' <<<"$res") local MQTT backends, haproxy $(jq -r '.env.haproxy' <<<"$res"), maxconn $(jq -r '.env.haproxy_maxconn' <<<"$res"), guest ${QT_SMP} vCPU $(( QT_MEM / 1024 )) GiB ($(cat "$QT_OUT/accel"))"
+{ echo "range capacity N held(end) held(hold) failed drops conn/s hold_s haproxy_smax upstream_err haproxy_KB/conn kernel_KB/conn cpu%"
+  jq -r '.runs[] | [(.range | sub(" "; "-")), .capacity, .n, .held, .held_at_hold_start, .load.connect_failed, .load.drops, .load.connect_rate, .hold_s,
+      .haproxy_smax, .haproxy_econ, .haproxy_rss_kb_per_conn, .kernel_kb_per_conn, .cpu_busy_pct] | map(tostring) | join(" ")' <<<"$res"
+} | column -t
+goal=$(jq -r '[.runs[] | select(.mode == "tuned" and .n == 100000)] | first | if . == null then "not run"
+  elif .held == 100000 and .load.drops == 0 then "met (100000 held for \(.hold_s) s, 0 drops)"
+  else "NOT met (\(.held) held, \(.load.drops) drops)" end' <<<"$res")
+echo "goal: 100,000 held with the role's tuning, zero drops: $goal"
+bench_write lb-100k "$(jq --arg goal "$goal" '. + {goal_100k: $goal}' <<<"$res")"

@@ -1,0 +1,90 @@
+# bench/lib.sh: shared by the benchmarks (sourced). Each benchmark boots
+# built images through the QEMU test harness (qemu-tests/lib.sh) with a
+# test overlay carrying the benchmark tools, reads "BENCH <json>" lines
+# its in-guest driver prints on the second serial port, prints a table and
+# writes bench/out/<name>.json. Nothing leaves the VM or this machine.
+# shellcheck shell=bash
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_REPO=$(cd "$BENCH_DIR/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) BENCH_BUILD=$BUILD/bench ;; *) BENCH_BUILD=$BENCH_REPO/$BUILD/bench ;; esac
+BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/out}
+BENCH_QUICK=${BENCH_QUICK:-0}
+# the harness keeps its VM directories under bench/out, not qemu-tests/out
+export QT_OUT=${QT_OUT:-$BENCH_OUT/qemu}
+# shellcheck source=../qemu-tests/lib.sh
+. "$BENCH_REPO/qemu-tests/lib.sh"
+mkdir -p "$BENCH_OUT" "$BENCH_BUILD"
+
+bench_log() { echo "# $*" >&2; }
+bench_die() { echo "bench: $*" >&2; exit 1; }
+
+# bench_tools: the load generator and the sink, static (the guest has the
+# same glibc, but static binaries need nothing from the image)
+bench_tools() {
+  local t
+  for t in mqtt-load mqtt-sink; do
+    if [ ! -x "$BENCH_BUILD/$t" ] || [ "$BENCH_DIR/$t.c" -nt "$BENCH_BUILD/$t" ]; then
+      ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Wshadow -O2 -static -o "$BENCH_BUILD/$t" "$BENCH_DIR/$t.c" ||
+        bench_die "cannot build $t"
+    fi
+  done
+}
+
+# bench_overlay OUT.sqfs [TREE...]: the test overlay: the tools in
+# /usr/local/bin, the in-guest drivers in /usr/local/lib/nodeos-bench, and
+# each TREE copied over the top (symlinks kept: a unit masked by a link to
+# /dev/null stays masked)
+bench_overlay() {
+  local out=$1; shift
+  local d=$BENCH_BUILD/overlay.d; rm -rf "$d"; mkdir -p "$d/usr/local/bin" "$d/usr/local/lib/nodeos-bench"
+  install -m 0755 "$BENCH_BUILD/mqtt-load" "$BENCH_BUILD/mqtt-sink" "$d/usr/local/bin/"
+  install -m 0755 "$BENCH_DIR"/guest/*.sh "$d/usr/local/lib/nodeos-bench/"
+  local t; for t in "$@"; do cp -a "$t/." "$d/"; done
+  qt_extra_layer "$d" "$out"
+}
+
+# bench_image ROLE: the built image's directory, or a clear error
+bench_image() {
+  local d=$BENCH_REPO/out/${QT_PROFILE:-bookworm}/$1
+  [ -f "$d/disk.qcow2" ] || bench_die "no $1 image at out/${QT_PROFILE:-bookworm}/$1: run 'make image ROLE=$1'"
+  echo "$d"
+}
+
+# bench_vm NAME IMAGE_DIR SEED_DIR ACTION TIMEOUT_S: boots one VM (the only
+# one: benchmarks never run two at once), lets the in-guest driver run as
+# the probe's action and waits for the guest to power itself off. Extra
+# harness settings come from the environment (QT_EXTRA, QT_MEM, QT_SMP).
+bench_vm() {
+  local name=$1 img=$2 seed=$3 action=$4 t=$5
+  local iso=$QT_OUT/$name.iso; mkdir -p "$QT_OUT"
+  # images are rebuilt under us at times (make qemu-test): fail, not boot nothing
+  [ -f "$img/disk.qcow2" ] || { bench_log "$name: no image at $img"; return 1; }
+  qt_seed_iso "$seed" "$iso" || bench_die "$name: cannot make the cidata ISO"
+  bench_log "$name: booting $(basename "$img") (${QT_MEM} MiB, ${QT_SMP} vCPU, $(qt_accel "$img/vmlinuz")), up to ${t} s"
+  QT_ACTION=$action qt_boot "$name" "$img" "$iso"
+  if ! qt_exited "$name" "$t"; then
+    bench_log "$name: still running after ${t} s: stopped"; qt_tail "$name"; qt_stop "$name" "$img"; return 1
+  fi
+  qt_stop "$name" "$img" || return 1
+}
+
+# bench_results NAME: the JSON lines the in-guest driver printed
+bench_results() { grep -a '^BENCH {' "$QT_OUT/$1/probe.log" | cut -c7- | tr -d '\r'; }
+bench_notes() { grep -a '^BENCH-NOTE ' "$QT_OUT/$1/probe.log" | cut -c12- | tr -d '\r' | sed 's/^/#   guest: /' >&2; }
+
+# bench_host: the machine the numbers came from
+bench_host() {
+  jq -n --arg cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" --arg n "$(nproc)" \
+    --arg mem "$(awk '/^MemTotal/ {print int($2/1024)}' /proc/meminfo)" --arg kernel "$(uname -r)" \
+    --arg accel "$(cat "$QT_OUT/accel" 2>/dev/null || echo none)" --arg rev "$(git -C "$BENCH_REPO" describe --always --dirty 2>/dev/null)" \
+    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    '{cpu: $cpu, cpus: ($n|tonumber), mem_mib: ($mem|tonumber), kernel: $kernel, vm_accel: $accel, rev: $rev, date: $date, loadavg_at_end: $load}'
+}
+
+# bench_write NAME JSON: bench/out/NAME.json (the result and the host)
+bench_write() {
+  jq --argjson host "$(bench_host)" --arg quick "$BENCH_QUICK" '. + {host: $host, quick: ($quick == "1")}' <<<"$2" >"$BENCH_OUT/$1.json"
+  bench_log "result: ${BENCH_OUT#"$BENCH_REPO"/}/$1.json"
+}
