@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# bench/firstboot.sh [--quick]: first boot of the lb image, the role set up
+# by node-agent vs by Debian's cloud-init with equivalent user-data, and
+# boot-to-role-ready with the agent vs a no-op unit in its place.
+#
+# Three kinds of boot of the same image (out/bookworm/lb), each in its own
+# VM, one at a time:
+#   agent       the example seed (cloud-init/examples/lb): the agent's run
+#   cloud-init  a test overlay adds cloud-init and python3 (bench/cloud-init-
+#               tree.sh) and masks node-agent; the seed is #cloud-config
+#               whose write_files are the files the agent renders for the
+#               same seed (rendered offline here with `node-agent run
+#               --root`) and whose runcmd does what the agent's steps do
+#               (networkd restart, sysctl --system, daemon-reload, haproxy
+#               -c, enable --now haproxy); hostname by cloud-init's module
+#   noop        node-agent masked, a oneshot with the agent unit's ordering
+#               that does nothing: the boot without the role setup
+# Measured in the guest (bench/guest/firstboot.sh): systemd's unit
+# timestamps, CPUUsageNSec and the cgroup's memory.peak; the agent's step
+# lines; cloud-init's own stage times. On the host: the agent's own work
+# with nothing live (`node-agent run --root`), the median of 20 runs.
+#   --quick: one boot of each kind; full: BENCH_FIRSTBOOT_REPEAT (3) each.
+# Environment: BENCH_MEM (MiB, 1024), BENCH_SMP (2). Writes
+# bench/out/firstboot.json.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+[ "${1:-}" = --quick ] && BENCH_QUICK=1
+cd "$BENCH_REPO" || exit 1
+reps=${BENCH_FIRSTBOOT_REPEAT:-3}; [ "$BENCH_QUICK" = 1 ] && reps=1
+QT_MEM=${BENCH_MEM:-1024} QT_SMP=${BENCH_SMP:-2}
+img=$(bench_image lb)
+seed_src=cloud-init/examples/lb
+agent=$BENCH_REPO/$BUILD/node-agent
+[ -x "$agent" ] || bench_die "$agent is missing: run make BUILD=$BUILD first"
+bench_tools
+
+# --- the agent's own work, nothing live (host) ------------------------------
+R=$BENCH_BUILD/firstboot.root
+offline=()
+for _ in $(seq 20); do
+  rm -rf "$R"; mkdir -p "$R"
+  t0=$(date +%s%N); "$agent" run --root "$R" --seed "$seed_src" --roles-dir roles >/dev/null 2>&1 || bench_die "offline agent run failed"
+  offline+=($(( ($(date +%s%N) - t0) / 1000 )))
+done
+offline_us=$(printf '%s\n' "${offline[@]}" | sort -n | sed -n 10p)
+
+# --- the equivalent #cloud-config, from the agent's rendering of the seed ---
+ci_seed=$BENCH_BUILD/firstboot.ci-seed; rm -rf "$ci_seed"; mkdir -p "$ci_seed"
+host=$(sed -n 's/^hostname: *//p' "$seed_src/user-data" | head -1)
+printf 'instance-id: %s-cloud-init-bench\nlocal-hostname: %s\n' "$host" "$host" >"$ci_seed/meta-data"
+{
+  echo "#cloud-config"
+  echo "# bench/firstboot.sh: what node-agent does for $seed_src, as cloud-init user-data"
+  echo "hostname: $host"
+  echo "preserve_hostname: false"
+  echo "# the image makes its SSH host keys (nodeos-ssh-hostkeys.service) in both runs"
+  echo "ssh_deletekeys: false"
+  echo "ssh_genkeytypes: []"
+  echo "# the agent makes no users (cloud.cfg's default user also wants a sudo group the image lacks)"
+  echo "users: []"
+  echo "write_files:"
+  ( cd "$R" && find etc -type f ! -name hostname | sort ) | while read -r f; do
+    echo "  - path: /$f"
+    echo "    permissions: '0$(stat -c %a "$R/$f")'"
+    echo "    encoding: b64"
+    echo "    content: $(base64 -w0 "$R/$f")"
+  done
+  echo "runcmd:"
+  echo "  - [systemctl, enable, systemd-networkd.service]"
+  echo "  - [systemctl, restart, systemd-networkd.service]"
+  echo "  - [sysctl, --system]"
+  echo "  - [systemctl, daemon-reload]"
+  echo "  - [haproxy, -c, -f, /etc/haproxy/haproxy.cfg]"
+  echo "  - [systemctl, enable, --now, haproxy.service]"
+} >"$ci_seed/user-data"
+
+# --- the overlays ----------------------------------------------------------
+units=$BENCH_BUILD/firstboot.units; rm -rf "$units"
+mk_tree() { rm -rf "$1"; mkdir -p "$1/etc/systemd/system"; ln -s /dev/null "$1/etc/systemd/system/node-agent.service"; }
+# noop: the agent unit's [Unit] (same ordering and dependencies), no work
+noop=$units/noop; mk_tree "$noop"
+{ sed -n '/^\[Service\]/q; p' agent/node-agent.service | sed 's/^Description=.*/Description=bench: no-op in place of node-agent (boot without the role setup)/'
+  printf '[Service]\nType=oneshot\nRemainAfterExit=yes\n'
+  # releases the harness probe, which waits for the agent's sentinel
+  printf "ExecStart=/bin/sh -c 'mkdir -p /var/lib/node-agent && touch /var/lib/node-agent/success'\n"
+} >"$noop/etc/systemd/system/bench-noop-standin.service"
+mkdir -p "$noop/etc/systemd/system/multi-user.target.wants"
+ln -s ../bench-noop-standin.service "$noop/etc/systemd/system/multi-user.target.wants/bench-noop-standin.service"
+# cloud-init: its tree, node-agent masked, the probe released after cloud-final
+ci=$units/cloud-init; mk_tree "$ci"
+cat >"$ci/etc/systemd/system/bench-release-standin.service" <<'UNIT'
+[Unit]
+Description=bench: release the harness probe once cloud-init is done (stand-in for the agent's sentinel)
+DefaultDependencies=no
+After=cloud-final.service
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'mkdir -p /var/lib/node-agent && touch /var/lib/node-agent/success'
+UNIT
+mkdir -p "$ci/etc/systemd/system/cloud-final.service.wants" "$ci/etc/cloud/cloud.cfg.d"
+ln -s ../bench-release-standin.service "$ci/etc/systemd/system/cloud-final.service.wants/bench-release-standin.service"
+# as a NoCloud deployment configures it: only that datasource; the network
+# is the user-data's networkd file, as for the agent
+printf 'datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n' >"$ci/etc/cloud/cloud.cfg.d/99-bench.cfg"
+bench_log "cloud-init tree (mmdebstrap on first use)"
+ci_tree=$(bench/cloud-init-tree.sh "$img" "$BENCH_BUILD/cloud-init.d") || bench_die "cannot make the cloud-init tree"
+bench_overlay "$BENCH_BUILD/fb-agent.sqfs"
+bench_overlay "$BENCH_BUILD/fb-noop.sqfs" "$noop"
+bench_overlay "$BENCH_BUILD/fb-cloud-init.sqfs" "$ci_tree" "$ci"
+
+# --- the boots ---------------------------------------------------------------
+all="[]"
+for rep in $(seq "$reps"); do
+  for mode in agent cloud-init noop; do
+    act=$BENCH_BUILD/fb-$mode.action
+    printf 'MODE=%s\n. /usr/local/lib/nodeos-bench/firstboot.sh\n' "$mode" >"$act"
+    seed=$seed_src; [ "$mode" = cloud-init ] && seed=$ci_seed
+    name=firstboot-$mode-$rep
+    if QT_EXTRA=$BENCH_BUILD/fb-$mode.sqfs bench_vm "$name" "$img" "$seed" "$act" 1500; then
+      bench_notes "$name"
+      r=$(bench_results "$name" | tail -1)
+      [ -n "$r" ] && all=$(jq --argjson r "$r" --arg rep "$rep" '. + [$r + {rep: ($rep|tonumber)}]' <<<"$all")
+    fi
+  done
+done
+[ "$(jq length <<<"$all")" -gt 0 ] || bench_die "no results"
+
+# per boot: setup = first unit's activation to its end (agent: READY;
+# cloud-init: cloud-final's exit), role ready = setup done and haproxy
+# active, both in seconds since systemd (userspace) started
+res=$(jq --argjson off "$offline_us" '
+  def s: . / 1e6;
+  def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+  map(. + {
+    setup_s: ((if .mode == "cloud-init" then (.units | map(.main_exit_us) | max) else (.units[0].active_us) end) - (.units | map(.activating_us) | min) | s),
+    cpu_s: ((.units | map(.cpu_ns // 0) | add) / 1e9),
+    mem_peak_mib: ((.units | map(.mem_peak // 0) | max) / 1048576 * 10 | round / 10),
+    role_ready_s: (([(.units | map(.active_us) | max)] + (if .mode == "noop" then [] else [.haproxy_active_us] end) | max) - .userspace_us | s),
+    multi_user_s: ((.multi_user_us - .userspace_us) | s)
+  }) as $boots
+  | [ "agent", "cloud-init", "noop" ] | map(. as $m | $boots | map(select(.mode == $m)) | {
+      mode: $m, boots: length,
+      setup_s: (map(.setup_s) | median), cpu_s: (map(.cpu_s) | median), mem_peak_mib: (map(.mem_peak_mib) | median),
+      role_ready_s: (map(.role_ready_s) | median), multi_user_s: (map(.multi_user_s) | median)}) as $sum
+  | { boots: $boots, summary: $sum, agent_offline_ms: ($off / 1000) }' <<<"$all")
+
+echo
+echo "firstboot: lb image, guest ${QT_SMP} vCPU ${QT_MEM} MiB ($(cat "$QT_OUT/accel")), median of $reps boot(s) each"
+{ echo "setup boots setup_s cpu_s mem_peak_MiB role_ready_s multi_user_s"
+  jq -r '.summary[] | [.mode, .boots, .setup_s, .cpu_s, .mem_peak_mib, .role_ready_s, .multi_user_s] | map(if type == "number" then (. * 1000 | round / 1000) else . end) | map(tostring) | join(" ")' <<<"$res"
+} | column -t
+echo "(setup: the first unit's activation to its end; role ready: setup done and haproxy active; both since systemd started)"
+echo
+echo "agent steps (first boot, ms):"
+jq -r '[.boots[] | select(.mode == "agent")][0].agent_steps // [] | map("  \(.stage)/\(.step) \(.ms)") | .[]' <<<"$res"
+# the agent's own time: the steps that do not wait on systemd (the networkd
+# restart, daemon-reload, haproxy's start are systemd's and haproxy's time)
+res=$(jq '
+  ([.boots[] | select(.mode == "agent")][0].agent_steps // []) as $st
+  | (.summary | map({(.mode): .}) | add) as $m
+  | . + {goals: {
+      speedup_vs_cloud_init: (if ($m.agent.setup_s // 0) > 0 and $m["cloud-init"].setup_s then ($m["cloud-init"].setup_s / $m.agent.setup_s * 10 | round / 10) else null end),
+      agent_in_boot_ms_without_systemd_waits: ($st | map(select(.step | test("^(network|limits|services)$") | not) | .ms) | add),
+      agent_in_boot_systemd_waits_ms: ($st | map(select(.step | test("^(network|limits|services)$")) | .ms) | add),
+      agent_offline_ms: .agent_offline_ms,
+      agent_adds_s: (if $m.agent.role_ready_s and $m.noop.role_ready_s then (($m.agent.role_ready_s - $m.noop.role_ready_s) * 1000 | round / 1000) else null end)}}' <<<"$res")
+jq -r '.goals | "goal: agent >= 30x faster than cloud-init: \(.speedup_vs_cloud_init)x (\(if (.speedup_vs_cloud_init // 0) >= 30 then "met" else "NOT met" end))",
+  "goal: agent own time <= 100 ms: \(.agent_offline_ms) ms with nothing live (host); \(.agent_in_boot_ms_without_systemd_waits) ms in the boot outside the steps that wait on systemd (those: \(.agent_in_boot_systemd_waits_ms) ms)",
+  "goal: agent adds <= 0.5 s to boot-to-role-ready (TCG): \(.agent_adds_s) s (\(if .agent_adds_s == null then "not measured" elif .agent_adds_s <= 0.5 then "met" else "NOT met" end))"' <<<"$res"
+bench_write firstboot "$res"
