@@ -57,7 +57,8 @@ overlay_tree() {
 }
 
 run_topology() {
-  local topo=$1 inv w=$QT_OUT/cluster-$topo
+  local topo=$1 inv w
+  w=$QT_OUT/cluster-$topo
   case $topo in
     few-devices) inv=cloud-init/inventories/few-devices ;;
     100k-small) inv=qemu-tests/fixtures/inventories/100k-small ;;
