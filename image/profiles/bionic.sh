@@ -18,6 +18,9 @@
 # shellcheck disable=SC2016  # mmdebstrap hooks are sh code run later, with $1 = the chroot
 
 # shellcheck disable=SC2034  # as in bookworm.sh
+# The base image's timestamps (SOURCE_DATE_EPOCH of stages 1-2): fixed, so a
+# base depends only on its package set (2024-01-01T00:00:00Z).
+PROFILE_EPOCH=1704067200
 PROFILE_SUITE=bionic
 BIONIC_MIRROR=${BIONIC_MIRROR:-}
 BIONIC_SUITES=${BIONIC_SUITES:-bionic bionic-updates bionic-security}

@@ -3,6 +3,9 @@
 # written anywhere), Debian's docker.io and containerd.
 # shellcheck shell=bash
 
+# The base image's timestamps (SOURCE_DATE_EPOCH of stages 1-2): fixed, so a
+# base depends only on its package set (2024-01-01T00:00:00Z).
+PROFILE_EPOCH=1704067200
 PROFILE_SUITE=bookworm
 # One base for every role: the role layer only adds the agent, the role
 # data and the role's images, so six roles (and PXE clients) share it.
