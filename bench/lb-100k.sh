@@ -30,7 +30,8 @@ else
   runs=${BENCH_LB_RUNS:-"tuned:50000 tuned:100000 tuned:150000 stock:50000 stock:100000 stock:150000"}
   hold=${BENCH_LB_HOLD:-60} long="tuned:100000:300"
 fi
-rate=${BENCH_LB_RATE:-1000} settle=60
+# settle: under TCG the ramp can lag the asked rate by minutes (SYN retries)
+rate=${BENCH_LB_RATE:-1000} settle=${BENCH_LB_SETTLE:-300}
 QT_MEM=${BENCH_MEM:-6144} QT_SMP=${BENCH_SMP:-2}
 
 img=$(bench_image lb)

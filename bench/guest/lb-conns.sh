@@ -27,9 +27,10 @@ meminfo() { awk -v k="$1:" '$1==k {print $2}' /proc/meminfo; }
 cpu_ticks() { awk '$1=="cpu" {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }   # busy total
 haproxy_pids() { pidof haproxy 2>/dev/null; }
 haproxy_rss_kb() { s=0; for p in $(haproxy_pids); do r=$(awk '$1=="VmRSS:"{print $2}' /proc/$p/status 2>/dev/null); s=$((s + ${r:-0})); done; echo $s; }
-# haproxy's own counters (stats socket, admin level): the mqtt proxy's peak
+# haproxy's own counters (stats socket, admin level; socat waits up to 20 s
+# for the answer: its 0.5 s default loses it under TCG): the mqtt proxy's peak
 # sessions (smax), upstream connect errors (econ) and retries (wretr)
-hastat() { echo "show stat" | socat stdio /run/haproxy/admin.sock 2>/dev/null | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
+hastat() { echo "show stat" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
 haproxy_cpu_ticks() { s=0; for p in $(haproxy_pids); do t=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null); s=$((s + ${t:-0})); done; echo $s; }
 
 # the seed's MQTT backends (haproxy's "listen mqtt" servers) become local
@@ -66,7 +67,7 @@ for run in $RUNS; do
   note "run $mode n=$n range=$range hold=${hold}s (time_wait left: $(sockstat tw))"
   slab0=$(meminfo Slab) tcpmem0=$(sockstat mem) inuse0=$(sockstat inuse) rss0=$(haproxy_rss_kb)
   set -- $(cpu_ticks); busy0=$1 total0=$2; hcpu0=$(haproxy_cpu_ticks)
-  echo "clear counters" | socat stdio /run/haproxy/admin.sock >/dev/null 2>&1
+  echo "clear counters" | socat -t 20 stdio /run/haproxy/admin.sock >/dev/null 2>&1
   rm -f $W/peak
   # sampler: the peak of sockets in use, with memory at that moment
   ( peak=0; while :; do
