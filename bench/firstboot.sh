@@ -17,7 +17,7 @@
 #               that does nothing: the boot without the role setup
 # Measured in the guest (bench/guest/firstboot.sh): systemd's unit
 # timestamps, CPUUsageNSec and the cgroup's memory.peak; the agent's step
-# lines; cloud-init's own stage times. On the host: the agent's own work
+# lines; cloud-init's own stage times; memory.peak of each unit's cgroup. On the host: the agent's own work
 # with nothing live (`node-agent run --root`), the median of 20 runs.
 #   --quick: one boot of each kind; full: BENCH_FIRSTBOOT_REPEAT (3) each.
 # Environment: BENCH_MEM (MiB, 1024), BENCH_SMP (2). Writes
@@ -56,8 +56,10 @@ printf 'instance-id: %s-cloud-init-bench\nlocal-hostname: %s\n' "$host" "$host" 
   echo "# the image makes its SSH host keys (nodeos-ssh-hostkeys.service) in both runs"
   echo "ssh_deletekeys: false"
   echo "ssh_genkeytypes: []"
-  echo "# the agent makes no users (cloud.cfg's default user also wants a sudo group the image lacks)"
+  echo "# the agent makes no users and sets no locale (cloud.cfg's default user"
+  echo "# wants a sudo group the image lacks; locale-gen has no locale data here)"
   echo "users: []"
+  echo "locale: false"
   echo "write_files:"
   ( cd "$R" && find etc -type f ! -name hostname | sort ) | while read -r f; do
     echo "  - path: /$f"
@@ -104,9 +106,19 @@ ln -s ../bench-release-standin.service "$ci/etc/systemd/system/cloud-final.servi
 printf 'datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n' >"$ci/etc/cloud/cloud.cfg.d/99-bench.cfg"
 bench_log "cloud-init tree (mmdebstrap on first use)"
 ci_tree=$(bench/cloud-init-tree.sh "$img" "$BENCH_BUILD/cloud-init.d") || bench_die "cannot make the cloud-init tree"
-bench_overlay "$BENCH_BUILD/fb-agent.sqfs"
-bench_overlay "$BENCH_BUILD/fb-noop.sqfs" "$noop"
-bench_overlay "$BENCH_BUILD/fb-cloud-init.sqfs" "$ci_tree" "$ci"
+# memory: a unit's cgroup goes away when its processes have exited, so
+# each measured unit copies its memory.peak out from an ExecStartPost (the
+# last moment its cgroup exists: after READY for the agent, after the main
+# process for the oneshots); one short sh per unit in every mode
+mem=$units/mem
+for u in node-agent cloud-init-local cloud-init cloud-config cloud-final bench-noop-standin; do
+  mkdir -p "$mem/etc/systemd/system/$u.service.d"
+  printf '[Service]\nExecStartPost=-/bin/sh -c "cat /sys/fs/cgroup/system.slice/%%n/memory.peak >/run/bench-mem-%%n"\n' \
+    >"$mem/etc/systemd/system/$u.service.d/90-bench-mem.conf"
+done
+bench_overlay "$BENCH_BUILD/fb-agent.sqfs" "$mem"
+bench_overlay "$BENCH_BUILD/fb-noop.sqfs" "$noop" "$mem"
+bench_overlay "$BENCH_BUILD/fb-cloud-init.sqfs" "$ci_tree" "$ci" "$mem"
 
 # --- the boots ---------------------------------------------------------------
 all="[]"

@@ -10,14 +10,14 @@ exec >/dev/ttyS1 2>&1
 MODE=${MODE:-agent}
 num() { case $1 in ''|*[!0-9]*) echo null ;; *) echo "$1" ;; esac; }
 prop() { num "$(systemctl show -P "$2" "$1" 2>/dev/null)"; }
-# A oneshot or RemainAfterExit unit keeps its (empty) cgroup while active:
-# memory.peak is the whole run's, children included.
+# memory.peak (children included): the unit's cgroup is gone once its
+# processes exited, so a drop-in's ExecStartPost copied it to /run.
 unit_json() {
   u=$1 cg=/sys/fs/cgroup/system.slice/$1
   printf '{"unit":"%s","activating_us":%s,"main_start_us":%s,"main_exit_us":%s,"active_us":%s,"cpu_ns":%s,"mem_peak":%s}' \
     "$u" "$(prop "$u" InactiveExitTimestampMonotonic)" "$(prop "$u" ExecMainStartTimestampMonotonic)" \
     "$(prop "$u" ExecMainExitTimestampMonotonic)" "$(prop "$u" ActiveEnterTimestampMonotonic)" \
-    "$(prop "$u" CPUUsageNSec)" "$(num "$(cat "$cg/memory.peak" 2>/dev/null)")"
+    "$(prop "$u" CPUUsageNSec)" "$(num "$(cat "$cg/memory.peak" 2>/dev/null || cat "/run/bench-mem-$u" 2>/dev/null)")"
 }
 case $MODE in
   agent) units="node-agent.service" ;;
