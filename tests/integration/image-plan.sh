@@ -145,7 +145,7 @@ check "unknown profile exits 1" test "$(rc badprofile)" = 1
 has "unknown profile: one clear error line" "$tmp/badprofile.err" "^build-image: error: unknown profile 'nosuch' \(bookworm or bionic\)$"
 plan badrole -- --profile bionic --role nosuch --plan
 check "unknown role exits 1" test "$(rc badrole)" = 1
-has "unknown role: names the role and the valid ones" "$tmp/badrole.err" "^build-image: error: unknown role 'nosuch' \(one of master dojot kafka x509 verne lb\)"
+has "unknown role: names the role and the valid ones" "$tmp/badrole.err" "^build-image: error: unknown role 'nosuch' \(one of dojot kafka lb master verne x509\)"
 plan norole -- --profile bionic --plan
 has "missing --role is an error" "$tmp/norole.err" '^build-image: error: --role is required'
 
