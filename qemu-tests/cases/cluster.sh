@@ -26,7 +26,7 @@ topos=("$@"); [ ${#topos[@]} -gt 0 ] || topos=(few-devices 100k-small)
 BUILD=${BUILD:-build}
 
 yaml_get() {  # FILE DOTTED.KEY -> value (python3-yaml on the host)
-  python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1]))
+  /usr/bin/python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): d=d[k]
 print(d if not isinstance(d,(list,dict)) else __import__("json").dumps(d))' "$1" "$2"
 }
@@ -67,7 +67,7 @@ run_topology() {
   rm -rf "$w"; mkdir -p "$w"; cp -r "$inv" "$w/inventory"
   # a MAC per host when the inventory has none (the harness's own range)
   local i=16 h
-  for h in $(python3 -c 'import sys,yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["all"]["hosts"]))' "$w/inventory/hosts.yaml"); do
+  for h in $(/usr/bin/python3 -c 'import sys,yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["all"]["hosts"]))' "$w/inventory/hosts.yaml"); do
     grep -q "^    $h:\$" "$w/inventory/hosts.yaml" && ! sed -n "/^    $h:\$/,/^    [^ ]/p" "$w/inventory/hosts.yaml" | grep -q nodeos_mac &&
       sed -i "/^    $h:\$/a\\      nodeos_mac: 52:54:00:52:00:$i" "$w/inventory/hosts.yaml"
     i=$((i + 1))
@@ -80,7 +80,7 @@ run_topology() {
   api=$(yaml_get "$seeds/seeds/$master_seed/user-data" cluster.advertise_address)
   yaml_get "$seeds/seeds/$master_seed/user-data" cluster.token >"$w/token"; chmod 600 "$w/token"
   local secret; secret=$(cut -d. -f2 "$w/token")
-  local mqtt_addrs; mqtt_addrs=$(yaml_get "$seeds/seeds/$lbseed/user-data" lb.mqtt_nodes | python3 -c 'import sys,json; print(" ".join(n["address"] for n in json.load(sys.stdin)))')
+  local mqtt_addrs; mqtt_addrs=$(yaml_get "$seeds/seeds/$lbseed/user-data" lb.mqtt_nodes | /usr/bin/python3 -c 'import sys,json; print(" ".join(n["address"] for n in json.load(sys.stdin)))')
 
   # the API server's certificate, signed by the rollout's CA, for the master's address
   openssl req -new -newkey rsa:2048 -nodes -keyout "$w/apiserver.key" -subj /CN=kube-apiserver -out "$w/apiserver.csr" 2>/dev/null
@@ -89,7 +89,7 @@ run_topology() {
     -extfile "$w/san.ext" -out "$w/apiserver.crt" 2>/dev/null || { qt_nok "$topo: API certificate"; return; }
 
   qt_net_up 192.168.0.1/24 || { qt_nok "$topo: private network"; return; }
-  qt_net_run python3 qemu-tests/standin/kube-api-standin.py --listen 192.168.0.1:6443 --port-file "$w/api.port" \
+  qt_net_run /usr/bin/python3 qemu-tests/standin/kube-api-standin.py --listen 192.168.0.1:6443 --port-file "$w/api.port" \
     --log "$w/api-log.json" --tls-cert "$w/apiserver.crt" --tls-key "$w/apiserver.key" --client-ca "$seeds/ca.crt" \
     --cluster-info-server "https://$api:6443" --bootstrap-token-file "$w/token" --crd-delay 1 2>"$w/api-standin.log"
 
@@ -138,7 +138,7 @@ run_topology() {
   done
 
   # what the API stand-in saw
-  python3 - "$w/api-log.json" "$seeds/nodes.tsv" "$topo" >"$w/api-checks.tap" <<'PY'
+  /usr/bin/python3 - "$w/api-log.json" "$seeds/nodes.tsv" "$topo" >"$w/api-checks.tap" <<'PY'
 import json, sys
 log = json.load(open(sys.argv[1])); topo = sys.argv[3]
 nodes = [l.split("\t") for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]

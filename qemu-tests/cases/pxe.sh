@@ -29,7 +29,7 @@ qt_net_up 192.168.0.1/24 || { qt_nok "pxe: private network"; qt_done; exit 1; }
 # the generated dnsmasq.conf as is, plus what a foreground test run needs
 qt_net_run dnsmasq --keep-in-foreground --conf-file="$work/tree/dnsmasq.conf" --interface=br0 --bind-interfaces \
   --dhcp-leasefile="$work/leases" --pid-file="$work/dnsmasq.pid" --log-facility="$work/dnsmasq.log"
-qt_net_run python3 -m http.server --bind 192.168.0.1 --directory "$work/tree/http" 8080 >"$work/httpd.log" 2>&1
+qt_net_run /usr/bin/python3 -m http.server --bind 192.168.0.1 --directory "$work/tree/http" 8080 >"$work/httpd.log" 2>&1
 sleep 1
 
 t0=$SECONDS

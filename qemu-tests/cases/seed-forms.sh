@@ -33,7 +33,7 @@ check_boot seed-vfat vfat 'cidata:'
 qt_net_up 10.77.0.1/24 || { qt_nok "seed-http: create the private network"; qt_done; exit 1; }
 qt_net_dhcp 10.77.0.50,10.77.0.99
 www=$QT_OUT/seed-http.www; rm -rf "$www"; mkdir -p "$www/nodes/$role"; cp "$seed_src"/{meta-data,user-data} "$www/nodes/$role/"
-qt_net_run python3 -m http.server --bind 10.77.0.1 --directory "$www" 8080 >"$QT_OUT/seed-http.httpd.log" 2>&1
+qt_net_run /usr/bin/python3 -m http.server --bind 10.77.0.1 --directory "$www" 8080 >"$QT_OUT/seed-http.httpd.log" 2>&1
 QT_MAC=52:54:00:77:01:01 QT_APPEND="ds=nocloud;s=http://10.77.0.1:8080/nodes/$role/" qt_boot seed-http "$img" ""
 check_boot seed-http http 'http://10.77.0.1:8080'
 grep -q 'GET /nodes/.*/user-data' "$QT_OUT/seed-http.httpd.log" && qt_ok "seed-http: user-data was fetched over HTTP" || qt_nok "seed-http: no user-data request in the HTTP log"
