@@ -79,8 +79,8 @@ if [ "${BENCH_MKOSI:-1}" != 0 ]; then
 fi
 
 res=$(jq -n --argjson t "$times" --arg role "$role" --arg sc "$size_cold" --arg s "$size" --arg b "$base_mb" --argjson mk "$mkosi_json" \
-  --arg cs "$(stages cold)" --arg ws "$(stages warm)" --arg as "$(stages agent-only-image)" '
-  {role: $role, seconds: $t, stages: {cold: $cs, warm: $ws, agent_only: $as},
+  --arg cs "$(stages cold)" --arg ws "$(stages warm)" --arg ao "$(stages agent-only-image)" '
+  {role: $role, seconds: $t, stages: {cold: $cs, warm: $ws, agent_only: $ao},
    qcow2_mb: ($s|tonumber), qcow2_mb_cold: ($sc|tonumber), base_sqfs_mb: ($b|tonumber), app_images: false, mkosi: $mk,
    goals: {warm_le_60s: ($t.warm <= 60), agent_only_compile_le_10s: ($t["agent-only-compile"] <= 10),
            agent_only_image_le_60s: ($t["agent-only-image"] <= 60), qcow2_le_400mb: (($s|tonumber) <= 400)}}')
