@@ -884,6 +884,19 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
         return remove(path) < 0 ? -1 : 0;
 }
 
+/* Removes what a run writes into OUT_DIR, and nothing else. */
+static int remove_outputs(const char *out) {
+        static const char * const ours[] = { "seeds", "http", "nodes.tsv", "ca.crt", "ca.key" };
+        for (size_t i = 0; i < ELEMENTSOF(ours); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", out, ours[i]) < 0)
+                        return -ENOMEM;
+                if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+                        return negative_errno();
+        }
+        return 0;
+}
+
 /* A rerun replaces the previous rollout's seeds; anything else in OUT_DIR
  * is not ours to delete, so a non-empty directory without our nodes.tsv is
  * refused. */
@@ -904,15 +917,7 @@ static int prepare_out_dir(const char *out, struct diag *d) {
                 diag_add(d, out, 0, 0, "not empty and not a nodeos-seedgen output (no nodes.tsv); choose an empty directory");
                 return -EEXIST;
         }
-        static const char * const ours[] = { "seeds", "http", "nodes.tsv", "ca.crt", "ca.key" };
-        for (size_t i = 0; i < ELEMENTSOF(ours); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", out, ours[i]) < 0)
-                        return -ENOMEM;
-                if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-                        return negative_errno();
-        }
-        return 0;
+        return remove_outputs(out);
 }
 
 static int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t) {
@@ -996,6 +1001,9 @@ int seedgen_run(const struct seedgen_options *o, struct diag *d) {
         }
         if (r >= 0 && (r = write_manifest(o->out_dir, &p, &t)) < 0)
                 diag_add(d, o->out_dir, 0, 0, "cannot write nodes.tsv and the CA: %s", strerror(-r));
+        /* nothing half-done: no seeds (they hold the token) from a failed run */
+        if (r < 0)
+                (void) remove_outputs(o->out_dir);
 out:
         trust_done(&t);
         seedgen_plan_done(&p);

@@ -132,6 +132,11 @@ for c in agent/tests/bad-inventories/*/; do
 done
 "$SEEDGEN" --token-ttl 3x "$tmp/none" "$tmp/none-out" 2>/dev/null; rc=$?
 if [ "$rc" = 2 ] && [ ! -e "$tmp/none-out" ]; then ok "--token-ttl 3x is a usage error (exit 2)"; else nok "--token-ttl 3x: rc=$rc"; fi
+# a run that fails half-way (no ISO tool on PATH) leaves none of its seeds behind
+PATH=/nonexistent "$(realpath "$SEEDGEN")" --roles-dir "$ROLES" cloud-init/inventories/few-devices "$tmp/out-half" >/dev/null 2>"$tmp/half.err"; rc=$?
+if [ "$rc" = 1 ] && grep -q 'neither xorriso nor genisoimage' "$tmp/half.err" && [ -z "$(ls -A "$tmp/out-half" 2>/dev/null)" ]; then
+  ok "a run that fails half-way removes the seeds it wrote (no secrets left behind)"
+else nok "half-way failure: rc=$rc, left: $(ls -A "$tmp/out-half" 2>/dev/null | tr '\n' ' ')"; fi
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
