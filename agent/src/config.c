@@ -107,6 +107,9 @@ static const char *endpoint_problem(const char *s) {
                         return "want host:port";
                 memcpy(host, s, l);
                 host[l] = 0;
+                /* "fd00::10:6443" is ambiguous; kubeadm wants [fd00::10]:6443 */
+                if (strchr(host, ':'))
+                        return "an IPv6 address needs brackets: [IPv6]:port";
                 if (!is_ip(host) && !is_hostname(host))
                         return "bad host";
         }
