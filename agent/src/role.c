@@ -348,7 +348,8 @@ static int read_images(const char *dir, char ***ret, struct diag *d) {
                 return r;
         }
         size_t lineno = 0;
-        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        /* strsep, not strtok: blank lines count, so the line numbers are right */
+        for (char *rest = text, *line; (line = strsep(&rest, "\n"));) {
                 lineno++;
                 line += strspn(line, " \t");
                 line[strcspn(line, "#")] = 0;
