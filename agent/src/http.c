@@ -13,14 +13,8 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-struct body {
-        char *data;
-        size_t len;
-        bool too_big;
-};
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        struct body *b = userdata;
+        struct http_body *b = userdata;
         size_t n = size * nmemb;
         if (b->len + n > HTTP_BODY_MAX) {
                 b->too_big = true;
@@ -42,18 +36,13 @@ static void sleep_ms(int ms) {
                 ;
 }
 
-/* One attempt: 0, or -errno; *retry says whether another attempt may help. */
-static int attempt(const char *url, const struct http_options *o, struct body *b, bool *retry, char **error) {
-        CURL *c = curl_easy_init();
-        char errbuf[CURL_ERROR_SIZE] = "";
-        long status = 0;
-        if (!c)
-                return -ENOMEM;
+CURL *http_handle_new(void) {
+        pthread_once(&curl_once, curl_init_once);
+        return curl_easy_init();
+}
+
+void http_handle_setup(CURL *c, const char *url, const struct http_options *o, struct http_body *b, char *errbuf) {
         curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "file,http,https");
-        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) o->timeout_ms);
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) o->timeout_ms);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -63,10 +52,38 @@ static int attempt(const char *url, const struct http_options *o, struct body *b
         curl_easy_setopt(c, CURLOPT_USERAGENT, "node-agent/" NODE_AGENT_VERSION);
         if (o->ca_file)
                 curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+        if (o->ca_pem) {
+                struct curl_blob ca = { (void *) o->ca_pem, strlen(o->ca_pem), CURL_BLOB_COPY };
+                curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+        }
+        if (o->cert_pem) {
+                struct curl_blob cert = { (void *) o->cert_pem, strlen(o->cert_pem), CURL_BLOB_COPY };
+                curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+                curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        }
+        if (o->key_pem) {
+                struct curl_blob key = { (void *) o->key_pem, strlen(o->key_pem), CURL_BLOB_COPY };
+                curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+                curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+        }
         if (o->insecure) {
                 curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
                 curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
         }
+}
+
+/* One attempt: 0, or -errno; *retry says whether another attempt may help. */
+static int attempt(const char *url, const struct http_options *o, struct http_body *b, bool *retry, char **error) {
+        CURL *c = http_handle_new();
+        char errbuf[CURL_ERROR_SIZE] = "";
+        long status = 0;
+        if (!c)
+                return -ENOMEM;
+        http_handle_setup(c, url, o, b, errbuf);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "file,http,https");
+        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
         CURLcode cc = curl_easy_perform(c);
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(c);
@@ -99,11 +116,10 @@ static int attempt(const char *url, const struct http_options *o, struct body *b
 }
 
 int http_get(const char *url, const struct http_options *o, char **ret, size_t *len, char **error) {
-        pthread_once(&curl_once, curl_init_once);
         _cleanup_free_ char *err = NULL;
         int delay = o->backoff_ms > 0 ? o->backoff_ms : 500, r = -EIO;
         for (int i = 0; i < (o->attempts > 0 ? o->attempts : 1); i++) {
-                struct body b = {};
+                struct http_body b = {};
                 bool retry = false;
                 if (i > 0) {
                         log_debug("GET %s: attempt %d after %d ms (%s)", url, i + 1, delay, err ? err : "");

@@ -5,13 +5,18 @@
  * with exponential backoff on connection errors and 5xx; 4xx (but 408/429)
  * is final. Used for the NoCloud URL datasource and the join preflight. */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <curl/curl.h>
 
 struct http_options {
         int timeout_ms;         /* per attempt */
         int attempts;           /* >= 1 */
         int backoff_ms;         /* first delay, doubled each retry */
-        const char *ca_file;    /* NULL: system store */
+        const char *ca_file;    /* NULL: ca_pem or the system store */
+        const char *ca_pem;     /* CA held in memory (the kubeconfig's), NULL: none */
+        const char *cert_pem;   /* client certificate held in memory, NULL: none */
+        const char *key_pem;    /* its key, copied into curl, never written to a file */
         int insecure;           /* skip TLS verification (only for cluster-info before pinning) */
 };
 
@@ -19,3 +24,23 @@ struct http_options {
  * -ECONNREFUSED, -EHOSTUNREACH, -EIO otherwise; *error (may be NULL) gets the
  * last curl/HTTP reason as a new string. */
 int http_get(const char *url, const struct http_options *o, char **ret, size_t *len, char **error);
+
+/* The building blocks of http_get, for a client that keeps its own handle
+ * (the Kubernetes API client reuses one connection for many requests). */
+
+/* A response body as it arrives, NUL-terminated once non-empty; a body over
+ * 16 MiB stops the transfer and sets too_big. */
+struct http_body {
+        char *data;
+        size_t len;
+        bool too_big;
+};
+
+/* curl_easy_init() after initialising libcurl once per process; NULL on OOM. */
+CURL *http_handle_new(void);
+
+/* Sets on c (new or after curl_easy_reset) what every request of the agent
+ * shares: url, o's timeout and TLS material, no signals, b as the body
+ * sink, errbuf (CURL_ERROR_SIZE) for the reason, the user agent. The caller
+ * adds the protocols it allows and anything request-specific. */
+void http_handle_setup(CURL *c, const char *url, const struct http_options *o, struct http_body *b, char *errbuf);

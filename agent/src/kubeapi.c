@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
-#include <pthread.h>
 #include <string.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include "fileio.h"
+#include "http.h"
 #include "kubeapi.h"
 #include "macro.h"
 #include "secret.h"
 #include "strv.h"
 #include "yamlnode.h"
 
-#define KUBE_BODY_MAX (16u << 20)
 #define KUBE_TIMEOUT_MS 30000
 
 /* Discovery of one group/version: kind -> resource name, scope. */
@@ -30,9 +29,6 @@ struct kubeapi {
         size_t n_gv;
         struct kube_gv *gv;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 int kube_base64_decode(const char *in, unsigned char **ret, size_t *len) {
         _cleanup_free_ char *clean = malloc(strlen(in) + 1);
@@ -154,8 +150,7 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
                 r = -EINVAL;
                 goto fail;
         }
-        pthread_once(&curl_once, curl_init_once);
-        if (!(k->curl = curl_easy_init())) {
+        if (!(k->curl = http_handle_new())) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -190,65 +185,28 @@ const char *kubeapi_server(const struct kubeapi *k) {
 
 /* --- requests ---------------------------------------------------------------- */
 
-struct body {
-        char *data;
-        size_t len;
-        bool too_big;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        struct body *b = userdata;
-        size_t n = size * nmemb;
-        if (b->len + n > KUBE_BODY_MAX) {
-                b->too_big = true;
-                return 0;
-        }
-        char *d = realloc(b->data, b->len + n + 1);
-        if (!d)
-                return 0;
-        memcpy(d + b->len, ptr, n);
-        b->data = d;
-        b->len += n;
-        d[b->len] = 0;
-        return n;
-}
-
 int kubeapi_request(struct kubeapi *k, const char *method, const char *path, const char *content_type,
                     const char *body, long *status, char **resp, char **error) {
         _cleanup_free_ char *url = NULL, *ctype = NULL, *auth = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
         struct curl_slist *hdrs = NULL;
-        struct body b = {};
+        struct http_body b = {};
         CURL *c = k->curl;
+        const struct http_options o = {
+                .timeout_ms = KUBE_TIMEOUT_MS,
+                .ca_pem = k->ca_pem,
+                .cert_pem = k->cert_pem,
+                .key_pem = k->cert_pem ? secret_reveal(&k->key_pem) : NULL,
+        };
 
         *status = 0;
         *resp = NULL;
         if (asprintf(&url, "%s%s", k->server, path) < 0)
                 return -ENOMEM;
         curl_easy_reset(c);
-        curl_easy_setopt(c, CURLOPT_URL, url);
+        http_handle_setup(c, url, &o, &b, errbuf);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) KUBE_TIMEOUT_MS);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) KUBE_TIMEOUT_MS);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "node-agent/" NODE_AGENT_VERSION);
-        if (k->ca_pem) {
-                struct curl_blob ca = { k->ca_pem, strlen(k->ca_pem), CURL_BLOB_COPY };
-                curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-        }
-        if (k->cert_pem) {
-                struct curl_blob cert = { k->cert_pem, strlen(k->cert_pem), CURL_BLOB_COPY };
-                const char *key = secret_reveal(&k->key_pem);
-                struct curl_blob kb = { (void *) key, strlen(key), CURL_BLOB_COPY };
-                curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-                curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-                curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &kb);
-                curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-        }
         hdrs = curl_slist_append(hdrs, "Accept: application/json");
         if (secret_is_set(&k->token)) {
                 if (asprintf(&auth, "Authorization: Bearer %s", secret_reveal(&k->token)) < 0)
