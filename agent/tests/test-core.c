@@ -15,22 +15,11 @@
 #include "state.h"
 #include "strv.h"
 #include "yamlnode.h"
-
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/nodeos-test-XXXXXX");
-        assert_non_null(mkdtemp(d));
-        return d;
-}
-
-static void rm_rf(const char *d) {
-        struct exec_result r;
-        assert_int_equal(exec_run((char *[]) { "rm", "-rf", (char *) d, NULL }, 10000, &r), 0);
-        exec_result_done(&r);
-}
+#include "test-util.h"
 
 static void write_file_atomic_reports_change_and_mode(void **state) {
         (void) state;
-        _cleanup_free_ char *root = make_tmpdir(), *p = NULL, *text = NULL;
+        _cleanup_free_ char *root = make_tmpdir("nodeos-test-"), *p = NULL, *text = NULL;
         bool changed;
         assert_int_equal(write_file_atomic(root, "/etc/a/b.conf", "x\n", 2, 0600, -1, -1, &changed), 0);
         assert_true(changed);
@@ -85,7 +74,7 @@ static void exec_run_missing_program_is_enoent(void **state) {
 
 static void state_records_steps_and_sentinels(void **state) {
         (void) state;
-        _cleanup_free_ char *root = make_tmpdir(), *failed = NULL, *success = NULL;
+        _cleanup_free_ char *root = make_tmpdir("nodeos-test-"), *failed = NULL, *success = NULL;
         struct state s;
         assert_int_equal(state_load(root, &s), 0);
         assert_int_equal(state_begin(&s, "i-1", "verne"), 0);
@@ -117,7 +106,7 @@ static void state_records_steps_and_sentinels(void **state) {
 
 static void state_survives_a_torn_file(void **state) {
         (void) state;
-        _cleanup_free_ char *root = make_tmpdir();
+        _cleanup_free_ char *root = make_tmpdir("nodeos-test-");
         assert_int_equal(write_file_atomic(root, STATE_DIR "/state.json", "{\"steps\": {", 11, 0644, -1, -1, NULL), 0);
         struct state s;
         assert_int_equal(state_load(root, &s), 0);

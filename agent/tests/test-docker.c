@@ -27,6 +27,7 @@
 #include "fileio.h"
 #include "steps/step.h"
 #include "strv.h"
+#include "test-util.h"
 
 #define EXCHANGE "agent/tests/docker-exchange/"
 #define LOAD_PATH "/v1.40/images/load?quiet=1"
@@ -251,19 +252,6 @@ static struct docker *client(const struct fake *f) {
 
 /* --- helpers for archives -------------------------------------------------- */
 
-static char *tmpdir_new(void) {
-        char *d = strdup("/tmp/test-docker-files.XXXXXX");
-        assert_non_null(mkdtemp(d));
-        return d;
-}
-
-static void rm_rf(const char *d) {
-        struct exec_result er;
-        assert_int_equal(exec_run((char *[]) { "rm", "-rf", (char *) d, NULL }, 10000, &er), 0);
-        assert_int_equal(er.status, 0);
-        exec_result_done(&er);
-}
-
 /* A docker-save (manifest.json RepoTags) or OCI (index.json annotation)
  * archive naming ref, optionally gzip-compressed. */
 static void write_archive(const char *path, const char *ref, bool oci, bool gzip) {
@@ -330,7 +318,7 @@ static void no_daemon_is_enoent_and_ping_times_out(void **state) {
 
 static void a_socket_nobody_listens_on_is_econnrefused(void **state) {
         (void) state;
-        _cleanup_free_ char *dir = tmpdir_new(), *sock = NULL;
+        _cleanup_free_ char *dir = make_tmpdir("test-docker-files."), *sock = NULL;
         assert_true(asprintf(&sock, "%s/docker.sock", dir) > 0);
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -415,7 +403,7 @@ static void load_of_a_large_archive_asks_100_continue_and_sends_every_byte(void 
                 x ^= x << 13, x ^= x >> 17, x ^= x << 5;
                 big[i] = (char) x;
         }
-        _cleanup_free_ char *dir = tmpdir_new(), *path = NULL;
+        _cleanup_free_ char *dir = make_tmpdir("test-docker-files."), *path = NULL;
         assert_true(asprintf(&path, "%s/big.tar", dir) > 0);
         write_bytes(path, big, n);
         struct route rt[] = { { "POST", LOAD_PATH, "08-load-large.resp", false, false } };
@@ -438,7 +426,7 @@ static void load_reports_the_error_line_of_the_reply_stream(void **state) {
         (void) state;
         size_t alen;
         _cleanup_free_ char *archive = fixture("archive-pause.tar", &alen);
-        _cleanup_free_ char *dir = tmpdir_new(), *trunc = NULL, *junk = NULL;
+        _cleanup_free_ char *dir = make_tmpdir("test-docker-files."), *trunc = NULL, *junk = NULL;
         assert_true(asprintf(&trunc, "%s/trunc.tar", dir) > 0 && asprintf(&junk, "%s/junk.tar", dir) > 0);
         write_bytes(trunc, archive, 10000);     /* as recorded: the first 10000 bytes */
         char noise[5000];
@@ -500,7 +488,7 @@ static void archive_refs_come_from_manifest_or_oci_index(void **state) {
         assert_string_equal(refs[0], "k8s/pause:3.1");
         strv_free(refs);
 
-        _cleanup_free_ char *dir = tmpdir_new(), *gz = NULL, *oci = NULL, *empty = NULL;
+        _cleanup_free_ char *dir = make_tmpdir("test-docker-files."), *gz = NULL, *oci = NULL, *empty = NULL;
         assert_true(asprintf(&gz, "%s/a.tar.gz", dir) > 0 && asprintf(&oci, "%s/b.tar", dir) > 0 &&
                     asprintf(&empty, "%s/c.tar", dir) > 0);
         write_archive(gz, "dojot/auth:v0.5.0", false, true);
@@ -529,7 +517,7 @@ struct images_env {
 };
 
 static void images_env_init(struct images_env *e, const struct fake *f, char **role_images) {
-        e->root = tmpdir_new();
+        e->root = make_tmpdir("test-docker-files.");
         e->role = (struct role) { .name = (char *) "verne", .images = role_images };
         e->ctx = (struct agent_ctx) { .root = e->root, .live = true, .role = &e->role,
                                       .image_store = "/usr/share/nodeos/images", .docker_socket = f->sock };

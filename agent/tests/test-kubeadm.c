@@ -34,6 +34,7 @@
 #include "role.h"
 #include "strv.h"
 #include "yamlnode.h"
+#include "test-util.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -723,18 +724,6 @@ static void join_preflight_backs_off_on_an_unreachable_endpoint_until_the_token_
 
 /* ---- the step, with a fake kubeadm and systemctl on PATH ---------------------- */
 
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/nodeos-kubeadm-XXXXXX");
-        assert_non_null(mkdtemp(d));
-        return d;
-}
-
-static void rm_rf(const char *d) {
-        struct exec_result r;
-        assert_int_equal(exec_run((char *[]) { "rm", "-rf", (char *) d, NULL }, 10000, &r), 0);
-        exec_result_done(&r);
-}
-
 static size_t count(const char *haystack, const char *needle) {
         size_t n = 0;
         for (const char *p = haystack; p && (p = strstr(p, needle)); p++)
@@ -779,7 +768,7 @@ struct fake_env {
 };
 
 static void fake_env_setup(struct fake_env *e, bool with_kubeadm) {
-        e->dir = make_tmpdir();
+        e->dir = make_tmpdir("nodeos-kubeadm-");
         assert_true(asprintf(&e->root, "%s/root", e->dir) > 0);
         assert_int_equal(mkdir_p(e->root, 0755), 0);
         e->bin = fake_bin(e->dir, with_kubeadm);
@@ -813,7 +802,7 @@ static int apply_step(const char *root, bool live, const struct node_config *c, 
 
 static void offline_root_renders_the_config_0600_and_says_what_it_would_run(void **state) {
         (void) state;
-        _cleanup_free_ char *root = make_tmpdir();
+        _cleanup_free_ char *root = make_tmpdir("nodeos-kubeadm-");
         for (size_t i = 0; i < ELEMENTSOF(kube_seed_dirs); i++) {
                 struct node_config *c = load_seed_dir(kube_seed_dirs[i]);
                 const struct role *role = role_catalog_find(catalog, c->role);

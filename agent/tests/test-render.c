@@ -25,6 +25,7 @@
 #include "role.h"
 #include "steps/step.h"
 #include "strv.h"
+#include "test-util.h"
 
 #define EXAMPLES "cloud-init/examples/"
 #define GOLDEN "agent/tests/golden/"
@@ -424,8 +425,7 @@ struct file_env {
 };
 
 static void file_env_init(struct file_env *e, const char *renderer, char **check) {
-        e->root = strdup("/tmp/test-render.XXXXXX");
-        assert_non_null(mkdtemp(e->root));
+        e->root = make_tmpdir("test-render.");
         e->config = seed(EXAMPLES "lb");
         e->file = (struct role_file) { .renderer = (char *) renderer, .dest = (char *) "/etc/haproxy/haproxy.cfg",
                                        .mode = 0640, .check = check };
@@ -434,9 +434,7 @@ static void file_env_init(struct file_env *e, const char *renderer, char **check
 }
 
 static void file_env_done(struct file_env *e) {
-        struct exec_result er;
-        assert_int_equal(exec_run((char *[]) { "rm", "-rf", e->root, NULL }, 10000, &er), 0);
-        exec_result_done(&er);
+        rm_rf(e->root);
         free(e->root);
         config_free(e->config);
 }

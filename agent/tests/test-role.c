@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "role.h"
 #include "strv.h"
+#include "test-util.h"
 
 /* --- helpers ----------------------------------------------------------------- */
 
@@ -54,26 +55,6 @@ static void assert_refused(const char *yaml, const char * const *want) {
 }
 
 #define REFUSED(yaml, ...) assert_refused((yaml), (const char * const[]) { __VA_ARGS__, NULL })
-
-static char *make_tmpdir(void) {
-        char *d = strdup("/tmp/nodeos-test-role-XXXXXX");
-        assert_non_null(mkdtemp(d));
-        return d;
-}
-
-static void rm_rf(const char *d) {
-        struct exec_result r;
-        assert_int_equal(exec_run((char *[]) { "rm", "-rf", (char *) d, NULL }, 10000, &r), 0);
-        exec_result_done(&r);
-}
-
-static void write_text(const char *dir, const char *name, const char *text) {
-        _cleanup_free_ char *p = NULL;
-        assert_true(asprintf(&p, "%s/%s", dir, name) >= 0);
-        _cleanup_fclose_ FILE *f = fopen(p, "we");
-        assert_non_null(f);
-        assert_int_equal(fputs(text, f) >= 0, 1);
-}
 
 /* --- the repo's catalog --------------------------------------------------------- */
 
@@ -227,7 +208,7 @@ static void refuses_a_name_that_differs_from_its_directory(void **state) {
         diag_done(&d);
 
         /* and through role_load, which takes the name from the directory */
-        _cleanup_free_ char *root = make_tmpdir(), *dir = NULL, *want = NULL;
+        _cleanup_free_ char *root = make_tmpdir("nodeos-test-role-"), *dir = NULL, *want = NULL;
         assert_true(asprintf(&dir, "%s/kafka", root) >= 0);
         assert_int_equal(mkdir(dir, 0755), 0);
         write_text(dir, "role.yaml", y);
@@ -310,7 +291,7 @@ static void refuses_yaml_errors_with_positions(void **state) {
 
 static void images_file_is_one_reference_per_line(void **state) {
         (void) state;
-        _cleanup_free_ char *root = make_tmpdir(), *dir = NULL, *want = NULL;
+        _cleanup_free_ char *root = make_tmpdir("nodeos-test-role-"), *dir = NULL, *want = NULL;
         assert_true(asprintf(&dir, "%s/test", root) >= 0);
         assert_int_equal(mkdir(dir, 0755), 0);
         write_text(dir, "role.yaml", HEAD);
@@ -335,7 +316,7 @@ static void images_file_is_one_reference_per_line(void **state) {
 
 static void an_empty_catalog_is_an_error(void **state) {
         (void) state;
-        _cleanup_free_ char *root = make_tmpdir(), *want = NULL;
+        _cleanup_free_ char *root = make_tmpdir("nodeos-test-role-"), *want = NULL;
         struct diag d = {};
         struct role_catalog *cat = NULL;
         assert_int_equal(role_catalog_load(root, &cat, &d), -ENOENT);
