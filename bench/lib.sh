@@ -45,11 +45,18 @@ bench_overlay() {
   qt_extra_layer "$d" "$out"
 }
 
-# bench_image ROLE: the built image's directory, or a clear error
+# bench_image ROLE: a private copy of the built image (what the harness
+# boots: kernel, initrd, command line, disk), so that a rebuild of out/
+# while a benchmark runs for an hour cannot pull the disk away under it
 bench_image() {
-  local d=$BENCH_REPO/out/${QT_PROFILE:-bookworm}/$1
+  local d=$BENCH_REPO/out/${QT_PROFILE:-bookworm}/$1 c=$BENCH_BUILD/images/$1
   [ -f "$d/disk.qcow2" ] || bench_die "no $1 image at out/${QT_PROFILE:-bookworm}/$1: run 'make image ROLE=$1'"
-  echo "$d"
+  if [ ! -f "$c/manifest.json" ] || ! cmp -s "$d/manifest.json" "$c/manifest.json"; then
+    rm -rf "$c"; mkdir -p "$c"
+    cp "$d/vmlinuz" "$d/initrd.img" "$d/cmdline" "$d/disk.qcow2" "$c/" && cp "$d/manifest.json" "$c/" ||
+      bench_die "cannot copy the $1 image"
+  fi
+  echo "$c"
 }
 
 # bench_vm NAME IMAGE_DIR SEED_DIR ACTION TIMEOUT_S: boots one VM (the only

@@ -6,7 +6,12 @@
  * JSON line per report interval. Benchmark tool, not part of the product.
  *
  *   mqtt-load -t HOST:PORT -n 100000 [-s 10.0.0.2,10.0.0.3] [-r 2000]
- *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100] [-T 60]
+ *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100] [-T 60] [-P 1000]
+ *
+ * -P caps the connections in flight (connect() to CONNACK): a slow target
+ * (a proxy under TCG) then sets the pace, instead of the generator
+ * overflowing its accept queue and losing connections to SYN retries that
+ * run out, which would measure the generator, not the proxy.
  *
  * The hold starts when every connection has its CONNACK or has failed, or
  * -T seconds after the last connect() when some never settle: a proxy at
@@ -123,7 +128,8 @@ int main(int argc, char **argv) {
         const char *target = NULL, *srclist = NULL;
         long rate = 2000;
         int keepalive = 60, hold = 60, interval = 5, pub_every = 0, pub_size = 100, settle = 60, opt;
-        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:")) >= 0)
+        long max_pending = 0;
+        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:")) >= 0)
                 switch (opt) {
                 case 't': target = optarg; break;
                 case 'n': n_target = atol(optarg); break;
@@ -135,8 +141,9 @@ int main(int argc, char **argv) {
                 case 'p': pub_every = atoi(optarg); break;
                 case 'z': pub_size = atoi(optarg); break;
                 case 'T': settle = atoi(optarg); break;
+                case 'P': max_pending = atol(optarg); break;
                 default:
-                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S]\n", argv[0]);
+                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT]\n", argv[0]);
                         return 2;
                 }
         if (!target || n_target <= 0) {
@@ -177,7 +184,7 @@ int main(int argc, char **argv) {
                 double t = now();
                 /* open at the requested rate */
                 long want = (long) ((t - t0) * rate);
-                while (next_open < n_target && next_open < want) {
+                while (next_open < n_target && next_open < want && (max_pending <= 0 || n_pending < max_pending)) {
                         int r = open_one(next_open, &dst, srcs, nsrc);
                         if (r < 0) {
                                 n_connect_fail++;

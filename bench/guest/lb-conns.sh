@@ -9,14 +9,14 @@
 #
 # Parameters (set by the action file that sources this): RUNS ("tuned:N
 # stock:N ..."), HOLD_S, LONG_HOLD ("tuned:100000:300": a longer hold for
-# one run), RATE, SETTLE_S, SOURCES. Prints "BENCH <json>" lines on ttyS1,
-# then powers the VM off.
+# one run), RATE, SETTLE_S, SOURCES, INFLIGHT (connects in flight at
+# most). Prints "BENCH <json>" lines on ttyS1, then powers the VM off.
 # word splitting of $(cpu_ticks) is meant; dash has ulimit -n
 # shellcheck disable=SC2046,SC3045
 exec >/dev/ttyS1 2>&1
 set -u
 RUNS=${RUNS:-"tuned:100000 stock:100000"} HOLD_S=${HOLD_S:-30} LONG_HOLD=${LONG_HOLD:-}
-RATE=${RATE:-1000} SETTLE_S=${SETTLE_S:-60} SOURCES=${SOURCES:-8}
+RATE=${RATE:-1000} SETTLE_S=${SETTLE_S:-60} SOURCES=${SOURCES:-8} INFLIGHT=${INFLIGHT:-1000}
 STOCK_RANGE="32768 60999"
 W=/run/bench; mkdir -p $W
 cfg=/etc/haproxy/haproxy.cfg
@@ -61,10 +61,11 @@ for run in $RUNS; do
   sysctl -q -w net.ipv4.ip_local_port_range="$range"
   hold=$HOLD_S
   case " $LONG_HOLD " in *" $mode:$n:"*) hold=$(echo " $LONG_HOLD " | sed -E "s/.* $mode:$n:([0-9]+) .*/\1/") ;; esac
-  # the previous run's sockets in TIME_WAIT still hold their ports
-  i=0; while [ "$(sockstat tw)" -gt 100 ] && [ $i -lt 150 ]; do sleep 2; i=$((i+2)); done
+  # the previous run's sockets: haproxy closes 100k upstream connections
+  # slowly under TCG, and those in TIME_WAIT still hold their ports
+  i=0; while { [ "$(sockstat inuse)" -gt 1000 ] || [ "$(sockstat tw)" -gt 100 ]; } && [ $i -lt 600 ]; do sleep 2; i=$((i+2)); done
   lo=${range% *} hi=${range#* }
-  note "run $mode n=$n range=$range hold=${hold}s (time_wait left: $(sockstat tw))"
+  note "run $mode n=$n range=$range hold=${hold}s (left from before: $(sockstat inuse) in use, $(sockstat tw) time_wait)"
   slab0=$(meminfo Slab) tcpmem0=$(sockstat mem) inuse0=$(sockstat inuse) rss0=$(haproxy_rss_kb)
   set -- $(cpu_ticks); busy0=$1 total0=$2; hcpu0=$(haproxy_cpu_ticks)
   echo "clear counters" | socat -t 20 stdio /run/haproxy/admin.sock >/dev/null 2>&1
@@ -76,7 +77,7 @@ for run in $RUNS; do
       sleep 5
     done ) &
   sampler=$!
-  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k 60 -H "$hold" -T "$SETTLE_S" -i 10 >$W/load-$mode-$n.log 2>&1
+  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k 60 -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -i 10 >$W/load-$mode-$n.log 2>&1
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
   hsmax=$(hastat FRONTEND 6) hecon=$(hastat BACKEND 14) hwretr=$(hastat BACKEND 16)
   sinkline=$(tail -1 $W/sink.log)
