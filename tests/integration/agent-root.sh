@@ -6,10 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 AGENT=${AGENT:-${BUILD:-build}/node-agent}
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 roles=(master dojot kafka x509 verne lb)
@@ -181,5 +178,4 @@ check "bad seed: nothing applied" test ! -e "$root/etc/hostname"
 if run_role "$root" cloud-init/examples/verne; then ok "bad seed: rerun with the fixed seed completes"; else nok "bad seed: rerun failed"; fi
 check "bad seed: failed sentinel gone after the fix" test ! -e "$root/var/lib/node-agent/failed"
 
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end

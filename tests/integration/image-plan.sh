@@ -10,10 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
-n=0 fails=0
-ok()  { n=$((n+1)); echo "ok $n - $*"; }
-nok() { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+. tests/integration/lib.sh
 # has WHAT FILE REGEX: FILE has a line matching the extended REGEX
 has()  { local what=$1 f=$2 re=$3; if grep -qE -- "$re" "$f"; then ok "$what"; else nok "$what (no /$re/ in $(basename "$f"))"; sed 's/^/# /' "$f"; fi; }
 hasnt() { local what=$1 f=$2 re=$3; if grep -qE -- "$re" "$f"; then nok "$what (/$re/ in $(basename "$f"))"; grep -E -- "$re" "$f" | sed 's/^/# /'; else ok "$what"; fi; }
@@ -243,5 +240,4 @@ else
   ok "# SKIP no apt-cache on this machine"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

@@ -7,9 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 AGENT=${AGENT:-${BUILD:-build}/node-agent}
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 if ! qemu-tests/standin/build.sh "$tmp/bin" >"$tmp/build.log" 2>&1; then
@@ -158,5 +156,4 @@ else
   nok "join discovery not tested: needs openssl and jq"
 fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

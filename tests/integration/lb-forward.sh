@@ -7,11 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 AGENT=${AGENT:-${BUILD:-build}/node-agent}
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
-skip() { n=$((n+1)); echo "ok $n # SKIP $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+. tests/integration/lib.sh
 PY=$(command -v python3 || true)
 
 tmp=$(mktemp -d); pids=()
@@ -236,5 +232,4 @@ else
   kill "$npid" 2>/dev/null; wait "$npid" 2>/dev/null
 fi
 
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end

@@ -12,10 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 AGENT=${AGENT:-${BUILD:-build}/node-agent}
 STANDIN=qemu-tests/standin/kube-api-standin.py
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -164,5 +161,4 @@ check "no kubeconfig: rendered manifests written" test -s "$root/etc/kubernetes/
 check "no kubeconfig: no secret in the written manifests" bash -c "! grep -rq 'PRIVATE KEY' '$root/etc/kubernetes/nodeos/manifests'"
 check "stand-in says it is a stand-in" grep -q 'NOT Kubernetes' "$tmp/few.err"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

@@ -10,9 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 AGENT=${AGENT:-$BUILD/node-agent}
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 for t in node npm; do command -v $t >/dev/null || { echo "1..0 # SKIP $t missing (apt-get install nodejs npm)"; exit 0; }; done
@@ -85,5 +83,4 @@ PY
 if validate topology "$tmp/topo.json" >/dev/null 2>&1 && grep -q topologyKeys "$tmp/topo.json"; then
   ok "strict mode: 1.17's Service.spec.topologyKeys is allowed"; else nok "topologyKeys rejected"; fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

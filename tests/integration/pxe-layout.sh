@@ -13,10 +13,7 @@ AGENT=${AGENT:-$BUILD/node-agent}
 SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
 ROLES=${ROLES:-roles}
 IPXE_DIR=${IPXE_DIR:-/usr/lib/ipxe}
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 SERVER=10.20.0.1
 
@@ -127,5 +124,4 @@ refuses "an output directory it did not make" "was not made by make-pxe" --serve
 check "and leaves that directory alone" test -e "$tmp/foreign/keep"
 refuses "seeds that are not there" "make the seeds first" --server $SERVER --seeds "$tmp/nowhere" --images "$img" --out "$tmp/p2"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

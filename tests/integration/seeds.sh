@@ -11,10 +11,7 @@ BUILD=${BUILD:-build}
 AGENT=${AGENT:-$BUILD/node-agent}
 SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
 ROLES=${ROLES:-roles}
-n=0; fails=0
-ok()   { n=$((n+1)); echo "ok $n - $*"; }
-nok()  { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # Copies an inventory and adds a MAC host variable after a host's
@@ -138,5 +135,4 @@ if [ "$rc" = 1 ] && grep -q 'neither xorriso nor genisoimage' "$tmp/half.err" &&
   ok "a run that fails half-way removes the seeds it wrote (no secrets left behind)"
 else nok "half-way failure: rc=$rc, left: $(ls -A "$tmp/out-half" 2>/dev/null | tr '\n' ' ')"; fi
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

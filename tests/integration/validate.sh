@@ -8,9 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 AGENT=${AGENT:-${BUILD:-build}/node-agent}
 ROLES=${ROLES_DIR:-roles}
-n=0
-ok()  { n=$((n+1)); echo "ok $n - $*"; }
-nok() { n=$((n+1)); echo "not ok $n - $*"; }
+. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 [ -x "$AGENT" ] || { echo "not ok 1 - $AGENT not built"; echo "1..1"; exit 1; }
 validate() { "$AGENT" validate --roles-dir "$ROLES" "$1" >"$tmp/out" 2>"$tmp/err"; }
@@ -52,4 +50,4 @@ if [ $rc -eq 1 ] && [ -s "$tmp/err" ]; then ok "validate without user-data: exit
 "$AGENT" validate >/dev/null 2>&1; rc=$?
 if [ $rc -ne 0 ]; then ok "validate without SEED_DIR fails (exit $rc)"; else nok "validate without SEED_DIR exits 0"; fi
 
-echo "1..$n"
+tap_end

@@ -1,0 +1,12 @@
+# shellcheck shell=bash
+# TAP helpers the integration scripts source (after cd to the repo root):
+#   . tests/integration/lib.sh
+# Not executable on purpose: tests/run-all.sh runs every executable *.sh here.
+n=0 fails=0
+ok()    { n=$((n+1)); echo "ok $n - $*"; }
+nok()   { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
+skip()  { n=$((n+1)); echo "ok $n # SKIP $*"; }
+# check WHAT CMD...: ok when CMD succeeds (its output discarded)
+check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
+# tap_end: the plan line; as a script's last command, its exit status says whether all passed
+tap_end() { echo "1..$n"; [ "$fails" -eq 0 ]; }
