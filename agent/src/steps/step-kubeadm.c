@@ -114,6 +114,14 @@ static int enable_kubelet(struct step_result *res, const secret *token, bool now
         return run_redacted(res, token, 120000, argv);
 }
 
+/* kubeadm init/join, then the kubelet it configured enabled for the next boot. */
+static int run_kubeadm(struct step_result *res, const secret *token, char * const *argv) {
+        int r = run_redacted(res, token, KUBE_KUBEADM_TIMEOUT_MS, argv);
+        if (r < 0)
+                return r;
+        return enable_kubelet(res, token, false);
+}
+
 static long long mono_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -176,10 +184,7 @@ static int kubeadm_init(const struct agent_ctx *ctx, const char *dest, struct st
         /* --skip-token-print: the token stays out of the output; kubeadm
          * allows skip-* flags together with --config. */
         char *argv[] = { "kubeadm", "init", "--config", cfg, "--skip-token-print", NULL };
-        r = run_redacted(res, &k->token, KUBE_KUBEADM_TIMEOUT_MS, argv);
-        if (r < 0)
-                return r;
-        r = enable_kubelet(res, &k->token, false);
+        r = run_kubeadm(res, &k->token, argv);
         if (r < 0)
                 return r;
         step_result_set(res, STEP_DONE, "kubeadm init done: control plane %s at https://%s", NODEOS_KUBERNETES_VERSION,
@@ -211,10 +216,7 @@ static int kubeadm_join(const struct agent_ctx *ctx, const char *dest, struct st
         }
         joincheck_result_done(&jr);
         char *argv[] = { "kubeadm", "join", "--config", cfg, NULL };
-        r = run_redacted(res, &k->token, KUBE_KUBEADM_TIMEOUT_MS, argv);
-        if (r < 0)
-                return r;
-        r = enable_kubelet(res, &k->token, false);
+        r = run_kubeadm(res, &k->token, argv);
         if (r < 0)
                 return r;
         step_result_set(res, STEP_DONE, "joined %s as %s (%s=%s)", k->api_endpoint, ctx->config->hostname,
