@@ -5,7 +5,6 @@
 # seed fails with its error, a failed sentinel and a failed status. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-AGENT=${AGENT:-${BUILD:-build}/node-agent}
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

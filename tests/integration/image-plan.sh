@@ -9,8 +9,8 @@
 # versions in the same repo (host apt against a local flat repo). TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-REPO=$PWD
 . tests/integration/lib.sh
+REPO=$PWD
 # has WHAT FILE REGEX: FILE has a line matching the extended REGEX
 has()  { local what=$1 f=$2 re=$3; if grep -qE -- "$re" "$f"; then ok "$what"; else nok "$what (no /$re/ in $(basename "$f"))"; sed 's/^/# /' "$f"; fi; }
 hasnt() { local what=$1 f=$2 re=$3; if grep -qE -- "$re" "$f"; then nok "$what (/$re/ in $(basename "$f"))"; grep -E -- "$re" "$f" | sed 's/^/# /'; else ok "$what"; fi; }

@@ -6,7 +6,6 @@
 # without CA pins and flags kubeadm refuses next to --config. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-AGENT=${AGENT:-${BUILD:-build}/node-agent}
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

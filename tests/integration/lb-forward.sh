@@ -6,7 +6,6 @@
 # python listeners standing in for the NodePorts. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-AGENT=${AGENT:-${BUILD:-build}/node-agent}
 . tests/integration/lib.sh
 PY=$(command -v python3 || true)
 

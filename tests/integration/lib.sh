@@ -1,7 +1,9 @@
 # shellcheck shell=bash
-# TAP helpers the integration scripts source (after cd to the repo root):
+# The defaults and TAP helpers the integration scripts source (after cd to the repo root):
 #   . tests/integration/lib.sh
 # Not executable on purpose: tests/run-all.sh runs every executable *.sh here.
+BUILD=${BUILD:-build}
+AGENT=${AGENT:-$BUILD/node-agent}
 n=0 fails=0
 ok()    { n=$((n+1)); echo "ok $n - $*"; }
 nok()   { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }

@@ -10,9 +10,8 @@
 # attempts/delays in role.yaml).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-AGENT=${AGENT:-${BUILD:-build}/node-agent}
-STANDIN=qemu-tests/standin/kube-api-standin.py
 . tests/integration/lib.sh
+STANDIN=qemu-tests/standin/kube-api-standin.py
 tmp=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"; }
 trap cleanup EXIT

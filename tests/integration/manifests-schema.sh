@@ -8,8 +8,6 @@
 # `npm ci` into $BUILD/schema-node, not the source tree. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-AGENT=${AGENT:-$BUILD/node-agent}
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

@@ -8,12 +8,10 @@
 # refusals. Boots nothing. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AGENT=${AGENT:-$BUILD/node-agent}
+. tests/integration/lib.sh
 SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
 ROLES=${ROLES:-roles}
 IPXE_DIR=${IPXE_DIR:-/usr/lib/ipxe}
-. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 SERVER=10.20.0.1
 

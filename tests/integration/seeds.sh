@@ -7,11 +7,9 @@
 # with its named errors. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-AGENT=${AGENT:-$BUILD/node-agent}
+. tests/integration/lib.sh
 SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
 ROLES=${ROLES:-roles}
-. tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # Copies an inventory and adds a MAC host variable after a host's

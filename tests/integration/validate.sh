@@ -6,9 +6,8 @@
 # and no secret echoed. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-AGENT=${AGENT:-${BUILD:-build}/node-agent}
-ROLES=${ROLES_DIR:-roles}
 . tests/integration/lib.sh
+ROLES=${ROLES_DIR:-roles}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 [ -x "$AGENT" ] || { echo "not ok 1 - $AGENT not built"; echo "1..1"; exit 1; }
 validate() { "$AGENT" validate --roles-dir "$ROLES" "$1" >"$tmp/out" 2>"$tmp/err"; }
