@@ -47,10 +47,11 @@ bench_overlay() {
 
 # bench_image ROLE: a private copy of the built image (what the harness
 # boots: kernel, initrd, command line, disk), so that a rebuild of out/
-# while a benchmark runs for an hour cannot pull the disk away under it
+# while a benchmark runs for an hour cannot pull the disk away under it.
+# BENCH_IMAGES: where the built images are (default out/<profile>).
 bench_image() {
-  local d=$BENCH_REPO/out/${QT_PROFILE:-bookworm}/$1 c=$BENCH_BUILD/images/$1
-  [ -f "$d/disk.qcow2" ] || bench_die "no $1 image at out/${QT_PROFILE:-bookworm}/$1: run 'make image ROLE=$1'"
+  local d=${BENCH_IMAGES:-$BENCH_REPO/out/${QT_PROFILE:-bookworm}}/$1 c=$BENCH_BUILD/images/$1
+  [ -f "$d/disk.qcow2" ] || bench_die "no $1 image at $d: run 'make image ROLE=$1'"
   if [ ! -f "$c/manifest.json" ] || ! cmp -s "$d/manifest.json" "$c/manifest.json"; then
     rm -rf "$c"; mkdir -p "$c"
     cp "$d/vmlinuz" "$d/initrd.img" "$d/cmdline" "$d/disk.qcow2" "$c/" && cp "$d/manifest.json" "$c/" ||
