@@ -59,7 +59,7 @@ while read -r host addr role mac; do
   echo "$host $role $bytes" >>"$QT_OUT/pxe-transfer.txt"
 done <"$work/booted"
 tftp=$(grep -c 'sent .*undionly\|sent .*ipxe' "$work/dnsmasq.log" 2>/dev/null || true)
-echo "# pxe: TFTP transfers: ${tftp:-0} (the NIC ROM is iPXE already: DHCP hands it the HTTP script directly)"
+echo "# pxe: TFTP transfers logged by dnsmasq: ${tftp:-0} (the iPXE binaries only; everything else over HTTP)"
 for h in $(awk '{print $1}' "$work/booted"); do qt_stop "pxe-$h"; done
 qt_net_down
 qt_done
