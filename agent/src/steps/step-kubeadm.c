@@ -57,8 +57,8 @@ static bool kubeadm_is_installed(void) {
 /* Overwrites every occurrence of the token's secret half in s: kubeadm
  * prints the token in some phases, and its output tail goes to the state
  * file and the console when it fails. */
-static void redact_token(char *s, const secret *token) {
-        const char *t = secret_reveal(token);
+static void redact_token(char *s, const void *data) {
+        const char *t = secret_reveal(data);
         if (!s || !t || strlen(t) != 23)
                 return;
         for (char *p = strstr(s, t + 7); p; p = strstr(p + 16, t + 7))
@@ -67,19 +67,7 @@ static void redact_token(char *s, const secret *token) {
 
 /* Runs kubeadm (or systemctl) and fails the step with a redacted tail. */
 static int run_redacted(struct step_result *res, const secret *token, int timeout_ms, char * const *argv) {
-        struct exec_result er;
-        _cleanup_free_ char *cmd = strv_join(argv, " ");
-        int r = exec_run(argv, timeout_ms, &er);
-        if (r < 0)
-                return step_fail(res, r, "cannot run '%s': %s", cmd ? cmd : argv[0], strerror(-r));
-        redact_token(er.output, token);
-        if (er.status != 0) {
-                _cleanup_free_ char *tail = exec_output_tail(er.output, 6);
-                exec_result_done(&er);
-                return step_fail(res, -EIO, "'%s' exited %d: %s", cmd ? cmd : argv[0], er.status, tail ? tail : "");
-        }
-        exec_result_done(&er);
-        return 0;
+        return step_run_hiding(res, timeout_ms, argv, 6, redact_token, token);
 }
 
 /* Renders the role's kubeadm configuration and writes it 0600 to dest. */

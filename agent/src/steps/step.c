@@ -30,17 +30,31 @@ int step_fail(struct step_result *res, int r, const char *fmt, ...) {
         return r < 0 ? r : -EIO;
 }
 
-int step_run(struct step_result *res, int timeout_ms, char * const *argv) {
+/* The one way steps run a helper: a non-zero exit fails the step with the
+ * command and the tail of its output, after hide() has masked any secret. */
+static int run_helper(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
+                      void (*hide)(char *output, const void *data), const void *data) {
         struct exec_result er;
         _cleanup_free_ char *cmd = strv_join(argv, " ");
         int r = exec_run(argv, timeout_ms, &er);
         if (r < 0)
                 return step_fail(res, r, "cannot run '%s': %s", cmd ? cmd : argv[0], strerror(-r));
+        if (hide)
+                hide(er.output, data);
         if (er.status != 0) {
-                _cleanup_free_ char *tail = exec_output_tail(er.output, 5);
+                _cleanup_free_ char *tail = exec_output_tail(er.output, tail_lines);
                 exec_result_done(&er);
                 return step_fail(res, -EIO, "'%s' exited %d: %s", cmd ? cmd : argv[0], er.status, tail ? tail : "");
         }
         exec_result_done(&er);
         return 0;
+}
+
+int step_run(struct step_result *res, int timeout_ms, char * const *argv) {
+        return run_helper(res, timeout_ms, argv, 5, NULL, NULL);
+}
+
+int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
+                    void (*hide)(char *output, const void *data), const void *data) {
+        return run_helper(res, timeout_ms, argv, tail_lines, hide, data);
 }

@@ -49,6 +49,10 @@ int step_fail(struct step_result *res, int r, const char *fmt, ...) _printf_(3, 
 /* Runs a helper; a non-zero exit fails the step with the command and the
  * tail of its output. Only call when ctx->live. */
 int step_run(struct step_result *res, int timeout_ms, char * const *argv);
+/* step_run() for helpers whose output may hold a secret: hide(output, data)
+ * masks it before any of it reaches the step's detail; tail_lines of it are kept. */
+int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
+                    void (*hide)(char *output, const void *data), const void *data);
 
 extern const struct step_type step_type_hostname;
 extern const struct step_type step_type_network;
