@@ -9,11 +9,9 @@ set -uo pipefail
 cd "$QT_REPO"
 
 role=${SMOKE_ROLE:-verne}
-if [ ! -f "out/$QT_PROFILE/$role/disk.qcow2" ]; then
-  qt_log "building the $role image for the smoke test"
-  if ! make --no-print-directory image ROLE="$role" IMAGES_DIR="$(qemu-tests/test-images.sh)" >"$QT_OUT/smoke-build.log" 2>&1; then
-    qt_nok "build the $role image (log: $QT_OUT/smoke-build.log)"; tail -30 "$QT_OUT/smoke-build.log" | sed 's/^/# /'; qt_done; exit 1
-  fi
+qt_log "the $role image, with the test images preloaded (built if missing)"
+if ! QT_PROFILE=$QT_PROFILE qemu-tests/ensure-images.sh "$role" >"$QT_OUT/smoke-build.log" 2>&1; then
+  qt_nok "build the $role image (log: $QT_OUT/smoke-build.log)"; tail -30 "$QT_OUT/smoke-build.log" | sed 's/^/# /'; qt_done; exit 1
 fi
 img=$(qt_image "$role") || { qt_nok "image for $role"; qt_done; exit 1; }
 qt_log "image for $role at $img"
