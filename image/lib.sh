@@ -22,7 +22,7 @@ die()  { printf 'build-image: error: %s\n' "$*" >&2; exit 1; }
 
 # run CMD...: runs a command with its output in the stage log
 run() {
-  echo "+ $*" >>"$STAGE_LOG"
+  echo "+ $(date +%s.%N) $*" >>"$STAGE_LOG"
   local rc=0
   "$@" >>"$STAGE_LOG" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ]; then
