@@ -34,6 +34,12 @@ echo "haproxy=$(systemctl is-active haproxy 2>/dev/null)"
 echo "nginx=$(systemctl is-active nginx 2>/dev/null)"
 [ -f /etc/haproxy/haproxy.cfg ] && echo "haproxy_cfg_sha=$(sha256sum /etc/haproxy/haproxy.cfg | cut -c1-16)" && echo "haproxy_check=$(haproxy -c -f /etc/haproxy/haproxy.cfg >/dev/null 2>&1 && echo ok || echo bad)"
 [ -f /etc/nginx/nginx.conf ] && echo "nginx_check=$(nginx -t >/dev/null 2>&1 && echo ok || echo bad)"
+# the open-file limit the running service got (the limits step's drop-in,
+# taken by systemd before the service started)
+for d in /etc/systemd/system/*.d/90-nodeos-limits.conf; do
+  [ -f "$d" ] || continue; u=$(basename "$(dirname "$d")" .d); pid=$(systemctl show -p MainPID --value "$u" 2>/dev/null)
+  [ -n "$pid" ] && [ "$pid" != 0 ] && echo "nofile.$u=$(awk '/^Max open files/{print $4}' /proc/$pid/limits)"
+done
 echo "agent_status=$(node-agent status >/dev/null 2>&1; echo $?)"
 echo "agent_unit=$(systemctl is-active node-agent 2>/dev/null)"
 echo "failed_units=$(systemctl --failed --no-legend --plain 2>/dev/null | awk '{print $1}' | tr '\n' ' ')"

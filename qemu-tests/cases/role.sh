@@ -54,5 +54,13 @@ if [ "$role" = lb ]; then
   mode=$(sed -n 's/^ *mode: *//p' "$work/user-data" | head -1)
   qt_check "$name: $mode config accepted by $mode in the guest" test "$(f "${mode}_check")" = ok
 fi
+# every running service the role raises the open-file limit of runs with it
+# (the drop-in must be in systemd's view before the service starts)
+while read -r unit nofile; do
+  got=$(f "nofile.$unit")
+  [ -n "$got" ] || continue   # not running on this node (the other lb mode)
+  qt_check "$name: $unit runs with LimitNOFILE $nofile (got '$got')" test "$got" = "$nofile"
+done < <(/usr/bin/python3 -c 'import sys, yaml
+for l in (yaml.safe_load(open(sys.argv[1])) or {}).get("limits") or []: print(l["unit"], l["nofile"])' "$role_yaml")
 qt_check "$name: built artifact unchanged" qt_stop "$name" "$img"
 qt_done

@@ -8,25 +8,19 @@
 
 static int limits_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         (void) s;
-        bool any_changed = false;
         for (size_t i = 0; i < ctx->role->n_limits; i++) {
                 const struct role_limit *l = &ctx->role->limits[i];
                 _cleanup_free_ char *dest = NULL, *text = NULL;
-                bool changed;
                 if (asprintf(&dest, "/etc/systemd/system/%s.d/90-nodeos-limits.conf", l->unit) < 0 ||
                     asprintf(&text, "# Written by node-agent: %s\n[Service]\nLimitNOFILE=%llu\n",
                              l->origin ? l->origin : "role data", l->nofile) < 0)
                         return -ENOMEM;
-                int r = write_file_atomic(ctx->root, dest, text, strlen(text), 0644, -1, -1, &changed);
+                int r = write_file_atomic(ctx->root, dest, text, strlen(text), 0644, -1, -1, NULL);
                 if (r < 0)
                         return step_fail(res, r, "cannot write %s: %s", dest, strerror(-r));
-                any_changed |= changed;
         }
-        if (ctx->live && any_changed) {
-                int r = step_run(res, 60000, (char *[]) { "systemctl", "daemon-reload", NULL });
-                if (r < 0)
-                        return r;
-        }
+        /* No daemon-reload here: the services step reloads once, and only if a
+         * unit it starts has changed files (a reload costs seconds under TCG). */
         step_result_set(res, STEP_DONE, "%zu unit limit(s)", ctx->role->n_limits);
         return 0;
 }
