@@ -4,7 +4,9 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := yaml-0.1 libcjson libcurl libsystemd libarchive libcrypto
+# libssl: http.c hands in-memory PEMs to OpenSSL itself on a libcurl older
+# than 7.77 (Ubuntu 18.04's 7.58; see the comment there).
+PKGS    := yaml-0.1 libcjson libcurl libsystemd libarchive libcrypto libssl
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # Debian package that provides each pkg-config name (for the one-line hint).
@@ -14,6 +16,7 @@ deb_libcurl    := libcurl4-openssl-dev
 deb_libsystemd := libsystemd-dev
 deb_libarchive := libarchive-dev
 deb_libcrypto  := libssl-dev
+deb_libssl     := libssl-dev
 deb_cmocka     := libcmocka-dev
 
 ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)

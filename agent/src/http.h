@@ -42,5 +42,13 @@ CURL *http_handle_new(void);
 /* Sets on c (new or after curl_easy_reset) what every request of the agent
  * shares: url, o's timeout and TLS material, no signals, b as the body
  * sink, errbuf (CURL_ERROR_SIZE) for the reason, the user agent. The caller
- * adds the protocols it allows and anything request-specific. */
-void http_handle_setup(CURL *c, const char *url, const struct http_options *o, struct http_body *b, char *errbuf);
+ * adds the protocols it allows and anything request-specific. o must live
+ * until curl_easy_perform returns (an older libcurl reads the PEMs from it
+ * at connect time). -EPROTONOSUPPORT, with the reason in errbuf, when this
+ * libcurl cannot use in-memory TLS material. */
+int http_handle_setup(CURL *c, const char *url, const struct http_options *o, struct http_body *b, char *errbuf);
+
+/* Restricts c to the comma-separated protocols ("http,https") and, unless
+ * NULL, redirects to redir_protocols. Of the names, file, http and https are
+ * known (on a libcurl older than 7.85 the others are dropped). */
+void http_handle_protocols(CURL *c, const char *protocols, const char *redir_protocols);

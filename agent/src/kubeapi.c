@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
+#include <stdarg.h>
 #include <string.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -57,6 +58,17 @@ int kube_base64_decode(const char *in, unsigned char **ret, size_t *len) {
         return 0;
 }
 
+/* *error = the formatted reason, NULL when out of memory. Not a
+ * (void) asprintf(): Ubuntu's gcc builds with _FORTIFY_SOURCE=2, where glibc
+ * declares asprintf warn_unused_result and no cast silences that. */
+_printf_(2, 3) static void set_error(char **error, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(error, fmt, ap) < 0)
+                *error = NULL;
+        va_end(ap);
+}
+
 /* --- kubeconfig ------------------------------------------------------------ */
 
 static const struct ynode *named_entry(const struct ynode *root, const char *list, const char *name, const char *field) {
@@ -87,7 +99,7 @@ static int pem_from(const struct ynode *m, const char *key, char **ret, char **e
                 size_t len;
                 int r = kube_base64_decode(d, &buf, &len);
                 if (r < 0) {
-                        (void) asprintf(error, "kubeconfig: %s is not base64", data_key);
+                        set_error(error, "kubeconfig: %s is not base64", data_key);
                         return r;
                 }
                 *ret = (char *) buf;
@@ -96,7 +108,7 @@ static int pem_from(const struct ynode *m, const char *key, char **ret, char **e
         if (f) {
                 int r = read_full_file(f, ret, NULL);
                 if (r < 0)
-                        (void) asprintf(error, "kubeconfig: cannot read %s %s: %s", key, f, strerror(-r));
+                        set_error(error, "kubeconfig: cannot read %s %s: %s", key, f, strerror(-r));
                 return r;
         }
         return 0;
@@ -109,7 +121,7 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
         size_t len;
         int r = read_full_file(kubeconfig, &text, &len);
         if (r < 0) {
-                (void) asprintf(error, "cannot read %s: %s", kubeconfig, strerror(-r));
+                set_error(error, "cannot read %s: %s", kubeconfig, strerror(-r));
                 return r;
         }
         r = ynode_parse(text, len, kubeconfig, &root, &d);
@@ -124,7 +136,7 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
         const struct ynode *user = named_entry(root, "users", scalar(ctx, "user"), "user");
         const char *server = scalar(cluster, "server");
         if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)) {
-                (void) asprintf(error, "%s: no http(s) server for context '%s'", kubeconfig, current ? current : "(none)");
+                set_error(error, "%s: no http(s) server for context '%s'", kubeconfig, current ? current : "(none)");
                 return -EINVAL;
         }
         struct kubeapi *k = calloc(1, sizeof(*k));
@@ -146,7 +158,7 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
         if (scalar(user, "token") && (r = secret_set(&k->token, scalar(user, "token"))) < 0)
                 goto fail;
         if (!!k->cert_pem != !!key) {
-                (void) asprintf(error, "%s: a client certificate needs its key and the other way round", kubeconfig);
+                set_error(error, "%s: a client certificate needs its key and the other way round", kubeconfig);
                 r = -EINVAL;
                 goto fail;
         }
@@ -204,8 +216,13 @@ int kubeapi_request(struct kubeapi *k, const char *method, const char *path, con
         if (asprintf(&url, "%s%s", k->server, path) < 0)
                 return -ENOMEM;
         curl_easy_reset(c);
-        http_handle_setup(c, url, &o, &b, errbuf);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        int r = http_handle_setup(c, url, &o, &b, errbuf);
+        if (r < 0) {
+                free(*error);
+                *error = strdup(errbuf);
+                return r;
+        }
+        http_handle_protocols(c, "http,https", NULL);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         hdrs = curl_slist_append(hdrs, "Accept: application/json");
         if (secret_is_set(&k->token)) {
@@ -283,7 +300,7 @@ static int discover(struct kubeapi *k, const char *api_version, bool refresh, co
                 return r;
         if (status == 404) {
                 free(*error);
-                (void) asprintf(error, "apiVersion %s is not served", api_version);
+                set_error(error, "apiVersion %s is not served", api_version);
                 return -ENOENT;
         }
         if (status != 200) {
@@ -295,7 +312,7 @@ static int discover(struct kubeapi *k, const char *api_version, bool refresh, co
         if (!cJSON_IsArray(res)) {
                 cJSON_Delete(res);
                 free(*error);
-                (void) asprintf(error, "%s: not an APIResourceList", path);
+                set_error(error, "%s: not an APIResourceList", path);
                 return -EIO;
         }
         if (!gv) {
@@ -338,7 +355,7 @@ static int resource_for(struct kubeapi *k, const char *api_version, const char *
                 }
         }
         free(*error);
-        (void) asprintf(error, "kind %s is not served at %s", kind, api_version);
+        set_error(error, "kind %s is not served at %s", kind, api_version);
         return -ENOENT;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include "macro.h"
@@ -34,8 +35,22 @@ static int add_ext(X509 *cert, int nid, const char *value) {
         return ok ? 0 : -EINVAL;
 }
 
+/* A new RSA key. Through an EVP_PKEY_CTX, not EVP_RSA_gen(): that came
+ * with OpenSSL 3.0, and Ubuntu 18.04 (the bionic profile) has 1.1.1. */
+static EVP_PKEY *rsa_key_new(int bits) {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
+        EVP_PKEY *key = NULL;
+        if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) <= 0 ||
+            EVP_PKEY_keygen(ctx, &key) <= 0) {
+                EVP_PKEY_free(key);
+                key = NULL;
+        }
+        EVP_PKEY_CTX_free(ctx);
+        return key;
+}
+
 int pki_make_ca(char **ret_cert_pem, secret *ret_key_pem) {
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = EVP_RSA_gen(2048);
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = rsa_key_new(2048);
         _cleanup_(X509_freep) X509 *cert = X509_new();
         _cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
         unsigned char serial[16];
