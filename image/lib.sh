@@ -1,10 +1,10 @@
 # image/lib.sh: stage runner for the image builder (sourced).
-# Each stage prints "==> [n/5] name" and "<== name done in 12.3 s"; every
+# Each stage prints "==> [n/6] name" and "<== name done in 12.3 s"; every
 # command's output goes to the stage log; a failure names the command, its
 # exit status and the last 20 lines of its output, then stops the build.
 # shellcheck shell=bash
 
-STAGE_TOTAL=5
+STAGE_TOTAL=6
 STAGE_LOG=/dev/null
 STAGE_NAME=
 

@@ -60,6 +60,7 @@ for s in "${suites[@]}"; do
       case $(basename "$c") in role.sh) continue ;; esac
       run "qemu/$(basename "$c" .sh)" "$c"
     done
+    run "image/agent-chroot" tests/image/agent-chroot.sh
     run "image/reproducible" tests/image/reproducible.sh verne ;;
   *) echo "unknown suite $s" >&2; exit 2 ;;
   esac

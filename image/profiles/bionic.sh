@@ -7,6 +7,8 @@
 #   K8S_MIRROR=<url>       legacy-layout Kubernetes repo ("<url> kubernetes-xenial main") or DEB_BUNDLE
 #   DEB_BUNDLE=<dir>       flat apt repo: the .debs and their Packages index
 #   *_KEYRING=<file>|none  key for each mirror; none = [trusted=yes]
+#   CJSON_SRC=<dir|tar>    cJSON source (>= 1.7.13) for the agent, which is
+#                          compiled in a bionic chroot (image/agent.sh)
 #
 # The Google-hosted Kubernetes repo that ansible-dojot used was removed in
 # 2024 and the community repo starts at 1.24 (facts §2.4), so nothing here
@@ -79,6 +81,19 @@ PROFILE_PACKAGES=(
 # shellcheck disable=SC2034
 PROFILE_INITRAMFS_COMPRESS=gzip PROFILE_SQUASHFS_COMP=xz PROFILE_DISABLE_UNITS=(kubelet.service)
 
+# The agent is compiled in a bionic chroot (image/agent.sh): a binary built
+# on the Debian 12 build machine needs glibc 2.34 and OpenSSL 3. Ubuntu 18.04
+# has the -dev packages of every agent library but cJSON (no cjson package
+# before Ubuntu 20.04), which is compiled from CJSON_SRC and linked in
+# statically, so the base needs no libcjson either.
+PROFILE_AGENT_BUILD=chroot
+PROFILE_AGENT_CJSON=source
+PROFILE_AGENT_BUILD_PACKAGES=(
+  build-essential pkg-config
+  libyaml-dev libcurl4-openssl-dev libarchive-dev libsystemd-dev libssl-dev
+  libcmocka-dev   # the Makefile checks every pkg-config name it knows before any target
+)
+
 bionic_err() { printf 'build-image: error: %s\n' "$*" >&2; }
 
 # The values that are wrong whatever the sources: the profile is Docker 19.03
@@ -91,12 +106,17 @@ bionic_check_versions() {
 }
 
 # What is missing or unusable, one problem per line ("" when all is given).
+# With "ubuntu": only what the Ubuntu source needs (the agent build chroot).
 bionic_problems() {
-  local v f
+  local v f mirrors=(BIONIC_MIRROR DOCKER_MIRROR K8S_MIRROR)
   [ -n "$BIONIC_MIRROR" ] || echo "BIONIC_MIRROR is not set: the Ubuntu 18.04 archive to build from (BIONIC_MIRROR=<url>)"
-  [ -n "$DOCKER_MIRROR" ] || [ -n "$DEB_BUNDLE" ] || echo "neither DOCKER_MIRROR nor DEB_BUNDLE is set: no source for docker-ce $DOCKER_VERSION"
-  [ -n "$K8S_MIRROR" ] || [ -n "$DEB_BUNDLE" ] || echo "neither K8S_MIRROR nor DEB_BUNDLE is set: no source for kubeadm $K8S_VERSION (the legacy Kubernetes repo no longer exists)"
-  for v in BIONIC_MIRROR DOCKER_MIRROR K8S_MIRROR; do
+  if [ "${1:-}" = ubuntu ]; then
+    mirrors=(BIONIC_MIRROR)
+  else
+    [ -n "$DOCKER_MIRROR" ] || [ -n "$DEB_BUNDLE" ] || echo "neither DOCKER_MIRROR nor DEB_BUNDLE is set: no source for docker-ce $DOCKER_VERSION"
+    [ -n "$K8S_MIRROR" ] || [ -n "$DEB_BUNDLE" ] || echo "neither K8S_MIRROR nor DEB_BUNDLE is set: no source for kubeadm $K8S_VERSION (the legacy Kubernetes repo no longer exists)"
+  fi
+  for v in "${mirrors[@]}"; do
     [ -n "${!v}" ] || continue
     case ${!v} in
       *[[:space:]]*) echo "$v='${!v}' contains white space" ;;
@@ -105,7 +125,7 @@ bionic_problems() {
       *) echo "$v=${!v} is not a URL (http://, https:// or file://)" ;;
     esac
   done
-  for v in BIONIC DOCKER K8S; do
+  for v in "${mirrors[@]%_MIRROR}"; do
     local m=${v}_MIRROR k=${v}_KEYRING
     [ -n "${!m}" ] || continue
     f=${!k}
@@ -115,7 +135,7 @@ bionic_problems() {
       echo "$k=$f: no such file"
     fi
   done
-  if [ -n "$DEB_BUNDLE" ]; then
+  if [ -n "$DEB_BUNDLE" ] && [ "${1:-}" != ubuntu ]; then
     case $DEB_BUNDLE in *[[:space:]]*) echo "DEB_BUNDLE='$DEB_BUNDLE' contains white space" ;; esac
     if [ ! -d "$DEB_BUNDLE" ]; then
       echo "DEB_BUNDLE=$DEB_BUNDLE is not a directory"
@@ -238,6 +258,34 @@ profile_mmdebstrap() {
   rm -rf "$work"
 }
 
+profile_agent_env_key() {  # what the cached agent build chroot depends on
+  printf '%s\n' bionic-agent-env "${PROFILE_AGENT_BUILD_PACKAGES[@]}"
+  bionic_source_lines | awk -F'\t' '$1 == "ubuntu"'
+}
+
+# profile_agent_env_mmdebstrap OUT.tar: the agent build chroot, from the
+# Ubuntu lines only (Docker and Kubernetes have nothing the agent links).
+profile_agent_env_mmdebstrap() {
+  local out=$1 problems
+  problems=$(bionic_problems ubuntu)
+  if [ -n "$problems" ]; then
+    while IFS= read -r p; do bionic_err "$p"; done <<<"$problems"
+    bionic_err "the agent's bionic build chroot needs these (see image/README.md, \"Profiles\")"
+    exit 1
+  fi
+  local work=$out.d; rm -rf "$work"; mkdir -p "$work/keyrings"
+  bionic_stage_keyrings "$work/keyrings"
+  local lines=() l
+  while IFS= read -r l; do lines+=("$l"); done < <(bionic_source_lines | awk -F'\t' '$1 == "ubuntu" {print $2}')
+  run mmdebstrap --mode=root --variant=minbase --skip=check/signed-by \
+    --keyring="$work/keyrings" \
+    --include="$(IFS=,; echo "${PROFILE_AGENT_BUILD_PACKAGES[*]}")" \
+    --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
+    --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+    bionic "$out" "${lines[@]}"
+  rm -rf "$work"
+}
+
 # Whether a node-agent binary can run on Ubuntu 18.04 (glibc 2.27, no
 # libcjson1 package): prints nothing when it can, else the reason.
 bionic_agent_problem() {
@@ -253,15 +301,18 @@ bionic_agent_problem() {
   fi
 }
 
+profile_agent_problem() { bionic_agent_problem "$@"; }
+
 # Whether the build can use an agent binary (the builder calls this, if it
-# knows the hook, before it puts the agent into the role layer).
+# knows the hook, before it puts the agent into the role layer): the
+# chroot's build is checked too, an AGENT_BUILD=host binary must pass it.
 profile_agent_check() {
   local why; why=$(bionic_agent_problem "$1")
-  [ -z "$why" ] || die "$1 cannot run on Ubuntu 18.04: it $why; build the agent on (or for) Ubuntu 18.04 and point the builder at it"
+  [ -z "$why" ] || die "$1 cannot run on Ubuntu 18.04: it $why; leave AGENT_BUILD unset (the agent is then compiled in a bionic chroot), or give AGENT_BUILD=host with an AGENT_BIN built on Ubuntu 18.04"
 }
 
 profile_plan() {
-  local problems line what ver pkgs k
+  local line what ver pkgs k
   bionic_check_versions || exit 1
   echo "profile:  bionic (Ubuntu 18.04 LTS base, suite bionic, components main universe; kernel $BIONIC_KERNEL)"
   echo "sources:  (the apt lines given to mmdebstrap, in order)"
@@ -279,14 +330,7 @@ profile_plan() {
   echo "packages: ${PROFILE_PACKAGES[*]}"
   echo "kubernetes: ${K8S_VERSION%-*} (kubelet, kubeadm, kubectl ${K8S_VERSION} and kubernetes-cni ${K8S_CNI_VERSION} as packages in the base)"
   [ -z "$K8S_BUNDLE" ] || echo "warning:  K8S_BUNDLE=$K8S_BUNDLE is for bookworm: its binaries would shadow the packaged kubelet/kubeadm/kubectl; leave it unset"
-  local agent=$REPO/build/node-agent why
-  if [ -x "$agent" ]; then
-    why=$(bionic_agent_problem "$agent")
-    echo "agent:    build/node-agent${why:+: NOT runnable on Ubuntu 18.04, it $why}"
-  fi
-  problems=$(bionic_problems)
-  if [ -n "$problems" ]; then
-    echo "missing:  (a build stops here; the plan does not)"
-    sed 's/^/  /' <<<"$problems"
-  fi
 }
+
+# What a build would stop at (build-image's plan lists it after the agent's).
+profile_problems() { bionic_problems; }

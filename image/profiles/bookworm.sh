@@ -40,6 +40,29 @@ profile_mmdebstrap() {
     bookworm "$1" "$src"
 }
 
+# The agent (image/agent.sh): this machine is Debian 12 too, so its own
+# build is used unless AGENT_BUILD=chroot asks for a build chroot of the
+# suite (what bionic always does; tests/image/agent-chroot.sh tests it here).
+PROFILE_AGENT_BUILD=host
+PROFILE_AGENT_BUILD_PACKAGES=(
+  build-essential pkg-config
+  libyaml-dev libcjson-dev libcurl4-openssl-dev libarchive-dev libsystemd-dev libssl-dev
+  libcmocka-dev   # the Makefile checks every pkg-config name it knows before any target
+)
+
+profile_agent_env_key() {  # what the cached agent build chroot depends on
+  printf '%s\n' bookworm-agent-env "${PROFILE_AGENT_BUILD_PACKAGES[@]}"
+}
+
+# profile_agent_env_mmdebstrap OUT.tar: the agent build chroot
+profile_agent_env_mmdebstrap() {
+  local src; src=$(profile_sources)
+  run mmdebstrap --mode=root --variant=minbase \
+    --include="$(IFS=,; echo "${PROFILE_AGENT_BUILD_PACKAGES[*]}")" \
+    --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+    bookworm "$1" "$src"
+}
+
 profile_plan() {
   echo "profile:  bookworm (Debian 12)"
   echo "sources:  $(profile_sources) (the build machine's apt configuration)"

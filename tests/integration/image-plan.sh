@@ -2,7 +2,8 @@
 # Drives image/build-image --plan like an operator would, for both profiles:
 # the bionic plan with no mirror configured (it names what is missing), with
 # dummy file:// mirrors, with an offline bundle, with bad versions; the
-# bookworm plan; unknown profile and role. Then the bionic profile's build
+# agent's build plan (a bionic build chroot, cJSON from CJSON_SRC; bookworm on
+# request); the bookworm plan; unknown profile and role. Then the bionic profile's build
 # path without root or network: profile_mmdebstrap's refusal when a source
 # is missing, the mmdebstrap command it assembles (run stubbed), and that its
 # apt pins really make apt pick Docker 19.03 / Kubernetes 1.17.3 over newer
@@ -64,14 +65,35 @@ if [ -s "$tmp/images.want" ] && cmp -s "$tmp/images.want" "$tmp/images.got"; the
 else nok "master images listed exactly as roles/master/images"; diff "$tmp/images.want" "$tmp/images.got" | sed 's/^/# /'; fi
 has "master images include the 1.17.3 control plane" "$o" '^  k8s/kube-apiserver:v1\.17\.3$'
 has "stages are listed" "$o" '^stages: 1 base \(mmdebstrap, cached\)'
+has "the agent is a stage of its own" "$o" '^stages: .* 3 agent \(host binary or chroot build, cached\)'
 check "a plan writes nothing to stderr" test ! -s "$tmp/none.err"
+# the agent: compiled in a bionic chroot, not the build machine's binary
+has "the agent is compiled in a bionic build chroot by default" "$o" '^agent: +compiled in a bionic build chroot \(AGENT_BUILD=chroot, the bionic default\); AGENT_BIN is not used$'
+has "the build chroot is mmdebstrap'd bionic, cached, not in the image" "$o" '^  chroot: +mmdebstrap --variant=minbase bionic .*cache/bionic/agent-env-<key>/env\.tar, not in the image$'
+ap=$(sed -n 's/^  packages: //p' "$o")
+for p in build-essential pkg-config libyaml-dev libcurl4-openssl-dev libarchive-dev libsystemd-dev libssl-dev; do
+  if grep -qE "(^| )$p( |$)" <<<"$ap"; then ok "agent build packages have $p"; else nok "agent build packages have $p: $ap"; fi
+done
+if grep -q libcjson <<<"$ap"; then nok "no libcjson-dev asked of bionic: $ap"; else ok "no libcjson-dev asked of bionic (Ubuntu 18.04 has none)"; fi
+has "cJSON comes from CJSON_SRC, shown unset" "$o" '^  cjson: +CJSON_SRC=<not set: CJSON_SRC> \(1\.7\.13 or later; bionic has no libcjson-dev\): .*static libcjson\.a'
+nsrc=$(git ls-files --cached --others --exclude-standard -- Makefile agent/src agent/cmd | while read -r f; do [ -f "$f" ] && echo "$f"; done | wc -l)
+has "the sources copied in are the agent's, counted" "$o" "^  sources: +$nsrc files of Makefile, agent/src, agent/cmd"
+has "what is compiled: the Makefile's node-agent, fortified" "$o" "^  compile: +make BUILD=out VERSION=[^ ]+ CFLAGS='-O2 -g -D_FORTIFY_SOURCE=2' out/node-agent$"
+has "missing names CJSON_SRC" "$o" '^  CJSON_SRC is not set: .*CJSON_SRC=<dir\|tar\.gz>$'
+hasnt "no 'NOT runnable' verdict on the host's binary" "$o" 'NOT runnable'
 
 # ---- bionic, dummy file:// mirrors and keys ---------------------------------
 mkdir -p "$tmp/m/ubuntu" "$tmp/m/docker" "$tmp/m/k8s"
 printf -- '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\ndummy\n-----END PGP PUBLIC KEY BLOCK-----\n' >"$tmp/docker.asc"
 printf '\x99\x01\x0ddummy' >"$tmp/ubuntu.gpg"; printf '\x99\x01\x0ddummy' >"$tmp/k8s.gpg"
+# a stand-in cJSON source tree: only the version lines the builder reads
+cjson() {  # DIR VERSION
+  mkdir -p "$1"; : >"$1/cJSON.c"
+  printf '#define CJSON_VERSION_MAJOR %s\n#define CJSON_VERSION_MINOR %s\n#define CJSON_VERSION_PATCH %s\n' ${2//./ } >"$1/cJSON.h"
+}
+cjson "$tmp/cjson/cJSON-1.7.15" 1.7.15
 mirrors=(BIONIC_MIRROR="file://$tmp/m/ubuntu" DOCKER_MIRROR="file://$tmp/m/docker" K8S_MIRROR="file://$tmp/m/k8s"
-         BIONIC_KEYRING="$tmp/ubuntu.gpg" DOCKER_KEYRING="$tmp/docker.asc" K8S_KEYRING="$tmp/k8s.gpg")
+         BIONIC_KEYRING="$tmp/ubuntu.gpg" DOCKER_KEYRING="$tmp/docker.asc" K8S_KEYRING="$tmp/k8s.gpg" CJSON_SRC="$tmp/cjson")
 plan set "${mirrors[@]}" -- --profile bionic --role master --plan
 o=$tmp/set.out
 check "bionic plan with mirrors set exits 0" test "$(rc set)" = 0
@@ -100,7 +122,7 @@ has "a mirror that is not a URL is named" "$tmp/nourl.out" '^  BIONIC_MIRROR=som
 
 # ---- bionic, offline bundle ---------------------------------------------------
 mkdir -p "$tmp/bundle" "$tmp/empty-bundle"; : >"$tmp/bundle/Packages"
-plan bundle BIONIC_MIRROR="file://$tmp/m/ubuntu" BIONIC_KEYRING="$tmp/ubuntu.gpg" DEB_BUNDLE="$tmp/bundle" -- --profile bionic --role master --plan
+plan bundle BIONIC_MIRROR="file://$tmp/m/ubuntu" BIONIC_KEYRING="$tmp/ubuntu.gpg" DEB_BUNDLE="$tmp/bundle" CJSON_SRC="$tmp/cjson" -- --profile bionic --role master --plan
 o=$tmp/bundle.out
 check "bionic plan with DEB_BUNDLE exits 0" test "$(rc bundle)" = 0
 has "the bundle is a trusted flat file:// repo" "$o" "^  bundle +deb \[trusted=yes\] file://$tmp/bundle \./$"
@@ -123,6 +145,43 @@ has "CRI_TOOLS_VERSION pins cri-tools" "$tmp/k8s1717.out" '^  cri-tools +1\.13\.
 
 plan all -- --profile bionic --role all --plan
 check "--role all plans the six roles" test "$(grep -c '^plan: bionic image for role ' "$tmp/all.out")" = 6
+
+# ---- the agent's build, as planned --------------------------------------------
+has "CJSON_SRC given: the plan shows it" "$tmp/set.out" "^  cjson: +CJSON_SRC=$tmp/cjson \(1\.7\.13 or later"
+cjson "$tmp/cjson-old/cJSON-1.7.7" 1.7.7
+plan cjsonold "${mirrors[@]}" CJSON_SRC="$tmp/cjson-old" -- --profile bionic --role master --plan
+has "a cJSON older than 1.7.13 is named missing, with its version" "$tmp/cjsonold.out" "^  CJSON_SRC=$tmp/cjson-old is cJSON 1\.7\.7: the agent needs 1\.7\.13 or later"
+plan cjsonnone "${mirrors[@]}" CJSON_SRC="$tmp/nonexistent" -- --profile bionic --role master --plan
+has "a CJSON_SRC that does not exist is named" "$tmp/cjsonnone.out" "^  CJSON_SRC=$tmp/nonexistent: no such file or directory$"
+mkdir -p "$tmp/notcjson"; : >"$tmp/notcjson/README"
+plan cjsonbad "${mirrors[@]}" CJSON_SRC="$tmp/notcjson" -- --profile bionic --role master --plan
+has "a CJSON_SRC without cJSON.c is named" "$tmp/cjsonbad.out" "^  CJSON_SRC=$tmp/notcjson holds no cJSON\.c"
+tar -czf "$tmp/cjson.tar.gz" -C "$tmp/cjson" cJSON-1.7.15
+plan cjsontar "${mirrors[@]}" CJSON_SRC="$tmp/cjson.tar.gz" -- --profile bionic --role master --plan
+hasnt "a cJSON release tarball is taken as CJSON_SRC" "$tmp/cjsontar.out" '^missing:'
+abs_agent=$(cd "$(dirname "$AGENT")" 2>/dev/null && pwd)/$(basename "$AGENT")
+plan bionichost "${mirrors[@]}" AGENT_BUILD=host AGENT_BIN="$abs_agent" -- --profile bionic --role master --plan
+has "AGENT_BUILD=host on bionic: the given binary" "$tmp/bionichost.out" '^agent: +.*node-agent as built on this machine \(AGENT_BUILD=host, as asked\)'
+hasnt "AGENT_BUILD=host: no chroot plan, no CJSON_SRC needed" "$tmp/bionichost.out" '^  (chroot|cjson): '
+if [ -x "$abs_agent" ] && [ -n "$(prof -- "bionic_agent_problem '$abs_agent'" 2>/dev/null)" ]; then
+  has "AGENT_BUILD=host: this machine's binary is flagged NOT runnable" "$tmp/bionichost.out" 'NOT runnable on the bionic base, it needs glibc'
+else
+  skip "no host agent $AGENT that Ubuntu 18.04 could not run"
+fi
+plan badmode AGENT_BUILD=cross -- --profile bionic --role master --plan
+check "AGENT_BUILD=cross is refused (exit 1)" test "$(rc badmode)" = 1
+has "the refusal names AGENT_BUILD" "$tmp/badmode.err" '^build-image: error: AGENT_BUILD=cross: host or chroot$'
+plan bwchroot -- --profile bookworm --role master --plan --agent-build chroot
+if [ "$(rc bwchroot)" = 0 ]; then
+  has "--agent-build chroot: bookworm compiles in a bookworm chroot" "$tmp/bwchroot.out" '^agent: +compiled in a bookworm build chroot \(AGENT_BUILD=chroot, as asked\)'
+  has "bookworm's chroot has libcjson-dev" "$tmp/bwchroot.out" '^  packages: .*(^| )libcjson-dev( |$)'
+  has "bookworm's cJSON is its package" "$tmp/bwchroot.out" '^  cjson: +libcjson-dev of bookworm$'
+  hasnt "nothing missing for a bookworm chroot build" "$tmp/bwchroot.out" '^missing:'
+  plan bwsrc AGENT_BUILD=chroot AGENT_CJSON=source -- --profile bookworm --role master --plan
+  has "AGENT_CJSON=source on bookworm asks for CJSON_SRC" "$tmp/bwsrc.out" '^  CJSON_SRC is not set: .*\(AGENT_CJSON=source\)'
+else
+  skip "bookworm chroot plan: $(cat "$tmp/bwchroot.err")"
+fi
 
 # ---- bookworm, errors ---------------------------------------------------------
 plan bookworm -- --profile bookworm --role master --plan
@@ -207,6 +266,27 @@ if [ -n "$glibc" ] && [ "$(printf '%s\n2.27\n' "$glibc" | sort -V | tail -1)" !=
 else
   ok "# SKIP this machine's glibc ($glibc) is not newer than 18.04's"
 fi
+
+# the agent's build chroot: mmdebstrap from the Ubuntu lines only
+rm -rf "$tmp/cap"
+prof BIONIC_MIRROR="file://$tmp/m/ubuntu" -- 'profile_agent_env_mmdebstrap "'"$tmp"'/env.tar"' >"$tmp/envrefuse.out" 2>"$tmp/envrefuse.err"
+check "the agent chroot without the Ubuntu keyring is refused" test $? -ne 0 -a ! -e "$tmp/cap/argv"
+has "... naming BIONIC_KEYRING" "$tmp/envrefuse.err" '^build-image: error: BIONIC_KEYRING is not set'
+hasnt "... and not Docker or Kubernetes, which the agent does not need" "$tmp/envrefuse.err" '(DOCKER|K8S)_MIRROR'
+rm -rf "$tmp/cap"
+prof BIONIC_MIRROR="file://$tmp/m/ubuntu" BIONIC_KEYRING="$tmp/ubuntu.gpg" -- 'profile_agent_env_mmdebstrap "'"$tmp"'/env.tar"' >/dev/null 2>"$tmp/env.err"
+a=$tmp/cap/argv
+check "the agent chroot needs only the Ubuntu mirror" test -s "$a"
+has "agent chroot: bionic, minbase" "$a" '^--variant=minbase$'
+has "agent chroot: the build packages" "$a" '^--include=build-essential,pkg-config,.*libcurl4-openssl-dev'
+has "agent chroot: the Ubuntu lines" "$a" "^deb file://$tmp/m/ubuntu bionic-updates main universe$"
+hasnt "agent chroot: no Docker or Kubernetes line" "$a" '(stable|kubernetes-xenial)'
+check "agent chroot: to the OUT.tar given" grep -qx "$tmp/env.tar" "$a"
+k1=$(prof BIONIC_MIRROR="file://$tmp/m/ubuntu" -- 'profile_agent_env_key' | sha256sum)
+k2=$(prof BIONIC_MIRROR="file://$tmp/m/other" -- 'profile_agent_env_key' | sha256sum)
+k3=$(prof BIONIC_MIRROR="file://$tmp/m/ubuntu" DOCKER_MIRROR="file://$tmp/m/docker" -- 'profile_agent_env_key' | sha256sum)
+check "the agent chroot's cache key follows the Ubuntu mirror" test "$k1" != "$k2"
+check "... but not the Docker mirror" test "$k1" = "$k3"
 
 # ---- the pins, applied by real apt to a local flat repo ----------------------
 # The bundle holds both the pinned and newer versions; apt must pick the pins.
