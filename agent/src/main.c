@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "role.h"
 #include "status.h"
+#include "steps/step.h"
 
 #define DEFAULT_ROLES_DIR "/usr/share/nodeos/roles"
 
@@ -27,6 +28,8 @@ static void usage(FILE *f) {
               "                      file:line:col errors otherwise\n"
               "  plan SEED_DIR       print the steps a run would take for this seed\n"
               "  status              show what is done, what failed and why\n"
+              "  bake ROLE           image build: write ROLE's seed-independent files\n"
+              "                      (unit limits as vendor drop-ins) into --root DIR\n"
               "\n"
               "Options:\n"
               "  --root DIR          apply to DIR instead of / (nothing live is touched:\n"
@@ -98,6 +101,26 @@ static int cmd_validate(const char *roles_dir, const char *seed_dir) {
         return r < 0 ? 1 : 0;
 }
 
+/* Image build time: the role's seed-independent files into an image root. */
+static int cmd_bake(const char *roles_dir, const char *root, const char *role_name) {
+        struct diag d = {};
+        struct role_catalog *cat = NULL;
+        int r = role_catalog_load(roles_dir, &cat, &d);
+        diag_print(&d, stderr);
+        diag_done(&d);
+        if (r < 0) {
+                fprintf(stderr, "%s: cannot load the role catalog: %s\n", roles_dir, strerror(-r));
+                return 1;
+        }
+        const struct role *role = role_catalog_find(cat, role_name);
+        if (!role)
+                fprintf(stderr, "node-agent: bake: unknown role '%s' (no %s/%s/role.yaml)\n", role_name, roles_dir, role_name);
+        else
+                r = limits_bake(root, role);
+        role_catalog_free(cat);
+        return !role || r < 0 ? 1 : 0;
+}
+
 static int cmd_plan(const char *roles_dir, const char *seed_dir) {
         struct seed seed = {};
         struct role_catalog *cat = NULL;
@@ -167,6 +190,13 @@ int main(int argc, char **argv) {
                 return status_print(o.root, json);
         if (STREQ(cmd, "validate") && nargs == 1)
                 return cmd_validate(roles_dir, argv[optind + 1]);
+        if (STREQ(cmd, "bake") && nargs == 1) {
+                if (STREQ(o.root, "/")) {
+                        fprintf(stderr, "node-agent: bake writes into an image tree: give it --root DIR\n");
+                        return 2;
+                }
+                return cmd_bake(roles_dir, o.root, argv[optind + 1]);
+        }
         if (STREQ(cmd, "plan") && nargs == 1)
                 return cmd_plan(roles_dir, argv[optind + 1]);
         fprintf(stderr, "node-agent: unknown command or wrong arguments: %s (see --help)\n", cmd);

@@ -177,4 +177,23 @@ check "bad seed: nothing applied" test ! -e "$root/etc/hostname"
 if run_role "$root" cloud-init/examples/verne; then ok "bad seed: rerun with the fixed seed completes"; else nok "bad seed: rerun failed"; fi
 check "bad seed: failed sentinel gone after the fix" test ! -e "$root/var/lib/node-agent/failed"
 
+# limits baked into the image (what build-image does): the run finds them and
+# writes no /etc drop-in, so the services step needs no daemon-reload
+root=$tmp/baked; mkdir -p "$root"
+if "$AGENT" bake lb --root "$root" >"$root.bake" 2>&1; then ok "bake lb succeeds"; else nok "bake lb failed: $(cat "$root.bake")"; fi
+check "bake lb: haproxy's vendor drop-in" grep -qx 'LimitNOFILE=1048576' "$root/usr/lib/systemd/system/haproxy.service.d/90-nodeos-limits.conf"
+check "bake lb: prints what it wrote" grep -qx '/usr/lib/systemd/system/nginx.service.d/90-nodeos-limits.conf' "$root.bake"
+if run_role "$root" cloud-init/examples/lb; then ok "baked lb: run succeeds"; else nok "baked lb: run failed: $(tail -3 "$root.log")"; fi
+check "baked lb: no /etc drop-in written" test ! -e "$root/etc/systemd/system/haproxy.service.d"
+check "baked lb: the step says the limits are in the image" grep -q 'step=limits status=done .*2 in the image' "$root.log"
+"$AGENT" bake nosuchrole --root "$tmp/x" >"$tmp/x.log" 2>&1; check "bake: unknown role exits 1" test $? -eq 1
+check "bake: unknown role named" grep -q "unknown role 'nosuchrole'" "$tmp/x.log"
+"$AGENT" bake lb >"$tmp/x.log" 2>&1; check "bake: refuses the live root (exit 2)" test $? -eq 2
+# a baked limit that no longer matches the role (an old image): /etc's copy is written
+root=$tmp/stale; mkdir -p "$root"; "$AGENT" bake lb --root "$root" >/dev/null 2>&1
+sed -i 's/LimitNOFILE=.*/LimitNOFILE=4096/' "$root/usr/lib/systemd/system/haproxy.service.d/90-nodeos-limits.conf"
+run_role "$root" cloud-init/examples/lb
+check "stale bake: /etc drop-in written for the changed unit" grep -qx 'LimitNOFILE=1048576' "$root/etc/systemd/system/haproxy.service.d/90-nodeos-limits.conf"
+check "stale bake: none for the unchanged one" test ! -e "$root/etc/systemd/system/nginx.service.d"
+
 tap_end

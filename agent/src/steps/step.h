@@ -54,6 +54,11 @@ int step_run(struct step_result *res, int timeout_ms, char * const *argv);
 int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
                     void (*hide)(char *output, const void *data), const void *data);
 
+/* Image build time: writes role's limits as vendor drop-ins under
+ * root/usr/lib/systemd/system (one path per line on stdout), which the limits
+ * step then finds in place. */
+int limits_bake(const char *root, const struct role *role);
+
 extern const struct step_type step_type_hostname;
 extern const struct step_type step_type_network;
 extern const struct step_type step_type_ssh_keys;
