@@ -111,8 +111,9 @@ qemu-test:  ## the full QEMU suite: builds missing role images, boots every case
 bench:  ## benchmarks: lb at 100k connections, few-devices nginx, first boot vs cloud-init (BENCH_QUICK=1: short runs)
 	@tools/install-deps bench
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent
+	@BUILD=$(BUILD) bench/selftest.sh
 	@BUILD=$(BUILD) qemu-tests/ensure-images.sh lb
-	@for b in bench/*.sh; do case $$(basename $$b) in build.sh|lib.sh|cloud-init-tree.sh) continue ;; esac; \
+	@for b in bench/*.sh; do case $$(basename $$b) in build.sh|lib.sh|cloud-init-tree.sh|selftest.sh) continue ;; esac; \
 	  BUILD=$(BUILD) $$b $(if $(filter 1,$(BENCH_QUICK)),--quick) || exit 1; done
 bench-build:  ## image build timings: cold, warm, agent-only, and the same with mkosi (scratch copy; repo cache untouched)
 	@tools/install-deps bench

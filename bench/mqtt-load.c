@@ -2,21 +2,42 @@
 /* mqtt-load: opens and holds N MQTT 3.1.1 connections (real CONNECT /
  * CONNACK, PINGREQ every keepalive/2), spreading source addresses over
  * several local IPs so one client machine can exceed one address's
- * ephemeral ports. Reports connections held, connect rate, drops, as one
- * JSON line per report interval. Benchmark tool, not part of the product.
+ * ephemeral ports. Reports connections held, connect rate, failures and
+ * drops by cause, as one JSON line per report interval and a final one.
+ * Benchmark tool, not part of the product.
  *
  *   mqtt-load -t HOST:PORT -n 100000 [-s 10.0.0.2,10.0.0.3] [-r 2000]
  *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100] [-T 60] [-P 1000]
+ *
+ * -p takes fractions (0.02: 50 publishes a second per connection).
+ *
+ * What the numbers mean (they must say what the proxy did, not what this
+ * tool did to itself):
+ *   up       connections that have their CONNACK and are still open;
+ *   failed   connections that never got a CONNACK, by cause: open (this
+ *            side: socket/bind/connect refused at once, e.g. EADDRNOTAVAIL,
+ *            EMFILE), refused (RST to the SYN: nothing listening), reset
+ *            (RST after the handshake), closed (FIN before the CONNACK:
+ *            haproxy's answer when it cannot reach any server), timeout
+ *            (SYN retries ran out), rejected (a CONNACK with a non-zero
+ *            return code, or not a CONNACK), other;
+ *   drops    connections that had their CONNACK and were later ended by
+ *            the peer or the kernel: closed (FIN), reset (RST), timeout
+ *            (retransmissions ran out), other. This tool never closes a
+ *            connection itself before the end: a write that would block
+ *            (EAGAIN, or a partial write) waits for EPOLLOUT.
  *
  * -P caps the connections in flight (connect() to CONNACK): a slow target
  * (a proxy under TCG) then sets the pace, instead of the generator
  * overflowing its accept queue and losing connections to SYN retries that
  * run out, which would measure the generator, not the proxy.
  *
- * The hold starts when every connection has its CONNACK or has failed, or
- * -T seconds after the last connect() when some never settle: a proxy at
- * its maxconn leaves the rest waiting in its accept queue or in SYN
- * retries, and a benchmark must still end.
+ * The ramp ends when every connection has its CONNACK or has failed, or
+ * when nothing progressed (no connect(), CONNACK or failure) for -T
+ * seconds: a proxy at its maxconn leaves the rest waiting in its accept
+ * queue, the in-flight cap then stops the opening, and a benchmark must
+ * still end (those never opened are reported as not_opened). The hold
+ * follows, -H seconds.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -39,21 +60,32 @@
 #include <unistd.h>
 
 enum cstate { C_FREE, C_CONNECTING, C_WAIT_CONNACK, C_UP };
+
+enum fail { F_OPEN, F_REFUSED, F_RESET, F_CLOSED, F_TIMEOUT, F_REJECTED, F_OTHER, F_MAX };
+static const char *const fail_name[F_MAX] = { "open", "refused", "reset", "closed", "timeout", "rejected", "other" };
+enum dropc { D_CLOSED, D_RESET, D_TIMEOUT, D_OTHER, D_MAX };
+static const char *const drop_name[D_MAX] = { "closed", "reset", "timeout", "other" };
+
+/* a queued write larger than this is a peer that reads nothing: publishes
+ * are skipped for it rather than buffered without bound */
+#define OUT_MAX 65536
+
 struct conn {
         int fd;
-        enum cstate st;
-        uint8_t in[8];
+        uint8_t st;
         uint8_t inlen;
+        uint8_t in[4];
+        uint32_t outlen;
+        uint8_t *out;   /* bytes a write could not take yet; NULL when none */
         double next_ping, next_pub;
 };
 
 static struct conn *conns;
-static long n_target, n_up, n_connect_fail, n_drops, n_pubs, n_opened, n_pending;
-/* connect() or bind() refused at once (EADDRNOTAVAIL: this side's ports
- * are exhausted, EMFILE: the fd limit): counted apart from failures the
- * peer causes, with the last errno, so a run says which side ran out */
-static long n_open_failed;
+static long n_target, n_up, n_pending, n_opened, n_connack, n_drops, n_pubs, n_pub_skipped;
+static long n_failed[F_MAX], n_dropped[D_MAX], n_connect_fail;
+static long n_pings, n_pong_bytes, n_ping_deferred, n_write_waits;
 static int open_errno;
+static double last_progress, last_connack, ping_lag_max, ping_lag_max_iv;
 static int ep;
 
 static double now(void) {
@@ -79,21 +111,98 @@ static int encode_connect(uint8_t *b, long id, int keepalive) {
         return n + cl;
 }
 
-static void drop(long i, bool was_up) {
+static int sock_error(int fd) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                return errno;
+        return err;
+}
+
+static void set_events(long i) {
         struct conn *c = &conns[i];
-        if (c->fd >= 0) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                close(c->fd);
-        }
-        if (was_up) {
+        uint32_t want = EPOLLIN | EPOLLRDHUP;
+        if (c->st == C_CONNECTING || c->outlen > 0)
+                want |= EPOLLOUT;
+        struct epoll_event ev = { .events = want, .data.u64 = (uint64_t) i };
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* The end of connection i, as the peer or the kernel decided it: err 0 is
+ * an orderly close (FIN), else the socket's errno; fail_as, when >= 0,
+ * names the cause of a failure instead of err. */
+static void end_conn(long i, int err, int fail_as) {
+        struct conn *c = &conns[i];
+        if (c->st == C_UP) {
                 n_up--;
                 n_drops++;
+                n_dropped[err == 0 ? D_CLOSED : err == ECONNRESET || err == EPIPE ? D_RESET : err == ETIMEDOUT ? D_TIMEOUT : D_OTHER]++;
         } else {
-                n_connect_fail++;
                 n_pending--;
+                n_connect_fail++;
+                n_failed[fail_as >= 0 ? fail_as : err == 0 ? F_CLOSED : err == ECONNREFUSED ? F_REFUSED :
+                         err == ECONNRESET || err == EPIPE ? F_RESET : err == ETIMEDOUT ? F_TIMEOUT : F_OTHER]++;
+                last_progress = now();
         }
-        c->fd = -1;
-        c->st = C_FREE;
+        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        free(c->out);
+        *c = (struct conn) { .fd = -1, .st = C_FREE };
+}
+
+static void finish(long i, int err) { end_conn(i, err, -1); }
+
+/* Writes what is queued; returns 0 or a positive errno (the connection is dead). */
+static int flush(long i) {
+        struct conn *c = &conns[i];
+        while (c->outlen > 0) {
+                ssize_t w = write(c->fd, c->out, c->outlen);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                return 0;
+                        return errno;
+                }
+                memmove(c->out, c->out + w, c->outlen - (size_t) w);
+                c->outlen -= (uint32_t) w;
+        }
+        free(c->out);
+        c->out = NULL;
+        set_events(i);
+        return 0;
+}
+
+/* Sends len bytes or queues what the socket cannot take now (EPOLLOUT
+ * sends it later). Returns 0 or a positive errno. */
+static int send_bytes(long i, const uint8_t *data, size_t len) {
+        struct conn *c = &conns[i];
+        size_t done = 0;
+        if (c->outlen == 0) {
+                for (;;) {
+                        ssize_t w = write(c->fd, data, len);
+                        if (w >= 0) {
+                                done = (size_t) w;
+                                break;
+                        }
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN && errno != EWOULDBLOCK)
+                                return errno;
+                        break;
+                }
+                if (done == len)
+                        return 0;
+                n_write_waits++;
+        }
+        uint8_t *o = realloc(c->out, c->outlen + (len - done));
+        if (!o)
+                return ENOMEM;
+        memcpy(o + c->outlen, data + done, len - done);
+        c->out = o;
+        c->outlen += (uint32_t) (len - done);
+        set_events(i);
+        return 0;
 }
 
 static int open_one(long i, const struct sockaddr_in *dst, struct in_addr *srcs, int nsrc) {
@@ -104,6 +213,8 @@ static int open_one(long i, const struct sockaddr_in *dst, struct in_addr *srcs,
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (nsrc > 0) {
                 struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr = srcs[i % nsrc] };
+                /* the port is chosen at connect(), per destination: without
+                 * this, bind() would reserve a port for every destination */
                 setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
                 if (bind(fd, (struct sockaddr *) &src, sizeof(src)) < 0) {
                         int e = -errno;
@@ -124,10 +235,143 @@ static int open_one(long i, const struct sockaddr_in *dst, struct in_addr *srcs,
         return 0;
 }
 
+/* Reads what there is; returns 1 while the connection lives, 0 after
+ * finish() ended it. */
+static int read_all(long i, double t, int keepalive, double pub_every) {
+        struct conn *c = &conns[i];
+        uint8_t b[512];
+        for (;;) {
+                ssize_t n = read(c->fd, b, sizeof(b));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                return 1;
+                        finish(i, errno);
+                        return 0;
+                }
+                if (n == 0) {
+                        finish(i, 0);
+                        return 0;
+                }
+                ssize_t off = 0;
+                if (c->st == C_WAIT_CONNACK) {
+                        while (off < n && c->inlen < 4)
+                                c->in[c->inlen++] = b[off++];
+                        if (c->inlen < 4)
+                                continue;
+                        if (c->in[0] != 0x20 || c->in[1] != 2 || c->in[3] != 0) {
+                                end_conn(i, EPROTO, F_REJECTED);
+                                return 0;
+                        }
+                        c->st = C_UP;
+                        n_up++;
+                        n_pending--;
+                        n_connack++;
+                        last_progress = last_connack = t;
+                        /* first pings spread over half a keepalive */
+                        c->next_ping = t + keepalive / 2.0 + (i % 1000) / 1000.0 * keepalive / 2.0;
+                        c->next_pub = pub_every > 0 ? t + (i % 1000) / 1000.0 * pub_every : 0;
+                }
+                /* the rest: PINGRESPs (0xd0 0x00), the only thing the sink sends */
+                n_pong_bytes += n - off;
+                if ((size_t) n < sizeof(b))
+                        return 1;
+        }
+}
+
+/* One epoll round: connects that completed send their CONNECT, queued
+ * writes go out, reads are taken in. */
+static void poll_once(int timeout_ms, int keepalive, double pub_every) {
+        struct epoll_event evs[1024];
+        int k = epoll_wait(ep, evs, 1024, timeout_ms);
+        double t = now();
+        for (int e = 0; e < k; e++) {
+                long i = (long) evs[e].data.u64;
+                struct conn *c = &conns[i];
+                uint32_t ev = evs[e].events;
+                if (c->st == C_FREE)
+                        continue;
+                if (ev & EPOLLERR) {
+                        int err = sock_error(c->fd);
+                        finish(i, err ? err : EIO);
+                        continue;
+                }
+                if (c->st == C_CONNECTING) {
+                        if (!(ev & (EPOLLOUT | EPOLLHUP)))
+                                continue;
+                        int err = sock_error(c->fd);
+                        if (err || (ev & EPOLLHUP)) {
+                                finish(i, err);
+                                continue;
+                        }
+                        uint8_t b[64];
+                        int n = encode_connect(b, i, keepalive);
+                        c->st = C_WAIT_CONNACK;
+                        set_events(i);
+                        err = send_bytes(i, b, (size_t) n);
+                        if (err) {
+                                finish(i, err);
+                                continue;
+                        }
+                } else if ((ev & EPOLLOUT) && c->outlen > 0) {
+                        int err = flush(i);
+                        if (err) {
+                                finish(i, err);
+                                continue;
+                        }
+                }
+                if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+                        read_all(i, t, keepalive, pub_every);
+        }
+}
+
+static void publish(long i, double t, uint8_t *payload, int pub_size, double pub_every) {
+        struct conn *c = &conns[i];
+        char topic[32];
+        int tl = snprintf(topic, sizeof(topic), "load/%ld", i);
+        size_t rem = 2 + (size_t) tl + (size_t) pub_size;
+        uint8_t hdr[8];
+        size_t hn = 0;
+        hdr[hn++] = 0x30;       /* PUBLISH QoS 0 */
+        do {
+                uint8_t d = rem % 128;
+                rem /= 128;
+                hdr[hn++] = d | (rem ? 0x80 : 0);
+        } while (rem);
+        hdr[hn++] = 0;
+        hdr[hn++] = (uint8_t) tl;
+        memcpy(payload, hdr, hn);
+        memcpy(payload + hn, topic, (size_t) tl);
+        memset(payload + hn + tl, 'x', (size_t) pub_size);
+        size_t len = hn + (size_t) tl + (size_t) pub_size;
+        /* on schedule, catching up at most a second late */
+        c->next_pub += pub_every;
+        if (c->next_pub < t - 1)
+                c->next_pub = t;
+        if (c->outlen + len > OUT_MAX) {
+                n_pub_skipped++;
+                return;
+        }
+        int err = send_bytes(i, payload, len);
+        if (err)
+                finish(i, err);
+        else
+                n_pubs++;
+}
+
+static void print_classes(const char *key, const char *const *names, const long *v, int n) {
+        printf(",\"%s\":{", key);
+        for (int k = 0; k < n; k++)
+                printf("%s\"%s\":%ld", k ? "," : "", names[k], v[k]);
+        printf("}");
+}
+
 int main(int argc, char **argv) {
         const char *target = NULL, *srclist = NULL;
         long rate = 2000;
-        int keepalive = 60, hold = 60, interval = 5, pub_every = 0, pub_size = 100, settle = 60, opt;
+        int keepalive = 60, hold = 60, interval = 5, pub_size = 100, settle = 60, opt;
+        double pub_every = 0;
         long max_pending = 0;
         while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:")) >= 0)
                 switch (opt) {
@@ -138,7 +382,7 @@ int main(int argc, char **argv) {
                 case 'k': keepalive = atoi(optarg); break;
                 case 'H': hold = atoi(optarg); break;
                 case 'i': interval = atoi(optarg); break;
-                case 'p': pub_every = atoi(optarg); break;
+                case 'p': pub_every = atof(optarg); break;
                 case 'z': pub_size = atoi(optarg); break;
                 case 'T': settle = atoi(optarg); break;
                 case 'P': max_pending = atol(optarg); break;
@@ -146,8 +390,8 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT]\n", argv[0]);
                         return 2;
                 }
-        if (!target || n_target <= 0) {
-                fprintf(stderr, "mqtt-load: -t and -n are required\n");
+        if (!target || n_target <= 0 || keepalive <= 0 || interval <= 0 || pub_size < 0 || pub_size > 60000) {
+                fprintf(stderr, "mqtt-load: -t and -n are required; -k, -i > 0; -z <= 60000\n");
                 return 2;
         }
         struct sockaddr_in dst = { .sin_family = AF_INET };
@@ -167,139 +411,127 @@ int main(int argc, char **argv) {
                                 nsrc++;
                 free(copy);
         }
-        struct rlimit rl = { n_target + 1024, n_target + 1024 };
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                fprintf(stderr, "mqtt-load: cannot raise RLIMIT_NOFILE to %ld: %s\n", n_target + 1024, strerror(errno));
+        /* as many fds as connections, within the hard limit: past it,
+         * socket() fails with EMFILE and the report says "open" */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                rlim_t want = (rlim_t) n_target + 64;
+                struct rlimit nl = { want, want > rl.rlim_max ? want : rl.rlim_max };
+                if (setrlimit(RLIMIT_NOFILE, &nl) < 0) {
+                        nl.rlim_cur = rl.rlim_max;
+                        nl.rlim_max = rl.rlim_max;
+                        setrlimit(RLIMIT_NOFILE, &nl);
+                        if ((rlim_t) n_target + 64 > rl.rlim_max)
+                                fprintf(stderr, "mqtt-load: RLIMIT_NOFILE is %lu, below %ld connections\n", (unsigned long) rl.rlim_max, n_target);
+                }
+        }
         signal(SIGPIPE, SIG_IGN);
         conns = calloc((size_t) n_target, sizeof(*conns));
+        uint8_t *payload = calloc(1, (size_t) pub_size + 64);
         ep = epoll_create1(EPOLL_CLOEXEC);
+        if (!conns || !payload || ep < 0) {
+                fprintf(stderr, "mqtt-load: out of memory\n");
+                return 1;
+        }
         for (long i = 0; i < n_target; i++)
                 conns[i].fd = -1;
 
-        double t0 = now(), next_report = t0 + interval, full_at = 0, end = 0, opened_all_at = 0, last_connack = t0;
-        long next_open = 0, peak = 0, up_at_hold = 0;
-        uint8_t *payload = calloc(1, (size_t) pub_size + 64);
-        struct epoll_event evs[1024];
+        double t0 = now(), next_report = t0 + interval, next_scan = t0, full_at = 0, end = 0, ramp_last_connack = t0;
+        long next_open = 0, peak = 0, up_at_hold = 0, connack_at_report = 0;
+        bool stalled = false;
+        last_progress = last_connack = t0;
         for (;;) {
                 double t = now();
-                /* open at the requested rate */
+                /* open at the requested rate, never more than -P in flight */
                 long want = (long) ((t - t0) * rate);
-                while (next_open < n_target && next_open < want && (max_pending <= 0 || n_pending < max_pending)) {
+                while (!full_at && next_open < n_target && next_open < want && (max_pending <= 0 || n_pending < max_pending)) {
                         int r = open_one(next_open, &dst, srcs, nsrc);
                         if (r < 0) {
                                 n_connect_fail++;
-                                n_open_failed++;
+                                n_failed[F_OPEN]++;
                                 open_errno = -r;
                         }
                         next_open++;
-                        if (next_open == n_target)
-                                opened_all_at = t;
+                        last_progress = t;
                 }
-                int k = epoll_wait(ep, evs, 1024, 50);
-                for (int e = 0; e < k; e++) {
-                        long i = (long) evs[e].data.u64;
-                        struct conn *c = &conns[i];
-                        if (c->st == C_FREE)
-                                continue;
-                        if (evs[e].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-                                drop(i, c->st == C_UP);
-                                continue;
-                        }
-                        if (c->st == C_CONNECTING && (evs[e].events & EPOLLOUT)) {
-                                uint8_t b[64];
-                                int n = encode_connect(b, i, keepalive);
-                                if (write(c->fd, b, (size_t) n) != n) {
-                                        drop(i, false);
-                                        continue;
-                                }
-                                c->st = C_WAIT_CONNACK;
-                                struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t) i };
-                                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                        }
-                        if (evs[e].events & EPOLLIN) {
-                                uint8_t b[256];
-                                ssize_t n = read(c->fd, b, sizeof(b));
-                                if (n <= 0) {
-                                        if (n == 0 || errno != EAGAIN)
-                                                drop(i, c->st == C_UP);
-                                        continue;
-                                }
-                                if (c->st == C_WAIT_CONNACK) {
-                                        if (n >= 4 && b[0] == 0x20 && b[3] == 0) {
-                                                c->st = C_UP;
-                                                n_up++;
-                                                n_pending--;
-                                                if (!full_at)
-                                                        last_connack = t;
-                                                c->next_ping = t + keepalive / 2.0 + (i % 1000) / 1000.0 * keepalive / 2.0;
-                                                c->next_pub = pub_every ? t + (i % 1000) / 1000.0 * pub_every : 0;
-                                        } else
-                                                drop(i, false);
-                                }
-                                /* PINGRESP (0xd0 0x00) and anything else: consumed */
-                        }
-                }
+                poll_once(50, keepalive, pub_every);
                 t = now();
-                /* keepalive pings and optional publishes, scanning a slice per loop */
-                static long scan;
-                for (long s = 0; s < 4096 && n_target > 0; s++, scan = (scan + 1) % n_target) {
-                        struct conn *c = &conns[scan];
-                        if (c->st != C_UP)
-                                continue;
-                        if (t >= c->next_ping) {
-                                static const uint8_t ping[2] = { 0xc0, 0x00 };
-                                if (write(c->fd, ping, 2) != 2)
-                                        drop(scan, true);
-                                else
+                /* keepalive pings and optional publishes: a full scan a few
+                 * times a second keeps every ping within 0.2 s of its time */
+                if (t >= next_scan) {
+                        next_scan = t + 0.2;
+                        for (long i = 0; i < n_target; i++) {
+                                struct conn *c = &conns[i];
+                                if (c->st != C_UP)
+                                        continue;
+                                if (t >= c->next_ping) {
+                                        double lag = t - c->next_ping;
                                         c->next_ping = t + keepalive / 2.0;
-                        }
-                        if (c->st == C_UP && pub_every && t >= c->next_pub) {
-                                char topic[32];
-                                int tl = snprintf(topic, sizeof(topic), "load/%ld", scan);
-                                size_t rem = 2 + (size_t) tl + (size_t) pub_size;
-                                uint8_t hdr[8];
-                                size_t hn = 0;
-                                hdr[hn++] = 0x30;       /* PUBLISH QoS 0 */
-                                do {
-                                        uint8_t d = rem % 128;
-                                        rem /= 128;
-                                        hdr[hn++] = d | (rem ? 0x80 : 0);
-                                } while (rem);
-                                hdr[hn++] = 0;
-                                hdr[hn++] = (uint8_t) tl;
-                                memcpy(payload, hdr, hn);
-                                memcpy(payload + hn, topic, (size_t) tl);
-                                memset(payload + hn + tl, 'x', (size_t) pub_size);
-                                ssize_t want_n = (ssize_t) (hn + (size_t) tl + (size_t) pub_size);
-                                if (write(c->fd, payload, (size_t) want_n) != want_n)
-                                        drop(scan, true);
-                                else {
-                                        n_pubs++;
-                                        c->next_pub = t + pub_every;
+                                        if (c->outlen > 0) {
+                                                /* the last write still waits: the
+                                                 * peer reads nothing; no second ping */
+                                                n_ping_deferred++;
+                                        } else {
+                                                static const uint8_t ping[2] = { 0xc0, 0x00 };
+                                                int err = send_bytes(i, ping, 2);
+                                                if (err) {
+                                                        finish(i, err);
+                                                        continue;
+                                                }
+                                                n_pings++;
+                                                if (lag > ping_lag_max_iv)
+                                                        ping_lag_max_iv = lag;
+                                        }
                                 }
+                                while (c->st == C_UP && pub_every > 0 && t >= c->next_pub)
+                                        publish(i, t, payload, pub_size, pub_every);
                         }
                 }
                 if (n_up > peak)
                         peak = n_up;
-                if (!full_at && next_open >= n_target && (n_pending == 0 || t >= opened_all_at + settle)) {
+                if (!full_at && ((next_open >= n_target && n_pending == 0) || t >= last_progress + settle)) {
+                        stalled = n_pending > 0 || next_open < n_target;
                         full_at = t;
+                        ramp_last_connack = last_connack;
                         end = t + hold;
                         up_at_hold = n_up;
                 }
                 if (t >= next_report) {
-                        printf("{\"t\":%.1f,\"target\":%ld,\"opened\":%ld,\"up\":%ld,\"pending\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld}\n",
-                               t - t0, n_target, n_opened, n_up, n_pending, peak, n_connect_fail, n_drops, n_pubs);
+                        double iv = t - next_report + interval;
+                        printf("{\"t\":%.1f,\"target\":%ld,\"opened\":%ld,\"up\":%ld,\"pending\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,"
+                               "\"connack_rate\":%.0f,\"pings\":%ld,\"pongs\":%ld,\"ping_lag_max_s\":%.2f,\"write_waits\":%ld,\"publishes\":%ld",
+                               t - t0, n_target, n_opened, n_up, n_pending, peak, n_connect_fail, n_drops,
+                               (n_connack - connack_at_report) / iv, n_pings, n_pong_bytes / 2, ping_lag_max_iv, n_write_waits, n_pubs);
+                        print_classes("failed", fail_name, n_failed, F_MAX);
+                        print_classes("dropped", drop_name, n_dropped, D_MAX);
+                        printf("}\n");
                         fflush(stdout);
+                        connack_at_report = n_connack;
+                        if (ping_lag_max_iv > ping_lag_max)
+                                ping_lag_max = ping_lag_max_iv;
+                        ping_lag_max_iv = 0;
                         next_report = t + interval;
                 }
                 if (full_at && t >= end)
                         break;
         }
+        /* the answers to the last pings: up to 2 s, so that pongs == pings
+         * says every ping came back */
+        for (double dl = now() + 2; n_pong_bytes / 2 < n_pings && now() < dl;)
+                poll_once(50, keepalive, pub_every);
+        if (ping_lag_max_iv > ping_lag_max)
+                ping_lag_max = ping_lag_max_iv;
         /* connect rate: CONNACKs per second from the start to the last one
          * before the hold (not to the settle timeout, which is idle time) */
-        double ramp = last_connack - t0 > 0 ? last_connack - t0 : 1;
-        printf("{\"final\":true,\"target\":%ld,\"up\":%ld,\"up_at_hold\":%ld,\"pending\":%ld,\"peak\":%ld,\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld,\"ramp_s\":%.1f,\"hold_s\":%d,\"connect_rate\":%.0f,\"open_failed\":%ld,\"open_error\":\"%s\"}\n",
-               n_target, n_up, up_at_hold, n_pending, peak, n_connect_fail, n_drops, n_pubs, ramp, hold, (double) up_at_hold / ramp,
-               n_open_failed, open_errno ? strerrorname_np(open_errno) : "");
+        double ramp = ramp_last_connack - t0 > 0 ? ramp_last_connack - t0 : 1;
+        printf("{\"final\":true,\"target\":%ld,\"up\":%ld,\"up_at_hold\":%ld,\"pending\":%ld,\"not_opened\":%ld,\"stalled\":%s,\"peak\":%ld,"
+               "\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld,\"publishes_skipped\":%ld,\"ramp_s\":%.1f,\"hold_s\":%d,\"connect_rate\":%.0f,"
+               "\"pings\":%ld,\"pongs\":%ld,\"pings_deferred\":%ld,\"ping_lag_max_s\":%.2f,\"write_waits\":%ld,\"open_error\":\"%s\"",
+               n_target, n_up, up_at_hold, n_pending, n_target - next_open, stalled ? "true" : "false", peak,
+               n_connect_fail, n_drops, n_pubs, n_pub_skipped, ramp, hold, (double) up_at_hold / ramp,
+               n_pings, n_pong_bytes / 2, n_ping_deferred, ping_lag_max, n_write_waits, open_errno ? strerrorname_np(open_errno) : "");
+        print_classes("failed", fail_name, n_failed, F_MAX);
+        print_classes("dropped", drop_name, n_dropped, D_MAX);
+        printf("}\n");
         return 0;
 }

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/selftest.sh: proves the lb-100k tools and their arithmetic natively,
+# in under a minute, before an hour of VM time is spent on them. Run by
+# `make bench` first; by hand: `sudo bench/selftest.sh` (BUILD=build-x).
+#
+# Each case gets a fresh network namespace (the ephemeral port range is
+# per namespace) with the example seed's three verne addresses on lo,
+# mqtt-sink answering on them, and a real haproxy running the config the
+# agent renders for cloud-init/examples/lb, changed only where a small
+# native run needs it (no daemon/chroot/user/syslog, a private stats
+# socket, maxconn and ulimit-n scaled to this process's fd limit). Then
+# mqtt-load, and assertions on its final JSON:
+#   capacity: a 500-port range, 3 backends, N = 3,000: exactly 1,500 held
+#             (500 upstream connections per backend, counted by ss), the other 1,500
+#             failed as haproxy's refusals (closed/reset before CONNACK),
+#             0 drops;
+#   room:     a 10,000-port range, N = 3,000, pings every 3 s: all held,
+#             0 failed, 0 drops, every ping answered;
+#   stall:    haproxy stopped (SIGSTOP) for 4 s under 60 KB publishes
+#             (20 connections, 50 a second each):
+#             writes that would block wait for EPOLLOUT (write_waits > 0),
+#             nothing is counted as dropped or failed.
+# Needs root (ip netns), haproxy, jq, and the agent built in $BUILD.
+set -uo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$BENCH_REPO" || exit 1
+[ "$(id -u)" = 0 ] || bench_die "selftest: needs root (network namespaces)"
+for t in haproxy jq ip ss; do command -v $t >/dev/null || bench_die "selftest: needs $t"; done
+agent=$BENCH_REPO/$BUILD/node-agent; case $BUILD in /*) agent=$BUILD/node-agent ;; esac
+[ -x "$agent" ] || bench_die "selftest: no $agent: run 'make BUILD=$BUILD' first"
+bench_tools
+W=$(mktemp -d /tmp/nodeos-selftest.XXXXXX)
+NS=nodeos-st-$$
+pids=()
+cleanup() {
+  local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null; ip netns del "$NS" 2>/dev/null; rm -rf "$W"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { echo "ok - $*"; pass=$((pass + 1)); }
+nok() { echo "not ok - $*"; fail=$((fail + 1)); }
+# check NAME JQ_EXPR FILE: the expression over the final JSON must be true
+check() { if jq -e "$2" "$3" >/dev/null; then ok "$1"; else nok "$1: $(jq -c "$2" "$3" 2>&1) in $(cat "$3")"; fi; }
+
+# the config the agent renders for the example lb seed
+"$agent" run --root "$W/root" --seed cloud-init/examples/lb >"$W/agent.log" 2>&1 ||
+  bench_die "selftest: the agent could not render the lb seed: $(tail -3 "$W/agent.log")"
+src=$W/root/etc/haproxy/haproxy.cfg
+backends=$(awk '/^listen /{m=($2=="mqtt")} m && $1=="server" {print $3}' "$src")
+[ "$(echo "$backends" | wc -w)" = 3 ] || bench_die "selftest: expected 3 mqtt servers in $src"
+hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=1048576
+ulim=$(( hard < 20000 ? hard - 500 : 19500 ))
+[ "$ulim" -ge 7000 ] || bench_die "selftest: fd limit $hard is too low (need 7,500)"
+cfg=$W/haproxy.cfg
+sed -E -e '/^ *(log|chroot|user|group|daemon)( |$)/d' -e '/^ *option tcplog/d' \
+  -e "s#stats socket /run/haproxy/admin.sock#stats socket $W/admin.sock#" \
+  -e "s/^( *)maxconn [0-9]+/\1maxconn $(( (ulim - 100) / 2 ))/" -e "s/^( *)ulimit-n [0-9]+/\1ulimit-n $ulim/" "$src" >"$cfg"
+for want in "stats socket $W/admin.sock" "ulimit-n $ulim" "balance leastconn" "timeout connect" "check inter"; do
+  grep -q "$want" "$cfg" || bench_die "selftest: the rendered haproxy.cfg changed shape (no '$want'): adapt this script"
+done
+haproxy -c -q -f "$cfg" || bench_die "selftest: haproxy rejects the adapted config $cfg"
+srcs=127.0.1.1,127.0.1.2,127.0.1.3,127.0.1.4,127.0.1.5,127.0.1.6,127.0.1.7,127.0.1.8
+
+# setup RANGE: a fresh namespace with the sink and haproxy
+setup() {
+  local b
+  cleanup_ns
+  if ! ip netns add "$NS" || ! ip -n "$NS" link set lo up; then bench_die "selftest: cannot make a network namespace"; fi
+  for b in $backends; do ip -n "$NS" addr add "${b%:*}/32" dev lo; done
+  ip netns exec "$NS" sysctl -q -w net.ipv4.ip_local_port_range="$1"
+  # shellcheck disable=SC2046,SC2086 # one -l per backend
+  ip netns exec "$NS" "$BENCH_BUILD/mqtt-sink" $(printf ' -l %s' $backends) -i 1 >"$W/sink.log" 2>&1 &
+  pids+=($!)
+  ip netns exec "$NS" haproxy -db -f "$cfg" >"$W/haproxy.log" 2>&1 &
+  hap=$!; pids+=("$hap")
+  local i=0; while ! ip netns exec "$NS" ss -ltn | grep -q ':1883 ' && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  [ $i -lt 50 ] || bench_die "selftest: haproxy did not listen: $(tail -3 "$W/haproxy.log")"
+}
+cleanup_ns() {
+  local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null; pids=(); ip netns del "$NS" 2>/dev/null
+}
+load() { ip netns exec "$NS" "$BENCH_BUILD/mqtt-load" -t 127.0.0.1:1883 -s "$srcs" -i 1 "$@"; }
+final() { grep '"final"' "$1" | tail -1 >"$1.final"; echo "$1.final"; }
+# haproxy's established upstream connections to each backend, as the kernel sees them
+server_sessions() {
+  local b out=""
+  for b in $backends; do
+    out="$out${out:+ }$(ip netns exec "$NS" ss -Htn state established "( dst ${b%:*} and dport = :${b##*:} )" | wc -l)"
+  done
+  echo "$out"
+}
+
+# capacity: backends x range, the rest refused by haproxy
+setup "40000 40499"
+load -n 3000 -r 3000 -P 300 -k 30 -H 4 -T 10 >"$W/cap.log" 2>&1 &
+l=$!; pids+=("$l")
+i=0; until grep -q '"pending":0' "$W/cap.log" 2>/dev/null && grep -q '"opened":3000' "$W/cap.log" || [ $i -gt 100 ]; do sleep 0.2; i=$((i + 1)); done
+sess=$(server_sessions)
+wait $l
+f=$(final "$W/cap.log")
+check "capacity: 500 ports x 3 backends = exactly 1,500 held of 3,000" '.up == 1500 and .up_at_hold == 1500' "$f"
+check "capacity: the other 1,500 are haproxy's refusals (closed/reset before CONNACK), none local" \
+  '.connect_failed == 1500 and (.failed.closed + .failed.reset) == 1500 and .failed.open == 0 and .failed.timeout == 0 and .failed.rejected == 0' "$f"
+check "capacity: no drops of connections that had their CONNACK" '.drops == 0' "$f"
+if [ "$sess" = "500 500 500" ]; then ok "capacity: 500 upstream connections per backend ($sess)"
+else nok "capacity: upstream connections per backend: '$sess', want '500 500 500'"; fi
+
+# room: all held, pings answered
+setup "20000 29999"
+load -n 3000 -r 2000 -P 100 -k 6 -H 15 -T 10 >"$W/room.log" 2>&1
+f=$(final "$W/room.log")
+check "room: 3,000 of 3,000 held through a 15 s hold, 0 failed, 0 drops" '.up == 3000 and .connect_failed == 0 and .drops == 0' "$f"
+check "room: in-flight cap kept the ramp paced (connect_rate reported)" '.connect_rate > 0 and .not_opened == 0 and (.stalled | not)' "$f"
+check "room: every connection pinged, every ping answered" '.pings >= 6000 and .pongs == .pings and .pings_deferred == 0' "$f"
+# the sink's own count (it prints every second; the load has exited)
+sleep 1.5; sinkline=$(tail -1 "$W/sink.log")
+if jq -e --argjson p "$(jq .pings "$f")" '.connects == 3000 and .pings == $p and .protocol == 0 and .disconnect == 0' <<<"$sinkline" >/dev/null; then
+  ok "room: the sink answered 3,000 CONNECTs and exactly the pings sent"
+else nok "room: sink: $sinkline"; fi
+
+# stall: haproxy stopped under publishes: writes wait, nothing dropped
+setup "20000 29999"
+load -n 20 -r 1000 -k 6 -p 0.02 -z 60000 -H 12 -T 10 >"$W/stall.log" 2>&1 &
+l=$!; pids+=("$l")
+sleep 3; kill -STOP $hap; sleep 4; kill -CONT $hap
+wait $l
+f=$(final "$W/stall.log")
+check "stall: writes that would block waited for EPOLLOUT (write_waits > 0)" '.write_waits > 0' "$f"
+check "stall: 20 held, 0 failed, 0 drops across a 4 s haproxy stop" '.up == 20 and .connect_failed == 0 and .drops == 0' "$f"
+sleep 1.5; sinkline=$(tail -1 "$W/sink.log")
+if jq -e '.protocol == 0 and .disconnect == 0 and .publishes > 0' <<<"$sinkline" >/dev/null; then
+  ok "stall: the sink parsed the 60 KB publishes"
+else nok "stall: sink: $sinkline"; fi
+
+echo "selftest: $pass passed, $fail failed"
+[ "$fail" = 0 ]
