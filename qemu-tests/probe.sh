@@ -36,7 +36,7 @@ echo "nginx=$(systemctl is-active nginx 2>/dev/null)"
 [ -f /etc/nginx/nginx.conf ] && echo "nginx_check=$(nginx -t >/dev/null 2>&1 && echo ok || echo bad)"
 # the open-file limit the running service got (the limits step's drop-in,
 # taken by systemd before the service started)
-for d in /etc/systemd/system/*.d/90-nodeos-limits.conf; do
+for d in /etc/systemd/system/*.d/90-nodeos-limits.conf /usr/lib/systemd/system/*.d/90-nodeos-limits.conf; do
   [ -f "$d" ] || continue; u=$(basename "$(dirname "$d")" .d); pid=$(systemctl show -p MainPID --value "$u" 2>/dev/null)
   [ -n "$pid" ] && [ "$pid" != 0 ] && echo "nofile.$u=$(awk '/^Max open files/{print $4}' /proc/$pid/limits)"
 done
