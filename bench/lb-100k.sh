@@ -4,8 +4,9 @@
 # HAProxy opens one upstream socket per client, and each takes an ephemeral
 # port per (source, backend address, backend port): capacity = backends x
 # port-range size. Three verne backends with Linux's default range
-# (32768-60999, 28,232 ports) cap at 84,696; the lb role's 1024-65535 at
-# 193,536 (then haproxy.cfg's maxconn 100000, facts §6, is the limit).
+# (32768-60999, 28,232 ports) cap at 84,696; the lb role's 1024-65535 less
+# its 8 reserved listen ports at 193,512 (then haproxy.cfg's maxconn 100000,
+# facts §6, is the limit). bench/selftest.sh proves the formula natively.
 #
 # One lb VM from out/bookworm/lb with the example seed unchanged: the agent
 # renders haproxy.cfg and sets the role's sysctls; the in-guest driver
@@ -19,8 +20,16 @@
 #   full:    N = 50k, 100k, 150k with each range, 60 s hold, 300 s at 100k tuned
 # Environment: BENCH_LB_RUNS ("tuned:N stock:N ..."), BENCH_LB_HOLD,
 # BENCH_LB_RATE (connects/s asked of the generator), BENCH_LB_INFLIGHT
-# (connects in flight at most, 1000), BENCH_MEM (MiB, 6144),
-# BENCH_SMP (2). Writes bench/out/lb-100k.json.
+# (connects in flight at most, 1000), BENCH_LB_KEEPALIVE (120: a PINGREQ
+# every 60 s per connection, what a device with MQTT's usual 60 s keepalive
+# sends when idle), BENCH_MEM (MiB: 12288 quick, 16384 full), BENCH_SMP (2).
+# Writes bench/out/lb-100k.json.
+#
+# Memory: this one VM carries 4 sockets per connection (generator, haproxy
+# x2, sink), ~16 KB of slab each (README: measured natively), and the
+# kernel's TCP buffer limit tcp_mem is sized from RAM at boot (9.4 % of it
+# at most). At 6 GiB, 100k connections under TCG ran past tcp_mem
+# ("TCP: out of memory"); 12 GiB doubles the limit, 16 GiB gives 150k room.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "${1:-}" = --quick ] && BENCH_QUICK=1
@@ -37,13 +46,15 @@ rate=${BENCH_LB_RATE:-1000} settle=${BENCH_LB_SETTLE:-300}
 # pace instead of overflowing its accept queue (SYN retries that run out
 # would count as the proxy's failures)
 inflight=${BENCH_LB_INFLIGHT:-1000}
-QT_MEM=${BENCH_MEM:-6144} QT_SMP=${BENCH_SMP:-2}
+keepalive=${BENCH_LB_KEEPALIVE:-120}
+if [ "$BENCH_QUICK" = 1 ]; then QT_MEM=${BENCH_MEM:-12288}; else QT_MEM=${BENCH_MEM:-16384}; fi
+QT_SMP=${BENCH_SMP:-2}
 
 img=$(bench_image lb)
 bench_tools
 QT_EXTRA=$BENCH_BUILD/lb-100k.sqfs; bench_overlay "$QT_EXTRA"; export QT_EXTRA
 action=$BENCH_BUILD/lb-100k.action
-{ printf 'RUNS=%q HOLD_S=%q LONG_HOLD=%q RATE=%q SETTLE_S=%q SOURCES=8 INFLIGHT=%q\n' "$runs" "$hold" "$long" "$rate" "$settle" "$inflight"
+{ printf 'RUNS=%q HOLD_S=%q LONG_HOLD=%q RATE=%q SETTLE_S=%q SOURCES=8 INFLIGHT=%q KEEPALIVE=%q\n' "$runs" "$hold" "$long" "$rate" "$settle" "$inflight" "$keepalive"
   echo '. /usr/local/lib/nodeos-bench/lb-conns.sh'; } >"$action"
 
 # bound: boot, then per run the ramp (TCG: >= 100 connects/s), the settle
@@ -66,10 +77,16 @@ res=$(jq '.runs |= map(. + {
   })' <<<"$res")
 echo
 echo "lb-100k: HAProxy, $(jq -r '.env.backends' <<<"$res") local MQTT backends, haproxy $(jq -r '.env.haproxy' <<<"$res"), maxconn $(jq -r '.env.haproxy_maxconn' <<<"$res"), guest ${QT_SMP} vCPU $(( QT_MEM / 1024 )) GiB ($(cat "$QT_OUT/accel"))"
-{ echo "range capacity N held(end) held(hold) failed drops conn/s hold_s haproxy_smax upstream_err haproxy_KB/conn kernel_KB/conn cpu%"
+{ echo "range capacity N held(end) held(hold) failed drops conn/s hold_s haproxy_smax upstream_err haproxy_KB/conn kernel_KB/conn tcp_pages_max cpu%"
   jq -r '.runs[] | [(.range | sub(" "; "-")), .capacity, .n, .held, .held_at_hold_start, .load.connect_failed, .load.drops, .load.connect_rate, .hold_s,
-      .haproxy_smax, .haproxy_econ, .haproxy_rss_kb_per_conn, .kernel_kb_per_conn, .cpu_busy_pct] | map(tostring) | join(" ")' <<<"$res"
+      .haproxy_smax, .haproxy_econ, .haproxy_rss_kb_per_conn, .kernel_kb_per_conn, .tcp_mem_pages_max, .cpu_busy_pct] | map(tostring) | join(" ")' <<<"$res"
 } | column -t
+# why: the generator's failure and drop causes, what haproxy logged, what the kernel counted
+jq -r '.runs[] | "why \(.mode) \(.n): failed \(.load.failed // {} | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")),"
+  + " dropped \(.load.dropped // {} | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")), not opened \(.load.not_opened // 0),"
+  + " ping lag max \(.load.ping_lag_max_s // "-") s; haproxy restarts \(.haproxy_restarts // "-") (watchdog \(.haproxy_watchdog_kills // "-")),"
+  + " ended sessions \(.haproxy_end_states // {} | to_entries | map("\(.key) \(.value)") | join(", "));"
+  + " kernel \(.kernel_tcp // {} | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); tcp_mem \(.tcp_mem // "-")"' <<<"$res" >&2
 goal=$(jq -r '[.runs[] | select(.mode == "tuned" and .n == 100000)] | first | if . == null then "not run"
   elif .held == 100000 and .load.drops == 0 then "met (100000 held for \(.hold_s) s, 0 drops)"
   else "NOT met (\(.held) held, \(.load.drops) drops)" end' <<<"$res")

@@ -21,7 +21,16 @@
 #             writes that would block wait for EPOLLOUT (write_waits > 0),
 #             nothing is counted as dropped or failed.
 # Needs root (ip netns), haproxy, jq, and the agent built in $BUILD.
+#
+# --mem: instead of the assertions, kernel and haproxy memory per proxied
+# connection (README, lb-100k): 3,000 connections held for 60 s with pings
+# every 5 s; slab caches, TCP buffer pages (/proc/net/sockstat "mem") and
+# RSS, idle, at the ping peak, and with haproxy stopped for 12 s (every
+# client socket toward it then holds unread PINGREQs). SELFTEST_MEM_K: the
+# MQTT keepalive (10: a ping every 5 s, 600 a second; 2: 3,000 a second,
+# more than 100,000 devices pinging once a minute).
 set -uo pipefail
+mode=${1:-}
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$BENCH_REPO" || exit 1
@@ -92,6 +101,37 @@ server_sessions() {
   done
   echo "$out"
 }
+
+# the slab caches a TCP connection through epoll uses, in bytes (objects x size)
+slab_bytes() {
+  awk '$1 ~ /^(TCP|sock_inode_cache|dentry|filp|eventpoll_epi|ep_head|skbuff_head_cache|skbuff_small_head|tcp_bind_bucket|tcp_bind2_bucket|kmalloc-[0-9k]+)$/ {
+    k = ($1 ~ /^kmalloc/) ? "kmalloc" : $1; b[k] += $2 * $4 } END { for (k in b) print k, b[k] }' /proc/slabinfo | sort
+}
+tcp_pages() { awk '$1=="TCP:" {for (i=2;i<NF;i+=2) if ($i=="mem") print $(i+1)}' /proc/net/sockstat; }
+rss_kb() { awk '$1=="VmRSS:" {print $2}' "/proc/$1/status"; }
+if [ "$mode" = --mem ]; then
+  n=3000
+  setup "20000 29999"
+  slab_bytes >"$W/slab0"; p0=$(tcp_pages); h0=$(rss_kb "$hap"); s0=$(awk '$1=="Slab:" {print $2}' /proc/meminfo)
+  load -n $n -r 1000 -P 200 -k "${SELFTEST_MEM_K:-10}" -H 60 -T 10 >"$W/mem.log" 2>&1 &
+  l=$!; pids+=("$l")
+  i=0; until grep -q "\"opened\":$n,\"up\":$n,\"pending\":0" "$W/mem.log" 2>/dev/null || [ $i -gt 300 ]; do sleep 0.2; i=$((i + 1)); done
+  sleep 5
+  slab_bytes >"$W/slab1"; p1=$(tcp_pages); h1=$(rss_kb "$hap"); s1=$(awk '$1=="Slab:" {print $2}' /proc/meminfo)
+  # the ping peak: TCP pages sampled every 0.1 s over 20 s (two ping rounds)
+  pmax=0; for _ in $(seq 200); do p=$(tcp_pages); [ "$p" -gt "$pmax" ] && pmax=$p; sleep 0.1; done
+  kill -STOP "$hap"; sleep 12; p2=$(tcp_pages); kill -CONT "$hap"
+  wait "$l"
+  f=$(final "$W/mem.log")
+  echo "# $(uname -r), $n connections through haproxy $(haproxy -v | awk 'NR==1 {print $3}'); 4 sockets each (generator, haproxy x2, sink)"
+  echo "# load: $(jq -c '{up, connect_failed, drops, hold_s, pings, pongs, ping_lag_max_s}' "$f")"
+  echo "# slab growth per connection, bytes (caches; host-wide, so other activity adds noise):"
+  join "$W/slab0" "$W/slab1" | awk -v n=$n '{d=($3-$2)/n; t+=d; printf "#   %-20s %8.0f\n", $1, d} END {printf "#   %-20s %8.0f  (Slab in meminfo: %.0f)\n", "total", t, 0}' |
+    sed "s/(Slab in meminfo: 0)/(meminfo Slab: $(( (s1 - s0) * 1024 / n )))/"
+  echo "# TCP buffer pages (global): before $p0, held $p1, ping peak $pmax, haproxy stopped 12 s: $p2"
+  echo "# haproxy RSS: $h0 -> $h1 kB = $(( (h1 - h0) * 1024 / n )) bytes per connection"
+  exit 0
+fi
 
 # capacity: backends x range, the rest refused by haproxy
 setup "40000 40499"

@@ -10,13 +10,23 @@
 # Parameters (set by the action file that sources this): RUNS ("tuned:N
 # stock:N ..."), HOLD_S, LONG_HOLD ("tuned:100000:300": a longer hold for
 # one run), RATE, SETTLE_S, SOURCES, INFLIGHT (connects in flight at
-# most). Prints "BENCH <json>" lines on ttyS1, then powers the VM off.
+# most), KEEPALIVE (mqtt-load pings every KEEPALIVE/2 s). Prints "BENCH
+# <json>" lines on ttyS1, then powers the VM off.
+#
+# Besides the counts, each run says why connections ended, so a number
+# that is not the proxy's capacity can be told apart: the kernel's TCP
+# counters (nstat deltas: AbortOnMemory is a "TCP: out of memory" reset,
+# ListenOverflows a full accept queue), haproxy restarts (its watchdog
+# aborts a worker stuck for seconds; systemd restarts it and every session
+# is gone) and haproxy's termination states from its log (cD: `timeout
+# client` ran out, i.e. no ping arrived for 300 s; SC: no server could be
+# reached, e.g. ports exhausted; the journal may rate-limit these).
 # word splitting of $(cpu_ticks) is meant; dash has ulimit -n
 # shellcheck disable=SC2046,SC3045
 exec >/dev/ttyS1 2>&1
 set -u
 RUNS=${RUNS:-"tuned:100000 stock:100000"} HOLD_S=${HOLD_S:-30} LONG_HOLD=${LONG_HOLD:-}
-RATE=${RATE:-1000} SETTLE_S=${SETTLE_S:-60} SOURCES=${SOURCES:-8} INFLIGHT=${INFLIGHT:-1000}
+RATE=${RATE:-1000} SETTLE_S=${SETTLE_S:-60} SOURCES=${SOURCES:-8} INFLIGHT=${INFLIGHT:-1000} KEEPALIVE=${KEEPALIVE:-120}
 STOCK_RANGE="32768 60999"
 W=/run/bench; mkdir -p $W
 cfg=/etc/haproxy/haproxy.cfg
@@ -32,6 +42,26 @@ haproxy_rss_kb() { s=0; for p in $(haproxy_pids); do r=$(awk '$1=="VmRSS:"{print
 # sessions (smax), upstream connect errors (econ) and retries (wretr)
 hastat() { echo "show stat" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
 haproxy_cpu_ticks() { s=0; for p in $(haproxy_pids); do t=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null); s=$((s + ${t:-0})); done; echo $s; }
+# TcpExt counters that end or refuse connections, as "name value" lines
+tcpext() { awk '$1=="TcpExt:" && !h {for (i=2;i<=NF;i++) k[i]=$i; h=1; next}
+  $1=="TcpExt:" {for (i=2;i<=NF;i++) if (k[i] ~ /^(TCPAbortOnMemory|TCPAbortOnTimeout|TCPAbortOnClose|TCPAbortOnData|TCPAbortFailed|ListenOverflows|ListenDrops|TCPMemoryPressures|TCPRcvQDrop|PruneCalled|TCPBacklogDrop|TCPTimeouts)$/) print k[i], $i}' /proc/net/netstat
+  # softnet_stat's second column (hex): packets dropped at a full backlog, per CPU (mawk: no strtonum)
+  awk '{v = 0; for (i = 1; i <= length($2); i++) v = v * 16 + index("0123456789abcdef", substr($2, i, 1)) - 1; d += v}
+       END {print "SoftnetDropped", d + 0}' /proc/net/softnet_stat; }
+# tcpext_delta BEFORE_FILE: {"name":delta,...}
+tcpext_delta() { tcpext | awk 'NR==FNR {b[$1]=$2; next} {printf "%s\"%s\":%d", (n++ ? "," : "{"), $1, $2 - b[$1]} END {print "}"}' "$1" -; }
+# haproxy's log from $1 to $2 (epoch s): termination states of the mqtt
+# proxy's sessions that ended during the run (not those the generator's
+# exit closes), and watchdog aborts
+haproxy_states() { journalctl -q -o cat --since "@$1" --until "@$2" -u haproxy 2>/dev/null |
+  awk '$4 ~ /^mqtt\// && length($7) == 2 {c[$7]++} / is about to kill the process/ {w++}
+       END {printf "{"; for (k in c) printf "%s\"%s\":%d", (n++ ? "," : ""), k, c[k]; printf "},\"haproxy_watchdog_kills\":%d", w}'; }
+haproxy_restarts() { systemctl show -p NRestarts --value haproxy 2>/dev/null || echo 0; }
+# ports connect() may take in [lo, hi]: the range minus ip_local_reserved_ports
+usable_ports() { awk -v lo="$1" -v hi="$2" 'BEGIN {n = hi - lo + 1}
+  {m = split($0, r, ","); for (i = 1; i <= m; i++) { if (r[i] == "") continue; split(r[i], ab, "-"); a = ab[1]; b = (ab[2] == "" ? a : ab[2]);
+     if (a < lo) a = lo; if (b > hi) b = hi; if (b >= a) n -= b - a + 1 } }
+  END {print n}' /proc/sys/net/ipv4/ip_local_reserved_ports; }
 
 # the seed's MQTT backends (haproxy's "listen mqtt" servers) become local
 backends=$(awk '/^listen /{m=($2=="mqtt")} m && $1=="server" {print $3}' $cfg)
@@ -64,29 +94,34 @@ for run in $RUNS; do
   # the previous run's sockets: haproxy closes 100k upstream connections
   # slowly under TCG, and those in TIME_WAIT still hold their ports
   i=0; while { [ "$(sockstat inuse)" -gt 1000 ] || [ "$(sockstat tw)" -gt 100 ]; } && [ $i -lt 600 ]; do sleep 2; i=$((i+2)); done
-  lo=${range% *} hi=${range#* }
   note "run $mode n=$n range=$range hold=${hold}s (left from before: $(sockstat inuse) in use, $(sockstat tw) time_wait)"
   slab0=$(meminfo Slab) tcpmem0=$(sockstat mem) inuse0=$(sockstat inuse) rss0=$(haproxy_rss_kb)
+  tcpext >$W/tcpext0; restarts0=$(haproxy_restarts); since=$(date +%s)
   set -- $(cpu_ticks); busy0=$1 total0=$2; hcpu0=$(haproxy_cpu_ticks)
   echo "clear counters" | socat -t 20 stdio /run/haproxy/admin.sock >/dev/null 2>&1
-  rm -f $W/peak
-  # sampler: the peak of sockets in use, with memory at that moment
-  ( peak=0; while :; do
-      u=$(sockstat inuse)
-      if [ "$u" -gt "$peak" ]; then peak=$u; echo "$u $(meminfo Slab) $(sockstat mem) $(haproxy_rss_kb) $(meminfo MemAvailable)" >$W/peak; fi
+  rm -f $W/peak $W/memmax
+  # sampler: the peak of sockets in use, with memory at that moment, and
+  # the most TCP buffer pages seen (tcp_mem is what runs out)
+  ( peak=0 mmax=0; while :; do
+      u=$(sockstat inuse) m=$(sockstat mem)
+      if [ "$u" -gt "$peak" ]; then peak=$u; echo "$u $(meminfo Slab) $m $(haproxy_rss_kb) $(meminfo MemAvailable)" >$W/peak; fi
+      if [ "$m" -gt "$mmax" ]; then mmax=$m; echo "$m" >$W/memmax; fi
       sleep 5
     done ) &
   sampler=$!
-  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k 60 -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -i 10 >$W/load-$mode-$n.log 2>&1
+  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -i 10 >$W/load-$mode-$n.log 2>&1
+  t_end=$(( $(date +%s) - 2 ))
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
   hsmax=$(hastat FRONTEND 6) hecon=$(hastat BACKEND 14) hwretr=$(hastat BACKEND 16)
+  kernel=$(tcpext_delta $W/tcpext0) restarts=$(( $(haproxy_restarts) - restarts0 ))
+  ports=$(usable_ports "${range% *}" "${range#* }")
   sinkline=$(tail -1 $W/sink.log)
   set -- $(cpu_ticks); busy1=$1 total1=$2; hcpu1=$(haproxy_cpu_ticks)
   final=$(grep '"final"' $W/load-$mode-$n.log | tail -1)
   [ -n "$final" ] || { note "mqtt-load gave no result: $(tail -3 $W/load-$mode-$n.log)"; final='{}'; }
   read -r pinuse pslab ptcpmem prss pavail <$W/peak 2>/dev/null
   hz=$(getconf CLK_TCK)
-  echo "BENCH {\"kind\":\"run\",\"mode\":\"$mode\",\"n\":$n,\"range\":\"$range\",\"ports_per_backend\":$((hi - lo + 1)),\"capacity\":$(( (hi - lo + 1) * nb )),\"hold_s\":$hold,\"load\":$final,\"sink\":${sinkline:-null},\"haproxy_smax\":${hsmax:-null},\"haproxy_econ\":${hecon:-null},\"haproxy_retries\":${hwretr:-null},\"tcp_inuse_before\":$inuse0,\"tcp_inuse_peak\":${pinuse:-0},\"slab_kb_before\":$slab0,\"slab_kb_peak\":${pslab:-0},\"tcp_mem_pages_before\":$tcpmem0,\"tcp_mem_pages_peak\":${ptcpmem:-0},\"haproxy_rss_kb_before\":$rss0,\"haproxy_rss_kb_peak\":${prss:-0},\"mem_available_kb_peak\":${pavail:-0},\"cpu_busy_pct\":$(( (busy1 - busy0) * 100 / (total1 - total0 + 1) )),\"haproxy_cpu_s\":$(( (hcpu1 - hcpu0) / hz ))}"
+  echo "BENCH {\"kind\":\"run\",\"mode\":\"$mode\",\"n\":$n,\"range\":\"$range\",\"ports_per_backend\":$ports,\"capacity\":$(( ports * nb )),\"hold_s\":$hold,\"load\":$final,\"sink\":${sinkline:-null},\"haproxy_smax\":${hsmax:-null},\"haproxy_econ\":${hecon:-null},\"haproxy_retries\":${hwretr:-null},\"tcp_inuse_before\":$inuse0,\"tcp_inuse_peak\":${pinuse:-0},\"slab_kb_before\":$slab0,\"slab_kb_peak\":${pslab:-0},\"tcp_mem_pages_before\":$tcpmem0,\"tcp_mem_pages_peak\":${ptcpmem:-0},\"haproxy_rss_kb_before\":$rss0,\"haproxy_rss_kb_peak\":${prss:-0},\"mem_available_kb_peak\":${pavail:-0},\"cpu_busy_pct\":$(( (busy1 - busy0) * 100 / (total1 - total0 + 1) )),\"haproxy_cpu_s\":$(( (hcpu1 - hcpu0) / hz )),\"haproxy_restarts\":$restarts,\"tcp_mem_pages_max\":$(cat $W/memmax 2>/dev/null || echo 0),\"tcp_mem\":\"$(cat /proc/sys/net/ipv4/tcp_mem | tr '\t' ' ')\",\"haproxy_end_states\":$(haproxy_states "$since" "$t_end"),\"kernel_tcp\":$kernel}"
 done
 kill $sink 2>/dev/null
 sync
