@@ -225,14 +225,9 @@ bionic_file_dirs() {
 
 # profile_mmdebstrap OUT.tar
 profile_mmdebstrap() {
-  local out=$1 problems
+  local out=$1
   bionic_check_versions || exit 1
-  problems=$(bionic_problems)
-  if [ -n "$problems" ]; then
-    while IFS= read -r p; do bionic_err "$p"; done <<<"$problems"
-    bionic_err "the bionic profile needs these (see image/README.md, \"Profiles\"); make image PROFILE=bionic PLAN=1 shows what is set"
-    exit 1
-  fi
+  bionic_stop_on "$(bionic_problems)" "the bionic profile needs these (see image/README.md, \"Profiles\"); make image PROFILE=bionic PLAN=1 shows what is set"
   local work=$out.d; rm -rf "$work"; mkdir -p "$work/keyrings"
   bionic_stage_keyrings "$work/keyrings"
   bionic_pins >"$work/nodeos-pins"
@@ -265,14 +260,17 @@ profile_agent_env_key() {  # what the cached agent build chroot depends on
 
 # profile_agent_env_mmdebstrap OUT.tar: the agent build chroot, from the
 # Ubuntu lines only (Docker and Kubernetes have nothing the agent links).
+# bionic_stop_on PROBLEMS WHAT: each problem line as an error, then WHAT, and exit
+bionic_stop_on() {
+  [ -n "$1" ] || return 0
+  local p; while IFS= read -r p; do bionic_err "$p"; done <<<"$1"
+  bionic_err "$2"
+  exit 1
+}
+
 profile_agent_env_mmdebstrap() {
-  local out=$1 problems
-  problems=$(bionic_problems ubuntu)
-  if [ -n "$problems" ]; then
-    while IFS= read -r p; do bionic_err "$p"; done <<<"$problems"
-    bionic_err "the agent's bionic build chroot needs these (see image/README.md, \"Profiles\")"
-    exit 1
-  fi
+  local out=$1
+  bionic_stop_on "$(bionic_problems ubuntu)" "the agent's bionic build chroot needs these (see image/README.md, \"Profiles\")"
   local work=$out.d; rm -rf "$work"; mkdir -p "$work/keyrings"
   bionic_stage_keyrings "$work/keyrings"
   local lines=() l
