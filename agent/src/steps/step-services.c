@@ -8,7 +8,7 @@ static bool service_applies(const struct role_service *sv, const struct node_con
         return !sv->when_lb_mode || STREQ(sv->when_lb_mode, lb_mode_to_string(c->lb.mode));
 }
 
-/* Whether systemd holds an old view of any of units (a drop-in the limits
+/* Whether systemd holds an old view of any of the units (a drop-in the limits
  * step wrote, a unit file a layer changed): `systemctl show` answers without
  * the cost of a reload, which is seconds under TCG. */
 static int units_need_reload(char **units) {
@@ -44,12 +44,12 @@ static int services_apply(const struct agent_ctx *ctx, const struct step *s, str
         /* the limits step's units too: a unit pulled in by one we start (containerd
          * by docker) must not start with its old limits */
         _cleanup_strv_free_ char **check = strv_copy(units);
+        if (!check)
+                return -ENOMEM;
         for (size_t i = 0; i < ctx->role->n_limits; i++)
                 if (!strv_contains(check, ctx->role->limits[i].unit) &&
                     strv_extend(&check, ctx->role->limits[i].unit) < 0)
                         return -ENOMEM;
-        if (!check)
-                return -ENOMEM;
         int r = check[0] ? units_need_reload(check) : 0;
         if (r < 0)
                 return r;
