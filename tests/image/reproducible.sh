@@ -17,9 +17,13 @@ build() {  # NAME CACHE
     ok "build $1 ($(tail -1 "$tmp/$1.log"))"
   else nok "build $1 failed"; tail -20 "$tmp/$1.log" | sed 's/^/# /'; echo "1..$n"; exit 1; fi
 }
+head0=$(git rev-parse HEAD 2>/dev/null)
 build a cache-a
 build b cache-b
 build c cache-a   # warm: the base from cache-a
+# the layer's timestamps and the agent's version come from HEAD: a commit
+# landing between the builds makes them differ for a reason of its own
+[ "$(git rev-parse HEAD 2>/dev/null)" = "$head0" ] || echo "# HEAD moved during the builds ($head0 -> $(git rev-parse HEAD)): layer, disk and id differences below are that, not the builder"
 for f in base.sqfs layer.sqfs vmlinuz initrd.img disk.qcow2; do
   ha=$(sha256sum "$tmp/a/bookworm/$role/$f" | cut -c1-16); hb=$(sha256sum "$tmp/b/bookworm/$role/$f" | cut -c1-16)
   hc=$(sha256sum "$tmp/c/bookworm/$role/$f" | cut -c1-16)
