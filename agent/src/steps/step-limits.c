@@ -16,6 +16,8 @@
 #include "steps/step.h"
 
 #define LIMITS_DROPIN "90-nodeos-limits.conf"
+#define VENDOR_UNIT_DIR "/usr/lib/systemd/system"     /* the image's, read-only */
+#define ADMIN_UNIT_DIR "/etc/systemd/system"
 
 static char *limit_dropin_text(const struct role_limit *l) {
         char *text = NULL;
@@ -34,7 +36,7 @@ static char *limit_dropin_path(const char *unit_dir, const struct role_limit *l)
 
 int limits_bake(const char *root, const struct role *role) {
         for (size_t i = 0; i < role->n_limits; i++) {
-                _cleanup_free_ char *dest = limit_dropin_path("/usr/lib/systemd/system", &role->limits[i]);
+                _cleanup_free_ char *dest = limit_dropin_path(VENDOR_UNIT_DIR, &role->limits[i]);
                 _cleanup_free_ char *text = limit_dropin_text(&role->limits[i]);
                 if (!dest || !text)
                         return -ENOMEM;
@@ -51,8 +53,8 @@ static int limits_apply(const struct agent_ctx *ctx, const struct step *s, struc
         size_t baked = 0;
         for (size_t i = 0; i < ctx->role->n_limits; i++) {
                 const struct role_limit *l = &ctx->role->limits[i];
-                _cleanup_free_ char *vendor = limit_dropin_path("/usr/lib/systemd/system", l);
-                _cleanup_free_ char *dest = limit_dropin_path("/etc/systemd/system", l);
+                _cleanup_free_ char *vendor = limit_dropin_path(VENDOR_UNIT_DIR, l);
+                _cleanup_free_ char *dest = limit_dropin_path(ADMIN_UNIT_DIR, l);
                 _cleanup_free_ char *text = limit_dropin_text(l);
                 if (!vendor || !dest || !text)
                         return -ENOMEM;

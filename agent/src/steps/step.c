@@ -30,10 +30,11 @@ int step_fail(struct step_result *res, int r, const char *fmt, ...) {
         return r < 0 ? r : -EIO;
 }
 
-/* The one way steps run a helper: a non-zero exit fails the step with the
- * command and the tail of its output, after hide() has masked any secret. */
-static int run_helper(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
-                      void (*hide)(char *output, const void *data), const void *data) {
+/* The one way steps run a helper (step_run is this without a hide hook): a
+ * non-zero exit fails the step with the command and the tail of its output,
+ * after hide() has masked any secret. */
+int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
+                    void (*hide)(char *output, const void *data), const void *data) {
         struct exec_result er;
         _cleanup_free_ char *cmd = strv_join(argv, " ");
         int r = exec_run(argv, timeout_ms, &er);
@@ -51,10 +52,5 @@ static int run_helper(struct step_result *res, int timeout_ms, char * const *arg
 }
 
 int step_run(struct step_result *res, int timeout_ms, char * const *argv) {
-        return run_helper(res, timeout_ms, argv, 5, NULL, NULL);
-}
-
-int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
-                    void (*hide)(char *output, const void *data), const void *data) {
-        return run_helper(res, timeout_ms, argv, tail_lines, hide, data);
+        return step_run_hiding(res, timeout_ms, argv, 5, NULL, NULL);
 }
