@@ -25,7 +25,7 @@ bench_die() { echo "bench: $*" >&2; exit 1; }
 bench_tools() {
   local t
   for t in mqtt-load mqtt-sink; do
-    if [ ! -x "$BENCH_BUILD/$t" ] || [ "$BENCH_DIR/$t.c" -nt "$BENCH_BUILD/$t" ]; then
+    if [ ! -x "$BENCH_BUILD/$t" ] || [ "$BENCH_DIR/$t.c" -nt "$BENCH_BUILD/$t" ] || [ "$BENCH_DIR/mqtt-io.h" -nt "$BENCH_BUILD/$t" ]; then
       ${CC:-cc} -std=c11 -Wall -Wextra -Werror -Wshadow -O2 -static -o "$BENCH_BUILD/$t" "$BENCH_DIR/$t.c" ||
         bench_die "cannot build $t"
     fi

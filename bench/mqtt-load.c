@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "mqtt-io.h"
 
 enum cstate { C_FREE, C_CONNECTING, C_WAIT_CONNACK, C_UP };
 
@@ -155,18 +156,9 @@ static void finish(long i, int err) { end_conn(i, err, -1); }
 /* Writes what is queued; returns 0 or a positive errno (the connection is dead). */
 static int flush(long i) {
         struct conn *c = &conns[i];
-        while (c->outlen > 0) {
-                ssize_t w = write(c->fd, c->out, c->outlen);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
-                                return 0;
-                        return errno;
-                }
-                memmove(c->out, c->out + w, c->outlen - (size_t) w);
-                c->outlen -= (uint32_t) w;
-        }
+        int err = write_queued(c->fd, c->out, &c->outlen);
+        if (err || c->outlen > 0)
+                return err;
         free(c->out);
         c->out = NULL;
         set_events(i);

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "mqtt-io.h"
 
 #define MAXL 16
 struct st {
@@ -71,21 +72,7 @@ static void set_events(int fd, const struct st *s) {
 }
 
 /* Returns 0, or a positive errno when the connection is dead. */
-static int flush(int fd, struct st *s) {
-        while (s->outlen > 0) {
-                ssize_t w = write(fd, s->out, s->outlen);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN || errno == EWOULDBLOCK)
-                                return 0;
-                        return errno;
-                }
-                memmove(s->out, s->out + w, s->outlen - (size_t) w);
-                s->outlen -= (uint32_t) w;
-        }
-        return 0;
-}
+static int flush(int fd, struct st *s) { return write_queued(fd, s->out, &s->outlen); }
 
 /* Consumes whole packets while their answers fit the output buffer;
  * returns 0, or -1 for a malformed packet, -2 for DISCONNECT. */
