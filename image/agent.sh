@@ -130,11 +130,7 @@ agent_plan() {
 # agent_build_preflight: stops the build now, before any stage, if the chroot
 # build could not succeed (it would otherwise fail after the base stages).
 agent_build_preflight() {
-  local problems p
-  problems=$(agent_build_problems)
-  [ -n "$problems" ] || return 0
-  while IFS= read -r p; do printf 'build-image: error: %s\n' "$p" >&2; done <<<"$problems"
-  die "the agent cannot be built (image/README.md, \"The agent on bionic\"); make image PROFILE=$PROFILE PLAN=1 shows the agent build"
+  die_listing "$(agent_build_problems)" "the agent cannot be built (image/README.md, \"The agent on bionic\"); make image PROFILE=$PROFILE PLAN=1 shows the agent build"
 }
 
 # The script run inside the chroot (sh, /build): cJSON first if its source

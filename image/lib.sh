@@ -18,7 +18,15 @@ stage_done() {
   printf '<== %s done in %.1f s%s\n' "$STAGE_NAME" "$(echo "$now - $STAGE_START" | bc)" "${1:+ ($1)}"
 }
 note() { printf '    %s\n' "$*"; }
-die()  { printf 'build-image: error: %s\n' "$*" >&2; exit 1; }
+err()  { printf 'build-image: error: %s\n' "$*" >&2; }
+die()  { err "$@"; exit 1; }
+# die_listing PROBLEMS WHAT: each line of PROBLEMS as an error, then WHAT, and
+# exit; nothing when PROBLEMS is empty
+die_listing() {
+  [ -n "$1" ] || return 0
+  local p; while IFS= read -r p; do err "$p"; done <<<"$1"
+  die "$2"
+}
 
 # run CMD...: runs a command with its output in the stage log
 run() {

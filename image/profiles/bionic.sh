@@ -94,14 +94,12 @@ PROFILE_AGENT_BUILD_PACKAGES=(
   libcmocka-dev   # the Makefile checks every pkg-config name it knows before any target
 )
 
-bionic_err() { printf 'build-image: error: %s\n' "$*" >&2; }
-
 # The values that are wrong whatever the sources: the profile is Docker 19.03
 # and Kubernetes 1.17, which the role data (roles/*/images) is written for.
 bionic_check_versions() {
   local bad=0
-  case $DOCKER_VERSION in *:19.03.*) ;; *) bionic_err "DOCKER_VERSION=$DOCKER_VERSION is not a Docker 19.03 package version (the bionic profile ships 19.03, e.g. 5:19.03.14~3-0~ubuntu-bionic)"; bad=1 ;; esac
-  case $K8S_VERSION in 1.17.*) ;; *) bionic_err "K8S_VERSION=$K8S_VERSION is not a Kubernetes 1.17 package version (roles/*/images are v1.17.3; e.g. 1.17.3-00)"; bad=1 ;; esac
+  case $DOCKER_VERSION in *:19.03.*) ;; *) err "DOCKER_VERSION=$DOCKER_VERSION is not a Docker 19.03 package version (the bionic profile ships 19.03, e.g. 5:19.03.14~3-0~ubuntu-bionic)"; bad=1 ;; esac
+  case $K8S_VERSION in 1.17.*) ;; *) err "K8S_VERSION=$K8S_VERSION is not a Kubernetes 1.17 package version (roles/*/images are v1.17.3; e.g. 1.17.3-00)"; bad=1 ;; esac
   return $bad
 }
 
@@ -227,7 +225,7 @@ bionic_file_dirs() {
 profile_mmdebstrap() {
   local out=$1
   bionic_check_versions || exit 1
-  bionic_stop_on "$(bionic_problems)" "the bionic profile needs these (see image/README.md, \"Profiles\"); make image PROFILE=bionic PLAN=1 shows what is set"
+  die_listing "$(bionic_problems)" "the bionic profile needs these (see image/README.md, \"Profiles\"); make image PROFILE=bionic PLAN=1 shows what is set"
   local work=$out.d; rm -rf "$work"; mkdir -p "$work/keyrings"
   bionic_stage_keyrings "$work/keyrings"
   bionic_pins >"$work/nodeos-pins"
@@ -260,17 +258,9 @@ profile_agent_env_key() {  # what the cached agent build chroot depends on
 
 # profile_agent_env_mmdebstrap OUT.tar: the agent build chroot, from the
 # Ubuntu lines only (Docker and Kubernetes have nothing the agent links).
-# bionic_stop_on PROBLEMS WHAT: each problem line as an error, then WHAT, and exit
-bionic_stop_on() {
-  [ -n "$1" ] || return 0
-  local p; while IFS= read -r p; do bionic_err "$p"; done <<<"$1"
-  bionic_err "$2"
-  exit 1
-}
-
 profile_agent_env_mmdebstrap() {
   local out=$1
-  bionic_stop_on "$(bionic_problems ubuntu)" "the agent's bionic build chroot needs these (see image/README.md, \"Profiles\")"
+  die_listing "$(bionic_problems ubuntu)" "the agent's bionic build chroot needs these (see image/README.md, \"Profiles\")"
   local work=$out.d; rm -rf "$work"; mkdir -p "$work/keyrings"
   bionic_stage_keyrings "$work/keyrings"
   local lines=() l
