@@ -9,9 +9,7 @@ cd "$(dirname "$0")/../.."
 role=${1:-verne}
 tmp=${TMPDIR:-/tmp}/nodeos-repro.$$; mkdir -p "$tmp"; trap 'rm -rf "$tmp"' EXIT
 images=$(qemu-tests/test-images.sh)
-n=0 fails=0
-ok()  { n=$((n+1)); echo "ok $n - $*"; }
-nok() { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }
+. tests/integration/lib.sh
 build() {  # NAME CACHE
   if NODEOS_OUT=$tmp/$1 NODEOS_CACHE=$tmp/$2 image/build-image --role "$role" --images-dir "$images" >"$tmp/$1.log" 2>&1; then
     ok "build $1 ($(tail -1 "$tmp/$1.log"))"
@@ -39,5 +37,4 @@ if [ "$fails" -gt 0 ]; then
     diff "$tmp/la" "$tmp/lb" | head -20 | sed "s/^/# $f: /"
   done
 fi
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end
