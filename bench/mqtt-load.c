@@ -8,13 +8,15 @@
  *
  *   mqtt-load -t HOST:PORT -n 100000 [-s 10.0.0.2,10.0.0.3] [-r 2000]
  *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100] [-T 60] [-P 1000]
+ *             [-R MAX_ATTEMPTS -B FIRST_BACKOFF_S]
  *
  * -p takes fractions (0.02: 50 publishes a second per connection).
  *
  * What the numbers mean (they must say what the proxy did, not what this
  * tool did to itself):
  *   up       connections that have their CONNACK and are still open;
- *   failed   connections that never got a CONNACK, by cause: open (this
+ *   failed   connections that never got a CONNACK (with -R: whose last
+ *            allowed attempt failed too), by cause: open (this
  *            side: socket/bind/connect refused at once, e.g. EADDRNOTAVAIL,
  *            EMFILE), refused (RST to the SYN: nothing listening), reset
  *            (RST after the handshake), closed (FIN before the CONNACK:
@@ -27,6 +29,23 @@
  *            connection itself before the end: a write that would block
  *            (EAGAIN, or a partial write) waits for EPOLLOUT.
  *
+ * -R: reconnects, as real devices do (paho and the like retry a connect
+ * that failed, with a growing backoff). A connection whose attempt fails
+ * before its CONNACK, for any cause, is opened again after a backoff:
+ * -B seconds (default 1) doubling per failed attempt up to 30 s, each
+ * drawn from [half of it, all of it] so that a burst of failures does not
+ * come back as one wave. At most MAX_ATTEMPTS connect attempts in all
+ * (default 1: no retry); only a connection whose last attempt failed
+ * counts in failed. Reported besides: failed_attempts (every failed
+ * attempt, by cause; attempts_failed their sum), retried (connections
+ * that needed more than one attempt and got their CONNACK), gave_up
+ * (connections that retried and failed their last attempt: with -R > 1
+ * equal to connect_failed, 0 without -R), retry_waiting (waiting for
+ * their backoff now). A DROP is never reconnected: a connection that had
+ * its CONNACK and was ended stays a drop, the number this tool exists
+ * for. Retries share -r's schedule (attempt k, first or retry, starts no
+ * earlier than k/r seconds after the start) and -P's in-flight cap.
+ *
  * -P caps the connections in flight (connect() to CONNACK): a slow target
  * (a proxy under TCG) then sets the pace, instead of the generator
  * overflowing its accept queue and losing connections to SYN retries that
@@ -36,8 +55,12 @@
  * when nothing progressed (no connect(), CONNACK or failure) for -T
  * seconds: a proxy at its maxconn leaves the rest waiting in its accept
  * queue, the in-flight cap then stops the opening, and a benchmark must
- * still end (those never opened are reported as not_opened). The hold
- * follows, -H seconds.
+ * still end (those never opened are reported as not_opened). A retry
+ * scheduled for later is progress to come: the -T seconds count from the
+ * latest scheduled retry too. The hold follows, -H seconds; nothing is
+ * opened in it, retries neither (those left are reported as
+ * retry_waiting). At the end: target = up + drops + connect_failed +
+ * pending + not_opened + retry_waiting.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -60,7 +83,8 @@
 #include <unistd.h>
 #include "mqtt-io.h"
 
-enum cstate { C_FREE, C_CONNECTING, C_WAIT_CONNACK, C_UP };
+/* C_RETRY: an attempt failed, the next one waits for its backoff (no fd) */
+enum cstate { C_FREE, C_CONNECTING, C_WAIT_CONNACK, C_UP, C_RETRY };
 
 enum fail { F_OPEN, F_REFUSED, F_RESET, F_CLOSED, F_TIMEOUT, F_REJECTED, F_OTHER, F_MAX };
 static const char *const fail_name[F_MAX] = { "open", "refused", "reset", "closed", "timeout", "rejected", "other" };
@@ -71,23 +95,72 @@ static const char *const drop_name[D_MAX] = { "closed", "reset", "timeout", "oth
  * are skipped for it rather than buffered without bound */
 #define OUT_MAX 65536
 
+/* the longest backoff between two connect attempts of one connection */
+#define BACKOFF_MAX_S 30.0
+
 struct conn {
         int fd;
         uint8_t st;
         uint8_t inlen;
         uint8_t in[4];
+        uint16_t attempts;      /* connect attempts made, this one included */
         uint32_t outlen;
         uint8_t *out;   /* bytes a write could not take yet; NULL when none */
         double next_ping, next_pub;
+        double retry_at;        /* C_RETRY: when the next attempt may start */
 };
 
 static struct conn *conns;
 static long n_target, n_up, n_pending, n_opened, n_connack, n_drops, n_pubs, n_pub_skipped;
 static long n_failed[F_MAX], n_dropped[D_MAX], n_connect_fail;
 static long n_pings, n_pong_bytes, n_ping_deferred, n_write_waits;
-static int open_errno;
-static double last_progress, last_connack, ping_lag_max, ping_lag_max_iv;
+static long n_attempts, n_attempts_failed, n_failed_attempt[F_MAX], n_retried, n_gave_up, n_retry_wait, n_retry_opened;
+static int open_errno, max_attempts = 1;
+static double backoff_first = 1, last_progress, last_connack, retry_horizon, ping_lag_max, ping_lag_max_iv;
 static int ep;
+
+/* connections waiting for their backoff: a min-heap on retry_at (each
+ * connection is in it at most once, so n_target entries suffice) */
+static long *retryq, retryq_len;
+
+static bool retry_before(long a, long b) { return conns[a].retry_at < conns[b].retry_at; }
+
+static void retryq_push(long i) {
+        long k = retryq_len++;
+        while (k > 0 && retry_before(i, retryq[(k - 1) / 2])) {
+                retryq[k] = retryq[(k - 1) / 2];
+                k = (k - 1) / 2;
+        }
+        retryq[k] = i;
+}
+
+static long retryq_pop(void) {
+        long top = retryq[0], last = retryq[--retryq_len], k = 0;
+        for (;;) {
+                long c = 2 * k + 1;
+                if (c >= retryq_len)
+                        break;
+                if (c + 1 < retryq_len && retry_before(retryq[c + 1], retryq[c]))
+                        c++;
+                if (!retry_before(retryq[c], last))
+                        break;
+                retryq[k] = retryq[c];
+                k = c;
+        }
+        if (retryq_len > 0)
+                retryq[k] = last;
+        return top;
+}
+
+/* xorshift64*: the backoff's jitter needs spread, not secrecy; a fixed
+ * seed makes one run's schedule the next one's */
+static double rand01(void) {
+        static uint64_t x = 0x9e3779b97f4a7c15u;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        return (double) ((x * 0x2545f4914f6cdd1du) >> 11) / 9007199254740992.0;
+}
 
 static double now(void) {
         struct timespec ts;
@@ -129,26 +202,54 @@ static void set_events(long i) {
         epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
+/* Connection i's attempt failed (it has no fd now): it waits for its
+ * backoff, or, at its last attempt, is counted as failed. */
+static void attempt_failed(long i, enum fail cause, double t) {
+        struct conn *c = &conns[i];
+        n_attempts_failed++;
+        n_failed_attempt[cause]++;
+        last_progress = t;
+        if (c->attempts < max_attempts) {
+                double b = backoff_first;
+                for (int k = 1; k < c->attempts && b < BACKOFF_MAX_S; k++)
+                        b *= 2;
+                if (b > BACKOFF_MAX_S)
+                        b = BACKOFF_MAX_S;
+                c->st = C_RETRY;
+                c->retry_at = t + b / 2 + rand01() * b / 2;
+                if (c->retry_at > retry_horizon)
+                        retry_horizon = c->retry_at;
+                retryq_push(i);
+                n_retry_wait++;
+                return;
+        }
+        c->st = C_FREE;
+        n_connect_fail++;
+        n_failed[cause]++;
+        if (c->attempts > 1)
+                n_gave_up++;
+}
+
 /* The end of connection i, as the peer or the kernel decided it: err 0 is
  * an orderly close (FIN), else the socket's errno; fail_as, when >= 0,
  * names the cause of a failure instead of err. */
 static void end_conn(long i, int err, int fail_as) {
         struct conn *c = &conns[i];
-        if (c->st == C_UP) {
+        bool was_up = c->st == C_UP;
+        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        free(c->out);
+        *c = (struct conn) { .fd = -1, .st = C_FREE, .attempts = c->attempts };
+        if (was_up) {
+                /* a drop: never reconnected, whatever -R says */
                 n_up--;
                 n_drops++;
                 n_dropped[err == 0 ? D_CLOSED : err == ECONNRESET || err == EPIPE ? D_RESET : err == ETIMEDOUT ? D_TIMEOUT : D_OTHER]++;
         } else {
                 n_pending--;
-                n_connect_fail++;
-                n_failed[fail_as >= 0 ? fail_as : err == 0 ? F_CLOSED : err == ECONNREFUSED ? F_REFUSED :
-                         err == ECONNRESET || err == EPIPE ? F_RESET : err == ETIMEDOUT ? F_TIMEOUT : F_OTHER]++;
-                last_progress = now();
+                attempt_failed(i, fail_as >= 0 ? (enum fail) fail_as : err == 0 ? F_CLOSED : err == ECONNREFUSED ? F_REFUSED :
+                               err == ECONNRESET || err == EPIPE ? F_RESET : err == ETIMEDOUT ? F_TIMEOUT : F_OTHER, now());
         }
-        epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
-        free(c->out);
-        *c = (struct conn) { .fd = -1, .st = C_FREE };
 }
 
 static void finish(long i, int err) { end_conn(i, err, -1); }
@@ -219,12 +320,29 @@ static int open_one(long i, const struct sockaddr_in *dst, struct in_addr *srcs,
                 close(fd);
                 return e;
         }
-        conns[i] = (struct conn) { .fd = fd, .st = C_CONNECTING };
+        conns[i].fd = fd;
+        conns[i].st = C_CONNECTING;
         struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t) i };
         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-        n_opened++;
+        if (conns[i].attempts == 1)
+                n_opened++;
+        else
+                n_retry_opened++;
         n_pending++;
         return 0;
+}
+
+/* Connect attempt of connection i (its first or a retry); a failure at
+ * once (socket/bind/connect) is a failed attempt like any other. */
+static void start_attempt(long i, double t, const struct sockaddr_in *dst, struct in_addr *srcs, int nsrc) {
+        conns[i].attempts++;
+        n_attempts++;
+        last_progress = t;
+        int r = open_one(i, dst, srcs, nsrc);
+        if (r < 0) {
+                open_errno = -r;
+                attempt_failed(i, F_OPEN, t);
+        }
 }
 
 /* Reads what there is; returns 1 while the connection lives, 0 after
@@ -260,6 +378,8 @@ static int read_all(long i, double t, int keepalive, double pub_every) {
                         n_up++;
                         n_pending--;
                         n_connack++;
+                        if (c->attempts > 1)
+                                n_retried++;
                         last_progress = last_connack = t;
                         /* first pings spread over half a keepalive */
                         c->next_ping = t + keepalive / 2.0 + (i % 1000) / 1000.0 * keepalive / 2.0;
@@ -282,7 +402,7 @@ static void poll_once(int timeout_ms, int keepalive, double pub_every) {
                 long i = (long) evs[e].data.u64;
                 struct conn *c = &conns[i];
                 uint32_t ev = evs[e].events;
-                if (c->st == C_FREE)
+                if (c->st == C_FREE || c->st == C_RETRY)
                         continue;
                 if (ev & EPOLLERR) {
                         int err = sock_error(c->fd);
@@ -365,7 +485,7 @@ int main(int argc, char **argv) {
         int keepalive = 60, hold = 60, interval = 5, pub_size = 100, settle = 60, opt;
         double pub_every = 0;
         long max_pending = 0;
-        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:")) >= 0)
+        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:R:B:")) >= 0)
                 switch (opt) {
                 case 't': target = optarg; break;
                 case 'n': n_target = atol(optarg); break;
@@ -378,12 +498,15 @@ int main(int argc, char **argv) {
                 case 'z': pub_size = atoi(optarg); break;
                 case 'T': settle = atoi(optarg); break;
                 case 'P': max_pending = atol(optarg); break;
+                case 'R': max_attempts = atoi(optarg); break;
+                case 'B': backoff_first = atof(optarg); break;
                 default:
-                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT]\n", argv[0]);
+                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT] [-R MAX_ATTEMPTS] [-B FIRST_BACKOFF_S]\n", argv[0]);
                         return 2;
                 }
-        if (!target || n_target <= 0 || keepalive <= 0 || interval <= 0 || pub_size < 0 || pub_size > 60000) {
-                fprintf(stderr, "mqtt-load: -t and -n are required; -k, -i > 0; -z <= 60000\n");
+        if (!target || n_target <= 0 || keepalive <= 0 || interval <= 0 || pub_size < 0 || pub_size > 60000 ||
+            max_attempts < 1 || max_attempts > UINT16_MAX || !(backoff_first > 0)) {
+                fprintf(stderr, "mqtt-load: -t and -n are required; -k, -i, -B > 0; -z <= 60000; 1 <= -R <= 65535\n");
                 return 2;
         }
         struct sockaddr_in dst = { .sin_family = AF_INET };
@@ -420,8 +543,9 @@ int main(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
         conns = calloc((size_t) n_target, sizeof(*conns));
         uint8_t *payload = calloc(1, (size_t) pub_size + 64);
+        retryq = calloc((size_t) n_target, sizeof(*retryq));
         ep = epoll_create1(EPOLL_CLOEXEC);
-        if (!conns || !payload || ep < 0) {
+        if (!conns || !payload || !retryq || ep < 0) {
                 fprintf(stderr, "mqtt-load: out of memory\n");
                 return 1;
         }
@@ -434,17 +558,18 @@ int main(int argc, char **argv) {
         last_progress = last_connack = t0;
         for (;;) {
                 double t = now();
-                /* open at the requested rate, never more than -P in flight */
+                /* open at the requested rate, never more than -P in flight;
+                 * retries that are due first (they have waited longer) */
                 long want = (long) ((t - t0) * rate);
-                while (!full_at && next_open < n_target && next_open < want && (max_pending <= 0 || n_pending < max_pending)) {
-                        int r = open_one(next_open, &dst, srcs, nsrc);
-                        if (r < 0) {
-                                n_connect_fail++;
-                                n_failed[F_OPEN]++;
-                                open_errno = -r;
+                while (!full_at && n_attempts < want && (max_pending <= 0 || n_pending < max_pending)) {
+                        if (retryq_len > 0 && conns[retryq[0]].retry_at <= t) {
+                                n_retry_wait--;
+                                start_attempt(retryq_pop(), t, &dst, srcs, nsrc);
+                        } else if (next_open < n_target) {
+                                start_attempt(next_open++, t, &dst, srcs, nsrc);
+                        } else {
+                                break;
                         }
-                        next_open++;
-                        last_progress = t;
                 }
                 poll_once(50, keepalive, pub_every);
                 t = now();
@@ -481,8 +606,9 @@ int main(int argc, char **argv) {
                 }
                 if (n_up > peak)
                         peak = n_up;
-                if (!full_at && ((next_open >= n_target && n_pending == 0) || t >= last_progress + settle)) {
-                        stalled = n_pending > 0 || next_open < n_target;
+                if (!full_at && ((next_open >= n_target && n_pending == 0 && n_retry_wait == 0) ||
+                                 (t >= last_progress + settle && t >= retry_horizon + settle))) {
+                        stalled = n_pending > 0 || next_open < n_target || n_retry_wait > 0;
                         full_at = t;
                         ramp_last_connack = last_connack;
                         end = t + hold;
@@ -496,6 +622,9 @@ int main(int argc, char **argv) {
                                (n_connack - connack_at_report) / iv, n_pings, n_pong_bytes / 2, ping_lag_max_iv, n_write_waits, n_pubs);
                         print_classes("failed", fail_name, n_failed, F_MAX);
                         print_classes("dropped", drop_name, n_dropped, D_MAX);
+                        printf(",\"retry_waiting\":%ld,\"retried\":%ld,\"gave_up\":%ld,\"attempts_failed\":%ld",
+                               n_retry_wait, n_retried, n_gave_up, n_attempts_failed);
+                        print_classes("failed_attempts", fail_name, n_failed_attempt, F_MAX);
                         printf("}\n");
                         fflush(stdout);
                         connack_at_report = n_connack;
@@ -524,6 +653,10 @@ int main(int argc, char **argv) {
                n_pings, n_pong_bytes / 2, n_ping_deferred, ping_lag_max, n_write_waits, open_errno ? strerrorname_np(open_errno) : "");
         print_classes("failed", fail_name, n_failed, F_MAX);
         print_classes("dropped", drop_name, n_dropped, D_MAX);
+        printf(",\"max_attempts\":%d,\"backoff_first_s\":%.2f,\"attempts\":%ld,\"retry_opened\":%ld,\"retry_waiting\":%ld,"
+               "\"retried\":%ld,\"gave_up\":%ld,\"attempts_failed\":%ld",
+               max_attempts, backoff_first, n_attempts, n_retry_opened, n_retry_wait, n_retried, n_gave_up, n_attempts_failed);
+        print_classes("failed_attempts", fail_name, n_failed_attempt, F_MAX);
         printf("}\n");
         return 0;
 }
