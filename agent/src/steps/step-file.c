@@ -81,9 +81,13 @@ static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct 
         if (ctx->live && changed && f->reload) {
                 /* try-restart: a running service picks the change up now; the
                  * services step starts it otherwise. */
-                r = step_run(res, 120000, (char *[]) { "systemctl", "try-restart", f->reload, NULL });
+                _cleanup_sysmgr_ struct sysmgr *m = NULL;
+                r = step_sysmgr_open(res, &m);
                 if (r < 0)
                         return r;
+                r = sysmgr_run_job(m, SYSMGR_TRY_RESTART, f->reload, 120ULL * 1000000ULL);
+                if (r < 0)
+                        return step_sysmgr_fail(res, m, r);
         }
         step_result_set(res, STEP_DONE, "%s %s%s", f->dest, changed ? "written" : "unchanged",
                         f->check ? " (checked)" : "");

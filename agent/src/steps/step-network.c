@@ -38,15 +38,18 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
         if (r < 0)
                 return step_fail(res, r, "cannot write the networkd unit: %s", strerror(-r));
         if (ctx->live) {
-                /* --no-reload: enabling only adds symlinks, and a reload costs
-                 * seconds under TCG (the image enables networkd anyway) */
-                r = step_run(res, 60000, (char *[]) { "systemctl", "enable", "--quiet", "--no-reload",
-                                                      "systemd-networkd.service", NULL });
-                if (r >= 0)
-                        r = step_run(res, 60000, (char *[]) { "systemctl", changed ? "restart" : "start",
-                                                              "systemd-networkd.service", NULL });
+                _cleanup_sysmgr_ struct sysmgr *m = NULL;
+                char *networkd[] = { "systemd-networkd.service", NULL };
+                r = step_sysmgr_open(res, &m);
                 if (r < 0)
                         return r;
+                /* the image enables networkd already; this is for an image
+                 * that does not, and costs one call */
+                r = sysmgr_enable(m, networkd);
+                if (r >= 0)
+                        r = sysmgr_run_job(m, changed ? SYSMGR_RESTART : SYSMGR_START, networkd[0], 60ULL * 1000000ULL);
+                if (r < 0)
+                        return step_sysmgr_fail(res, m, r);
         }
         step_result_set(res, STEP_DONE, "%s on %s", n->address, n->interface ? n->interface : "en*/eth*");
         return 0;

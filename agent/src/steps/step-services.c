@@ -2,29 +2,9 @@
 #include <string.h>
 #include "steps/step.h"
 #include "strv.h"
-#include "exec.h"
 
 static bool service_applies(const struct role_service *sv, const struct node_config *c) {
         return !sv->when_lb_mode || STREQ(sv->when_lb_mode, lb_mode_to_string(c->lb.mode));
-}
-
-/* Whether systemd holds an old view of any of the units (a drop-in the limits
- * step wrote, a unit file a layer changed): `systemctl show` answers without
- * the cost of a reload, which is seconds under TCG. */
-static int units_need_reload(char **units) {
-        _cleanup_strv_free_ char **argv = NULL;
-        if (strv_extend(&argv, "systemctl") < 0 || strv_extend(&argv, "show") < 0 ||
-            strv_extend(&argv, "--property=NeedDaemonReload") < 0 || strv_extend(&argv, "--value") < 0)
-                return -ENOMEM;
-        STRV_FOREACH(u, units)
-                if (strv_extend(&argv, *u) < 0)
-                        return -ENOMEM;
-        _cleanup_(exec_result_done) struct exec_result er = { 0 };
-        int r = exec_run(argv, 60000, &er);
-        if (r < 0 || er.status != 0)
-                /* cannot tell: reloading is always correct */
-                return 1;
-        return strstr(er.output, "yes") != NULL;
 }
 
 static int services_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
@@ -50,22 +30,24 @@ static int services_apply(const struct agent_ctx *ctx, const struct step *s, str
                 if (!strv_contains(check, ctx->role->limits[i].unit) &&
                     strv_extend(&check, ctx->role->limits[i].unit) < 0)
                         return -ENOMEM;
-        int r = check[0] ? units_need_reload(check) : 0;
+        _cleanup_sysmgr_ struct sysmgr *m = NULL;
+        int r = step_sysmgr_open(res, &m);
         if (r < 0)
                 return r;
-        if (r > 0) {
-                r = step_run(res, 60000, (char *[]) { "systemctl", "daemon-reload", NULL });
-                if (r < 0)
-                        return r;
-        }
-        STRV_FOREACH(u, units) {
-                /* --no-reload: enabling only adds symlinks for the next boots */
-                r = step_run(res, 60000, (char *[]) { "systemctl", "enable", "--quiet", "--no-reload", *u, NULL });
+        /* a reload costs seconds under TCG: only when systemd holds an old
+         * view of a unit (a drop-in the limits step wrote, a unit file a
+         * layer changed) */
+        r = sysmgr_need_reload(m, check);
+        if (r > 0)
+                r = sysmgr_reload(m);
+        /* enabling only adds the symlinks for the next boots: no reload */
+        if (r >= 0)
+                r = sysmgr_enable(m, units);
+        STRV_FOREACH(u, units)
                 if (r >= 0)
-                        r = step_run(res, 300000, (char *[]) { "systemctl", "start", *u, NULL });
-                if (r < 0)
-                        return r;
-        }
+                        r = sysmgr_run_job(m, SYSMGR_START, *u, 300ULL * 1000000ULL);
+        if (r < 0)
+                return step_sysmgr_fail(res, m, r);
         step_result_set(res, STEP_DONE, "enabled and started %s", list);
         return 0;
 }

@@ -54,3 +54,16 @@ int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv,
 int step_run(struct step_result *res, int timeout_ms, char * const *argv) {
         return step_run_hiding(res, timeout_ms, argv, 5, NULL, NULL);
 }
+
+int step_sysmgr_open(struct step_result *res, struct sysmgr **ret) {
+        int r = sysmgr_open(ret);
+        if (r < 0)
+                return step_fail(res, r, "cannot reach systemd (its private socket or the system bus): %s",
+                                 strerror(-r));
+        return 0;
+}
+
+int step_sysmgr_fail(struct step_result *res, const struct sysmgr *m, int r) {
+        const char *why = sysmgr_error(m);
+        return step_fail(res, r, "systemd: %s", why[0] ? why : strerror(-r));
+}

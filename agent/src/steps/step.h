@@ -12,6 +12,7 @@
 #include "config.h"
 #include "role.h"
 #include "state.h"
+#include "sysmgr.h"
 
 struct agent_ctx {
         const char *root;               /* "/" on a node; a scratch tree with --root */
@@ -53,6 +54,10 @@ int step_run(struct step_result *res, int timeout_ms, char * const *argv);
  * masks it before any of it reaches the step's detail; tail_lines of it are kept. */
 int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv, size_t tail_lines,
                     void (*hide)(char *output, const void *data), const void *data);
+/* Connects to systemd's manager (sysmgr.h), or fails the step saying so. */
+int step_sysmgr_open(struct step_result *res, struct sysmgr **ret);
+/* Fails the step with what the manager said about a call that returned r. */
+int step_sysmgr_fail(struct step_result *res, const struct sysmgr *m, int r);
 
 /* Image build time: writes role's limits as vendor drop-ins under
  * root/usr/lib/systemd/system (one path per line on stdout), which the limits
