@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/selftest.sh: proves the lb-100k tools and their arithmetic natively,
-# in under a minute, before an hour of VM time is spent on them. Run by
+# in about a minute, before an hour of VM time is spent on them. Run by
 # `make bench` first; by hand: `sudo bench/selftest.sh` (BUILD=build-x).
 #
 # Each case gets a fresh network namespace (the ephemeral port range is
@@ -20,6 +20,15 @@
 #             (20 connections, 50 a second each):
 #             writes that would block wait for EPOLLOUT (write_waits > 0),
 #             nothing is counted as dropped or failed.
+#   retry:    the sink listens only 3 s after haproxy, whose health checks
+#             then take 5 more s to bring the servers up: N = 300 over
+#             3 s. With -R (reconnect with backoff, as devices do) all
+#             300 held, 0 failed, 0 drops, retried > 0, the ramp waiting
+#             for scheduled retries (-T 3 is shorter than the backoffs);
+#             the same run without -R ends with failures (so the retry is
+#             what made the difference); and straight to a sink listening
+#             1 s late, retries 2-4 s after the refusals keep a -T 1 ramp
+#             open until all 300 are held.
 # Needs root (ip netns), haproxy, jq, and the agent built in $BUILD.
 #
 # --mem: instead of the assertions, kernel and haproxy memory per proxied
@@ -72,7 +81,8 @@ done
 haproxy -c -q -f "$cfg" || bench_die "selftest: haproxy rejects the adapted config $cfg"
 srcs=127.0.1.1,127.0.1.2,127.0.1.3,127.0.1.4,127.0.1.5,127.0.1.6,127.0.1.7,127.0.1.8
 
-# setup RANGE: a fresh namespace with the sink and haproxy
+# setup RANGE [SINK_DELAY_S]: a fresh namespace with the sink and haproxy;
+# the sink starts listening SINK_DELAY_S after haproxy when given
 setup() {
   local b
   cleanup_ns
@@ -80,7 +90,7 @@ setup() {
   for b in $backends; do ip -n "$NS" addr add "${b%:*}/32" dev lo; done
   ip netns exec "$NS" sysctl -q -w net.ipv4.ip_local_port_range="$1"
   # shellcheck disable=SC2046,SC2086 # one -l per backend
-  ip netns exec "$NS" "$BENCH_BUILD/mqtt-sink" $(printf ' -l %s' $backends) -i 1 >"$W/sink.log" 2>&1 &
+  (sleep "${2:-0}"; exec ip netns exec "$NS" "$BENCH_BUILD/mqtt-sink" $(printf ' -l %s' $backends) -i 1 >"$W/sink.log" 2>&1) &
   pids+=($!)
   ip netns exec "$NS" haproxy -db -f "$cfg" >"$W/haproxy.log" 2>&1 &
   hap=$!; pids+=("$hap")
@@ -174,6 +184,34 @@ sleep 1.5; sinkline=$(tail -1 "$W/sink.log")
 if jq -e '.protocol == 0 and .disconnect == 0 and .publishes > 0' <<<"$sinkline" >/dev/null; then
   ok "stall: the sink parsed the 60 KB publishes"
 else nok "stall: sink: $sinkline"; fi
+
+# retry: the backends come up late; devices that reconnect get through
+# retry_case NAME [MQTT-LOAD OPTIONS]: prints the final JSON's file
+retry_case() {
+  local name=$1; shift
+  setup "20000 29999" 3
+  load -n 300 -r 100 -P 100 -k 30 -H 1 -T 3 "$@" >"$W/$name.log" 2>&1
+  final "$W/$name.log"
+}
+f=$(retry_case retry -R 10 -B 0.5)
+check "retry: with -R 10, all 300 held, 0 failed, 0 drops, the ramp not cut short by -T" \
+  '.up == 300 and .connect_failed == 0 and .drops == 0 and .gave_up == 0 and .retry_waiting == 0 and .not_opened == 0 and (.stalled | not)' "$f"
+check "retry: connections needed retries after haproxy's refusals (closed/reset before CONNACK)" \
+  '.retried > 0 and .attempts_failed >= .retried and (.failed_attempts.closed + .failed_attempts.reset) == .attempts_failed and .attempts == 300 + .attempts_failed and .max_attempts == 10' "$f"
+echo "# retry, -R 10: $(jq -c '{up, retried, attempts, failed_attempts, ramp_s}' "$f")"
+f=$(retry_case noretry)
+check "retry: the same run without retries ends with failures (counted once each)" \
+  '.connect_failed > 0 and .up < 300 and .up + .connect_failed == 300 and .retried == 0 and .gave_up == 0 and .attempts == 300 and .attempts_failed == .connect_failed and .drops == 0' "$f"
+echo "# retry, no -R: $(jq -c '{up, connect_failed, failed, ramp_s}' "$f")"
+# the settle time counts from the latest scheduled retry: straight to the
+# sink, which listens 1 s late, all 300 refused at once, retried 2-4 s
+# later; nothing happens in between, longer than -T 1
+setup "20000 29999" 1
+b1=$(echo "$backends" | awk '{print $1; exit}')
+ip netns exec "$NS" "$BENCH_BUILD/mqtt-load" -t "$b1" -n 300 -r 10000 -k 30 -H 1 -T 1 -R 2 -B 4 -i 1 >"$W/settle.log" 2>&1
+f=$(final "$W/settle.log")
+check "retry: a retry scheduled later than -T keeps the ramp open: 300 held at their second attempt" \
+  '.up == 300 and .retried == 300 and .attempts == 600 and .failed_attempts.refused == 300 and .retry_waiting == 0 and (.stalled | not) and .ramp_s >= 2' "$f"
 
 echo "selftest: $pass passed, $fail failed"
 [ "$fail" = 0 ]
