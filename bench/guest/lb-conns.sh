@@ -10,8 +10,13 @@
 # Parameters (set by the action file that sources this): RUNS ("tuned:N
 # stock:N ..."), HOLD_S, LONG_HOLD ("tuned:100000:300": a longer hold for
 # one run), RATE, SETTLE_S, SOURCES, INFLIGHT (connects in flight at
-# most), KEEPALIVE (mqtt-load pings every KEEPALIVE/2 s). Prints "BENCH
-# <json>" lines on ttyS1, then powers the VM off.
+# most), KEEPALIVE (mqtt-load pings every KEEPALIVE/2 s), RETRY (connect
+# attempts per connection at most, mqtt-load -R: 1 = no reconnect),
+# BACKOFF (the first retry's backoff, mqtt-load -B), SYSCTL ("key=value
+# ...": set here before anything else, so the kernel differs from what the
+# role configured; the env line records each value as the kernel has it
+# then, "harness_sysctl"). Prints "BENCH <json>" lines on ttyS1, then
+# powers the VM off.
 #
 # Besides the counts, each run says why connections ended, so a number
 # that is not the proxy's capacity can be told apart: the kernel's TCP
@@ -27,6 +32,7 @@ exec >/dev/ttyS1 2>&1
 set -u
 RUNS=${RUNS:-"tuned:100000 stock:100000"} HOLD_S=${HOLD_S:-30} LONG_HOLD=${LONG_HOLD:-}
 RATE=${RATE:-1000} SETTLE_S=${SETTLE_S:-60} SOURCES=${SOURCES:-8} INFLIGHT=${INFLIGHT:-1000} KEEPALIVE=${KEEPALIVE:-120}
+RETRY=${RETRY:-1} BACKOFF=${BACKOFF:-1} SYSCTL=${SYSCTL:-}
 STOCK_RANGE="32768 60999"
 W=/run/bench; mkdir -p $W
 cfg=/etc/haproxy/haproxy.cfg
@@ -63,6 +69,17 @@ usable_ports() { awk -v lo="$1" -v hi="$2" 'BEGIN {n = hi - lo + 1}
      if (a < lo) a = lo; if (b > hi) b = hi; if (b >= a) n -= b - a + 1 } }
   END {print n}' /proc/sys/net/ipv4/ip_local_reserved_ports; }
 
+# the harness's own kernel settings (a diagnostic run, not the role's):
+# each as the kernel has it afterwards, as a JSON object's members
+harness_sysctl=""
+for kv in $SYSCTL; do
+  k=${kv%%=*} v=${kv#*=}
+  sysctl -q -w "$k=$v" || note "harness sysctl $k=$v: refused"
+  now=$(sysctl -n "$k" 2>/dev/null | tr '\t' ' ')
+  [ "$now" = "$v" ] || note "harness sysctl $k: asked $v, the kernel has '$now'"
+  harness_sysctl="$harness_sysctl${harness_sysctl:+,}\"$k\":\"$now\""
+done
+
 # the seed's MQTT backends (haproxy's "listen mqtt" servers) become local
 backends=$(awk '/^listen /{m=($2=="mqtt")} m && $1=="server" {print $3}' $cfg)
 listen=""
@@ -83,7 +100,9 @@ sink=$!
 i=0; while [ $i -lt 60 ] && ! ss -ltn | grep -q ":${backends##*:}"; do sleep 1; i=$((i+1)); done
 sleep 8
 conntrack_max=$(cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null || echo none)
-echo "BENCH {\"kind\":\"env\",\"backends\":$nb,\"tuned_range\":\"$tuned_range\",\"haproxy_maxconn\":${maxconn:-0},\"sources\":$SOURCES,\"nf_conntrack_max\":\"$conntrack_max\",\"mem_kb\":$(meminfo MemTotal),\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"haproxy\":\"$(haproxy -v 2>/dev/null | awk 'NR==1{print $3}')\"}"
+# the per-CPU queue loopback packets wait in: its drops are softnet_stat's
+netdev_backlog=$(cat /proc/sys/net/core/netdev_max_backlog)
+echo "BENCH {\"kind\":\"env\",\"backends\":$nb,\"tuned_range\":\"$tuned_range\",\"haproxy_maxconn\":${maxconn:-0},\"sources\":$SOURCES,\"nf_conntrack_max\":\"$conntrack_max\",\"netdev_max_backlog\":$netdev_backlog,\"harness_sysctl\":{$harness_sysctl},\"load_max_attempts\":$RETRY,\"load_backoff_first_s\":$BACKOFF,\"mem_kb\":$(meminfo MemTotal),\"cpus\":$(nproc),\"kernel\":\"$(uname -r)\",\"haproxy\":\"$(haproxy -v 2>/dev/null | awk 'NR==1{print $3}')\"}"
 
 for run in $RUNS; do
   mode=${run%%:*} n=${run#*:}
@@ -109,7 +128,7 @@ for run in $RUNS; do
       sleep 5
     done ) &
   sampler=$!
-  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -i 10 >$W/load-$mode-$n.log 2>&1
+  mqtt-load -t 127.0.0.1:1883 -n "$n" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -R "$RETRY" -B "$BACKOFF" -i 10 >$W/load-$mode-$n.log 2>&1
   t_end=$(( $(date +%s) - 2 ))
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
   hsmax=$(hastat FRONTEND 6) hecon=$(hastat BACKEND 14) hwretr=$(hastat BACKEND 16)
