@@ -165,6 +165,10 @@ echo "(setup: the first unit's activation to its end; role ready: setup done and
 echo
 echo "agent steps (first boot, ms):"
 jq -r '[.boots[] | select(.mode == "agent")][0].agent_steps // [] | map("  \(.stage)/\(.step) \(.ms)") | .[]' <<<"$res"
+echo
+echo "when the units the setup touches became active (s since systemd started; activating -> active):"
+jq -r '.boots | group_by(.mode)[] | .[0] as $b | "  \($b.mode): " + ([$b.timeline // [] | .[] | select(.active_us != null and .active_us > 0)
+  | "\(.unit | sub("\\.(service|target)$"; "")) \(((.activating_us // 0) - $b.userspace_us) / 1e6 * 100 | round / 100)->\((.active_us - $b.userspace_us) / 1e6 * 100 | round / 100)"] | join(", "))' <<<"$res"
 # the agent's own time: the steps that do not wait on systemd (the networkd
 # restart, daemon-reload, haproxy's start are systemd's and haproxy's time)
 res=$(jq '

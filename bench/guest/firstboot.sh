@@ -43,6 +43,13 @@ print(json.dumps({k: round(s["finished"]-s["start"], 3) for k, s in v.items() if
   cloud-init analyze blame 2>/dev/null | head -12 | sed 's/^/BENCH-NOTE cloud-init blame: /'
   echo "BENCH-NOTE cloud-init status: $(cloud-init status --long 2>&1 | tr '\n' ' ')"
 fi
-echo "BENCH {\"mode\":\"$MODE\",\"userspace_us\":$(num "$(systemctl show -P UserspaceTimestampMonotonic)"),\"multi_user_us\":$(prop multi-user.target ActiveEnterTimestampMonotonic),\"haproxy_active_us\":$(prop haproxy.service ActiveEnterTimestampMonotonic),\"units\":[${u_json}],\"agent_steps\":[${steps}],\"agent_total_ms\":$(num "$total"),\"cloud_init_stages\":${ci_stages:-null},\"result\":{\"hostname\":\"$(hostname)\",\"port_range\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)\",\"haproxy\":\"$(systemctl is-active haproxy.service)\",\"haproxy_cfg\":\"$(sha256sum /etc/haproxy/haproxy.cfg 2>/dev/null | cut -c1-16)\",\"haproxy_nofile\":\"$(systemctl show -P LimitNOFILE haproxy.service)\",\"somaxconn\":\"$(cat /proc/sys/net/core/somaxconn)\"}}"
+# when the units the role setup touches changed state (the job that started
+# haproxy also waits for what it is ordered after: network-online.target)
+timeline=""
+for u in systemd-networkd.service systemd-networkd-wait-online.service network-online.target haproxy.service; do
+  timeline="$timeline${timeline:+,}$(printf '{"unit":"%s","activating_us":%s,"active_us":%s}' "$u" \
+    "$(prop "$u" InactiveExitTimestampMonotonic)" "$(prop "$u" ActiveEnterTimestampMonotonic)")"
+done
+echo "BENCH {\"mode\":\"$MODE\",\"timeline\":[${timeline}],\"userspace_us\":$(num "$(systemctl show -P UserspaceTimestampMonotonic)"),\"multi_user_us\":$(prop multi-user.target ActiveEnterTimestampMonotonic),\"haproxy_active_us\":$(prop haproxy.service ActiveEnterTimestampMonotonic),\"units\":[${u_json}],\"agent_steps\":[${steps}],\"agent_total_ms\":$(num "$total"),\"cloud_init_stages\":${ci_stages:-null},\"result\":{\"hostname\":\"$(hostname)\",\"port_range\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)\",\"haproxy\":\"$(systemctl is-active haproxy.service)\",\"haproxy_cfg\":\"$(sha256sum /etc/haproxy/haproxy.cfg 2>/dev/null | cut -c1-16)\",\"haproxy_nofile\":\"$(systemctl show -P LimitNOFILE haproxy.service)\",\"somaxconn\":\"$(cat /proc/sys/net/core/somaxconn)\"}}"
 sync
 systemctl poweroff
