@@ -30,6 +30,10 @@ i=0; while [ $i -lt 120 ] && [ "$MODE" != noop ] && ! systemctl is-active -q hap
 i=0; while [ $i -lt 300 ] && ! systemctl is-active -q multi-user.target; do sleep 1; i=$((i+1)); done
 set -- $units
 echo "BENCH-NOTE cgroup of $1: controllers '$(cat /sys/fs/cgroup/system.slice/cgroup.subtree_control 2>/dev/null)', files: $(ls /sys/fs/cgroup/system.slice/$1 2>&1 | wc -l), memory.peak: $(ls /sys/fs/cgroup/system.slice/$1/memory.peak 2>&1)"
+# the agent's lines with the kernel's monotonic clock, against the unit's
+# start: where its time goes between the exec and the first step
+[ "$MODE" = agent ] && { echo "BENCH-NOTE node-agent exec at $(prop node-agent.service ExecMainStartTimestampMonotonic) us";
+  journalctl -b -o short-monotonic -u node-agent.service 2>/dev/null | sed 's/^/BENCH-NOTE agent journal: /' | head -20; }
 u_json=""; for u in $units; do u_json="$u_json${u_json:+,}$(unit_json "$u")"; done
 steps=$(journalctl -b -o cat -u node-agent.service 2>/dev/null | awk '
   /node-agent: stage=/ { st=""; ms="";
