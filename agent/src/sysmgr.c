@@ -227,18 +227,13 @@ static void explain_job(struct sysmgr *m, const char *verb, const char *unit) {
                   active ? active : "state unknown", unit);
 }
 
-static const char *const job_methods[] = {
-        [SYSMGR_START] = "StartUnit", [SYSMGR_RESTART] = "RestartUnit", [SYSMGR_TRY_RESTART] = "TryRestartUnit",
-};
-static const char *const job_verbs[] = {
-        [SYSMGR_START] = "start", [SYSMGR_RESTART] = "restart", [SYSMGR_TRY_RESTART] = "try-restart",
-};
-
-int sysmgr_queue_job(struct sysmgr *m, enum sysmgr_job job, const char *unit) {
-        return call_manager(m, job_methods[job], NULL, "ss", unit, "replace");
-}
-
 int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint64_t timeout_usec) {
+        static const char *const methods[] = {
+                [SYSMGR_START] = "StartUnit", [SYSMGR_RESTART] = "RestartUnit", [SYSMGR_TRY_RESTART] = "TryRestartUnit",
+        };
+        static const char *const verbs[] = {
+                [SYSMGR_START] = "start", [SYSMGR_RESTART] = "restart", [SYSMGR_TRY_RESTART] = "try-restart",
+        };
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *rep = NULL;
         /* the match before the job exists: its JobRemoved can come before
@@ -253,7 +248,7 @@ int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint
                         return r;
                 m->subscribed = true;
         }
-        r = call_manager(m, job_methods[job], &rep, "ss", unit, "replace");
+        r = call_manager(m, methods[job], &rep, "ss", unit, "replace");
         if (r < 0)
                 return r;
         const char *job_path;
@@ -280,16 +275,16 @@ int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint
         }
         m->job_path = NULL;
         if (r == -ETIMEDOUT) {
-                set_error(m, "%s %s: the job did not finish in %llu s", job_verbs[job], unit,
+                set_error(m, "%s %s: the job did not finish in %llu s", verbs[job], unit,
                           (unsigned long long) (timeout_usec / 1000000ULL));
                 return r;
         }
         if (r < 0) {
-                set_error(m, "%s %s: lost the manager: %s", job_verbs[job], unit, strerror(-r));
+                set_error(m, "%s %s: lost the manager: %s", verbs[job], unit, strerror(-r));
                 return r;
         }
         if (!STREQ(m->job_result, "done")) {
-                explain_job(m, job_verbs[job], unit);
+                explain_job(m, verbs[job], unit);
                 return -EIO;
         }
         return 0;

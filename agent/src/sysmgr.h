@@ -39,6 +39,3 @@ enum sysmgr_job { SYSMGR_START, SYSMGR_RESTART, SYSMGR_TRY_RESTART };
  * finish. 0 if it finished "done"; -EIO if it finished otherwise (the
  * result, and the unit's own Result, in sysmgr_error()); -ETIMEDOUT. */
 int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint64_t timeout_usec);
-/* Queues the job and returns once the manager has accepted it; the job runs
- * on without this connection. */
-int sysmgr_queue_job(struct sysmgr *m, enum sysmgr_job job, const char *unit);

@@ -293,16 +293,6 @@ static void enable_sends_the_list_persistently_without_a_reload(void **state) {
         assert_string_equal(log, "enable haproxy.service x.service runtime=0 force=0\n");
 }
 
-static void a_queued_job_returns_once_accepted_without_waiting(void **state) {
-        (void) state;
-        struct fake f = fake_start();
-        assert_int_equal(sysmgr_queue_job(f.m, SYSMGR_START, "slow.target"), 0);
-        assert_true(sysmgr_queue_job(f.m, SYSMGR_START, "missing.target") < 0);
-        assert_string_equal(sysmgr_error(f.m), "StartUnit: Unit missing.target not found.");
-        _cleanup_free_ char *log = fake_stop(&f);
-        assert_string_equal(log, "StartUnit slow.target replace\nStartUnit missing.target replace\n");
-}
-
 int main(void) {
         /* a write to a fake that has gone away must be an error, not a signal */
         signal(SIGPIPE, SIG_IGN);
@@ -315,7 +305,6 @@ int main(void) {
                 cmocka_unit_test(jobs_on_one_connection_subscribe_once),
                 cmocka_unit_test(need_reload_asks_each_unit_until_one_is_stale),
                 cmocka_unit_test(enable_sends_the_list_persistently_without_a_reload),
-                cmocka_unit_test(a_queued_job_returns_once_accepted_without_waiting),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

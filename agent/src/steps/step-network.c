@@ -48,12 +48,6 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
                 r = sysmgr_enable(m, networkd);
                 if (r >= 0)
                         r = sysmgr_run_job(m, changed ? SYSMGR_RESTART : SYSMGR_START, networkd[0], 60ULL * 1000000ULL);
-                /* Units the role starts later are ordered after
-                 * network-online.target (haproxy is); its wait for the links
-                 * (seconds under TCG) runs while the next steps do, not
-                 * after them. Nothing waits for it here. */
-                if (r >= 0)
-                        r = sysmgr_queue_job(m, SYSMGR_START, "network-online.target");
                 if (r < 0)
                         return step_sysmgr_fail(res, m, r);
         }
