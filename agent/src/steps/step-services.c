@@ -38,7 +38,7 @@ static int services_apply(const struct agent_ctx *ctx, const struct step *s, str
          * view of a unit (a drop-in the limits step wrote, a unit file a
          * layer changed) */
         r = sysmgr_need_reload(m, check);
-        if (r > 0)
+        if (r != 0)     /* needed, or cannot tell: reloading is always correct */
                 r = sysmgr_reload(m);
         /* enabling only adds the symlinks for the next boots: no reload */
         if (r >= 0)
