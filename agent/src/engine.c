@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
+#include "clock.h"
 #include "config.h"
 #include "datasource.h"
 #include "diag.h"

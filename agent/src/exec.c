@@ -7,18 +7,13 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "clock.h"
 #include "exec.h"
 #include "macro.h"
 
 #define OUTPUT_MAX (64 * 1024)
 
 extern char **environ;
-
-static long long now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void keep_tail(char *buf, size_t *len, const char *add, size_t n) {
         if (n >= OUTPUT_MAX) {

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include "clock.h"
 #include "http.h"
 #include "joincheck.h"
 #include "log.h"
@@ -219,12 +220,6 @@ int joincheck_once(const char *endpoint, const secret *token, char * const *ca_h
         return joincheck_verify_cluster_info(body, len, endpoint, token, ca_hashes, res);
 }
 
-static long long mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long long ms) {
         struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -233,7 +228,7 @@ static void sleep_ms(long long ms) {
 
 int joincheck_run(const char *endpoint, const secret *token, char * const *ca_hashes,
                   const struct joincheck_options *o, struct joincheck_result *res) {
-        long long start = mono_ms(), budget = o->total_ms, unsigned_since = -1;
+        long long start = now_ms(), budget = o->total_ms, unsigned_since = -1;
         bool by_expiry = false;
         if (o->token_expires > 0) {
                 long long left = (long long) (o->token_expires - (int64_t) time(NULL)) * 1000;
@@ -254,7 +249,7 @@ int joincheck_run(const char *endpoint, const secret *token, char * const *ca_ha
                 int r = joincheck_once(endpoint, token, ca_hashes, o->attempt_timeout_ms, res);
                 if (r >= 0 || r == -ENOMEM || joincheck_verdict_is_final(res->verdict))
                         return r;
-                long long now = mono_ms();
+                long long now = now_ms();
                 if (res->verdict == JOINCHECK_TOKEN_UNSIGNED) {
                         if (unsigned_since < 0)
                                 unsigned_since = now;

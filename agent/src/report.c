@@ -6,12 +6,6 @@
 #include "macro.h"
 #include "report.h"
 
-long long now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Quotes a value for key="value" lines: \" and \\ escaped, newlines folded. */
 static void put_quoted(FILE *f, const char *v) {
         fputc('"', f);

@@ -16,4 +16,3 @@ void report_step(const char *stage, const char *step, const char *status, long l
 void report_success(const char *instance, const char *role, long long elapsed_ms);
 void report_failure(const char *instance, const char *role, const char *reason);
 void report_status(const char *fmt, ...) _printf_(1, 2);
-long long now_ms(void);

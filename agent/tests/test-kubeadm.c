@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include "clock.h"
 #include "config.h"
 #include "exec.h"
 #include "fileio.h"
@@ -674,12 +675,6 @@ static void join_preflight_retries_an_unpublished_cluster_info_until_the_cap(voi
         ca_done(&ca);
 }
 
-static long long mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int closed_port(void) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -702,9 +697,9 @@ static void join_preflight_backs_off_on_an_unreachable_endpoint_until_the_token_
         quick_options(&o);
         o.total_ms = 60000;                     /* the expiry, 2 s away, is the bound */
         o.token_expires = time(NULL) + 2;
-        long long t0 = mono_ms();
+        long long t0 = now_ms();
         assert_true(joincheck_run(ep, &token, pins, &o, &res) < 0);
-        long long el = mono_ms() - t0;
+        long long el = now_ms() - t0;
         assert_int_equal(res.verdict, JOINCHECK_UNREACHABLE);
         assert_true(el < 4000);
         assert_true(res.attempts >= 3 && res.attempts <= 8);    /* 100, 200, 400, 400 ... ms */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "clock.h"
 #include "exec.h"
 #include "fileio.h"
 #include "http.h"
@@ -110,12 +111,6 @@ static int run_kubeadm(struct step_result *res, const secret *token, char * cons
         return enable_kubelet(res, token, false);
 }
 
-static long long mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* True once https://<endpoint>/healthz answers 2xx, verified with the
  * cluster CA, within wait_ms. */
 static bool api_answers(const struct agent_ctx *ctx, int wait_ms, char **why) {
@@ -125,14 +120,14 @@ static bool api_answers(const struct agent_ctx *ctx, int wait_ms, char **why) {
             !(ca = path_in_root(ctx->root, KUBE_PKI_DIR "/ca.crt")))
                 return false;
         struct http_options ho = { .timeout_ms = 5000, .attempts = 1, .ca_file = ca };
-        long long deadline = mono_ms() + wait_ms, delay = 1000;
+        long long deadline = now_ms() + wait_ms, delay = 1000;
         for (;;) {
                 _cleanup_free_ char *body = NULL;
                 free(*why);
                 *why = NULL;
                 if (http_get(url, &ho, &body, NULL, why) >= 0)
                         return true;
-                if (mono_ms() + delay > deadline)
+                if (now_ms() + delay > deadline)
                         return false;
                 struct timespec ts = { (time_t) (delay / 1000), (long) (delay % 1000) * 1000000L };
                 nanosleep(&ts, NULL);
