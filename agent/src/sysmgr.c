@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <systemd/sd-bus.h>
+#include "clock.h"
 #include "macro.h"
 #include "sysmgr.h"
 
@@ -26,7 +26,6 @@ struct sysmgr {
         bool job_removed;
 };
 
-
 static void set_error(struct sysmgr *m, const char *fmt, ...) _printf_(2, 3);
 static void set_error(struct sysmgr *m, const char *fmt, ...) {
         va_list ap;
@@ -39,11 +38,12 @@ const char *sysmgr_error(const struct sysmgr *m) {
         return m->error;
 }
 
-static int sysmgr_new(sd_bus *bus, bool direct, struct sysmgr **ret) {
+/* Takes *bus (left NULL) when it succeeds. */
+static int sysmgr_new(sd_bus **bus, bool direct, struct sysmgr **ret) {
         struct sysmgr *m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
-        m->bus = bus;
+        m->bus = TAKE_PTR(*bus);
         m->direct = direct;
         *ret = m;
         return 0;
@@ -62,10 +62,7 @@ static int connect_address(const char *address, bool direct, struct sysmgr **ret
         r = sd_bus_start(bus);
         if (r < 0)
                 return r;
-        r = sysmgr_new(bus, direct, ret);
-        if (r >= 0)
-                bus = NULL;
-        return r;
+        return sysmgr_new(&bus, direct, ret);
 }
 
 int sysmgr_open(struct sysmgr **ret) {
@@ -78,10 +75,7 @@ int sysmgr_open(struct sysmgr **ret) {
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return r;
-        r = sysmgr_new(bus, false, ret);
-        if (r >= 0)
-                bus = NULL;
-        return r;
+        return sysmgr_new(&bus, false, ret);
 }
 
 int sysmgr_open_fd(int fd, struct sysmgr **ret) {
@@ -99,10 +93,7 @@ int sysmgr_open_fd(int fd, struct sysmgr **ret) {
         r = sd_bus_start(bus);
         if (r < 0)
                 return r;
-        r = sysmgr_new(bus, true, ret);
-        if (r >= 0)
-                bus = NULL;
-        return r;
+        return sysmgr_new(&bus, true, ret);
 }
 
 void sysmgr_free(struct sysmgr *m) {
@@ -112,13 +103,27 @@ void sysmgr_free(struct sysmgr *m) {
         free(m);
 }
 
-/* A manager method; the reply in *reply when asked for. Errors land in
- * m->error as "Member: the manager's message". */
+static int new_manager_call(struct sysmgr *m, const char *member, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(m->bus, ret, SD_DEST, SD_PATH, SD_MANAGER, member);
+}
+
+/* Sends a manager method call; the reply in *reply when asked for. Errors
+ * land in m->error as "Member: the manager's message". */
+static int send_manager_call(struct sysmgr *m, sd_bus_message *msg, sd_bus_message **reply) {
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call(m->bus, msg, CALL_TIMEOUT_USEC, &err, reply);
+        if (r < 0) {
+                set_error(m, "%s: %s", sd_bus_message_get_member(msg), err.message ? err.message : strerror(-r));
+                sd_bus_error_free(&err);
+                return r;
+        }
+        return 0;
+}
+
+/* A manager method with arguments of the given sd-bus types. */
 static int call_manager(struct sysmgr *m, const char *member, sd_bus_message **reply, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *rep = NULL;
-        sd_bus_error err = SD_BUS_ERROR_NULL;
-        int r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, member);
+        int r = new_manager_call(m, member, &msg);
         if (r < 0)
                 return r;
         if (types) {
@@ -129,15 +134,7 @@ static int call_manager(struct sysmgr *m, const char *member, sd_bus_message **r
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_call(m->bus, msg, CALL_TIMEOUT_USEC, &err, &rep);
-        if (r < 0) {
-                set_error(m, "%s: %s", member, err.message ? err.message : strerror(-r));
-                sd_bus_error_free(&err);
-                return r;
-        }
-        if (reply)
-                *reply = TAKE_PTR(rep);
-        return 0;
+        return send_manager_call(m, msg, reply);
 }
 
 static int unit_path(const char *unit, char **ret) {
@@ -171,11 +168,10 @@ int sysmgr_reload(struct sysmgr *m) {
 
 int sysmgr_enable(struct sysmgr *m, char * const *units) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *rep = NULL;
-        sd_bus_error err = SD_BUS_ERROR_NULL;
         if (!units || !units[0])
                 return 0;
-        int r = sd_bus_message_new_method_call(m->bus, &msg, SD_DEST, SD_PATH, SD_MANAGER, "EnableUnitFiles");
+        /* an array of strings does not go through the varargs of call_manager() */
+        int r = new_manager_call(m, "EnableUnitFiles", &msg);
         if (r < 0)
                 return r;
         r = sd_bus_message_append_strv(msg, (char **) units);
@@ -185,13 +181,7 @@ int sysmgr_enable(struct sysmgr *m, char * const *units) {
         r = sd_bus_message_append(msg, "bb", 0, 0);
         if (r < 0)
                 return r;
-        r = sd_bus_call(m->bus, msg, CALL_TIMEOUT_USEC, &err, &rep);
-        if (r < 0) {
-                set_error(m, "EnableUnitFiles: %s", err.message ? err.message : strerror(-r));
-                sd_bus_error_free(&err);
-                return r;
-        }
-        return 0;
+        return send_manager_call(m, msg, NULL);
 }
 
 static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error) {
@@ -208,14 +198,8 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
-/* Why a unit's job did not end "done": the unit's own Result ("exit-code",
- * "timeout", ...) when it has one, for a message like systemctl's. */
+/* Why a unit's job did not end "done": the job's result and the unit's
+ * ActiveState ("failed", ...), for a message like systemctl's. */
 static void explain_job(struct sysmgr *m, const char *verb, const char *unit) {
         _cleanup_free_ char *path = NULL;
         _cleanup_free_ char *active = NULL;
@@ -257,19 +241,19 @@ int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint
                 return r;
         m->job_path = job_path;
         m->job_removed = false;
-        uint64_t deadline = now_usec() + timeout_usec;
+        long long deadline = now_ms() + (long long) (timeout_usec / 1000ULL);
         while (!m->job_removed) {
                 r = sd_bus_process(m->bus, NULL);
                 if (r < 0)
                         break;
                 if (r > 0)
                         continue;
-                uint64_t now = now_usec();
+                long long now = now_ms();
                 if (now >= deadline) {
                         r = -ETIMEDOUT;
                         break;
                 }
-                r = sd_bus_wait(m->bus, deadline - now);
+                r = sd_bus_wait(m->bus, (uint64_t) (deadline - now) * 1000ULL);
                 if (r < 0)
                         break;
         }
