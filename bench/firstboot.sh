@@ -20,6 +20,9 @@
 # lines; cloud-init's own stage times; memory.peak of each unit's cgroup. On the host: the agent's own work
 # with nothing live (`node-agent run --root`), the median of 20 runs.
 #   --quick: one boot of each kind; full: BENCH_FIRSTBOOT_REPEAT (3) each.
+#   BENCH_FIRSTBOOT_MODES: the kinds to boot ("agent cloud-init noop"); the
+#   goals need all three. BENCH_FIRSTBOOT_NETWORKD_DEBUG=1: networkd logs at
+#   debug level (diagnostic; it slows networkd).
 # Environment: BENCH_MEM (MiB, 1024), BENCH_SMP (2). Writes
 # bench/out/firstboot.json.
 set -uo pipefail
@@ -116,6 +119,12 @@ for u in node-agent cloud-init-local cloud-init cloud-config cloud-final bench-n
   printf '[Service]\nExecStartPost=-/bin/sh -c "cat /sys/fs/cgroup/system.slice/%%n/memory.peak >/run/bench-mem-%%n"\n' \
     >"$mem/etc/systemd/system/$u.service.d/90-bench-mem.conf"
 done
+# diagnostic: networkd's debug log in the guest's journal (why the link is
+# not yet online); printed by the guest driver
+if [ "${BENCH_FIRSTBOOT_NETWORKD_DEBUG:-0}" = 1 ]; then
+  mkdir -p "$mem/etc/systemd/system/systemd-networkd.service.d"
+  printf '[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n' >"$mem/etc/systemd/system/systemd-networkd.service.d/90-bench-debug.conf"
+fi
 bench_overlay "$BENCH_BUILD/fb-agent.sqfs" "$mem"
 bench_overlay "$BENCH_BUILD/fb-noop.sqfs" "$noop" "$mem"
 bench_overlay "$BENCH_BUILD/fb-cloud-init.sqfs" "$ci_tree" "$ci" "$mem"
@@ -123,9 +132,9 @@ bench_overlay "$BENCH_BUILD/fb-cloud-init.sqfs" "$ci_tree" "$ci" "$mem"
 # --- the boots ---------------------------------------------------------------
 all="[]"
 for rep in $(seq "$reps"); do
-  for mode in agent cloud-init noop; do
+  for mode in ${BENCH_FIRSTBOOT_MODES:-agent cloud-init noop}; do
     act=$BENCH_BUILD/fb-$mode.action
-    printf 'MODE=%s\n. /usr/local/lib/nodeos-bench/firstboot.sh\n' "$mode" >"$act"
+    printf 'MODE=%s\nNETWORKD_LINES=%s\n. /usr/local/lib/nodeos-bench/firstboot.sh\n' "$mode" "$([ "${BENCH_FIRSTBOOT_NETWORKD_DEBUG:-0}" = 1 ] && echo 400 || echo 40)" >"$act"
     seed=$seed_src; [ "$mode" = cloud-init ] && seed=$ci_seed
     name=firstboot-$mode-$rep
     if QT_EXTRA=$BENCH_BUILD/fb-$mode.sqfs bench_vm "$name" "$img" "$seed" "$act" 1500; then

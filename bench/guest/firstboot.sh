@@ -34,6 +34,11 @@ echo "BENCH-NOTE cgroup of $1: controllers '$(cat /sys/fs/cgroup/system.slice/cg
 # start: where its time goes between the exec and the first step
 [ "$MODE" = agent ] && { echo "BENCH-NOTE node-agent exec at $(prop node-agent.service ExecMainStartTimestampMonotonic) us";
   journalctl -b -o short-monotonic -u node-agent.service 2>/dev/null | sed 's/^/BENCH-NOTE agent journal: /' | head -20; }
+# what the link went through before it was online (the haproxy start job
+# waits for network-online.target)
+journalctl -b -o short-monotonic -u systemd-networkd.service -u systemd-networkd-wait-online.service 2>/dev/null |
+  grep -v -e 'Sent message type' -e 'Got message type' -e 'sd-bus' -e 'Successfully' -e 'NETLINK' -e 'rtnl' |
+  sed 's/^/BENCH-NOTE networkd journal: /' | head -${NETWORKD_LINES:-40}
 u_json=""; for u in $units; do u_json="$u_json${u_json:+,}$(unit_json "$u")"; done
 steps=$(journalctl -b -o cat -u node-agent.service 2>/dev/null | awk '
   /node-agent: stage=/ { st=""; ms="";

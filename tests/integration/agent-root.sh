@@ -107,6 +107,12 @@ for r in master dojot kafka x509 verne; do
   check "$r: docker daemon.json systemd cgroup driver" grep -q '"native.cgroupdriver=systemd"' "$tmp/$r/etc/docker/daemon.json"
   check "$r: the services step would start docker.service (offline root)" grep -q 'step=services status=skipped .*not starting docker.service: offline root' "$tmp/$r.first.log"
 done
+# the seed's static network (cloud-init/examples/lb: 192.168.0.20/24, no
+# gateway): networkd's unit says exactly that, and ignores router
+# advertisements (a static node; with RA on, network-online waits for them)
+expect "lb: networkd unit is the seed's static address, RA off" \
+  "$(grep -v '^#' "$tmp/lb/etc/systemd/network/10-nodeos.network" | sed '/^$/d' | sort)" \
+  "[Match]" "Name=en* eth*" "[Network]" "Address=192.168.0.20/24" "IPv6AcceptRA=no"
 check "lb: no modules, no swap change" test ! -e "$tmp/lb/etc/modules-load.d/nodeos.conf" -a ! -e "$tmp/lb/etc/systemd/system/swap.target"
 
 # lb and verne: fd limits from the role; every value not from dojot's guide
