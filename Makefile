@@ -27,9 +27,26 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# libcurl and libarchive are opened on first use (agent/src/libload.h), not
+# linked into node-agent and nodeos-seedgen: with them the loader maps ~45
+# more libraries at every start, for steps most roles never run. Their
+# headers still compile in; the sonames to dlopen are those of the libraries
+# compiled against. Tests and fuzzers link everything (test-docker writes
+# archives with libarchive itself). -ldl -lpthread: glibc before 2.34
+# (Ubuntu 18.04's 2.27) keeps dlopen and pthread_* outside libc.
+DLOPEN_PKGS := libcurl libarchive
+AGENT_LIBS  := $(shell pkg-config --libs $(filter-out $(DLOPEN_PKGS),$(PKGS)) 2>/dev/null) -ldl -lpthread
+soname = $(shell objdump -p "$$($(CC) -print-file-name=$(1).so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
+LIBCURL_SONAME    := $(call soname,libcurl)
+LIBARCHIVE_SONAME := $(call soname,libarchive)
+SONAME_FLAGS := -DLIBCURL_SONAME='"$(LIBCURL_SONAME)"' -DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"'
+ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)
+$(foreach p,$(DLOPEN_PKGS),$(if $(call soname,$(p)),,$(error cannot find the soname of $(p) (objdump -p on $(CC) -print-file-name=$(p).so): the agent dlopens it by that name; install $(deb_$(p)) and binutils)))
+endif
+
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(SONAME_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"$(VERSION)"'
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g
 
 AGENT_SRC  := $(sort $(wildcard agent/src/*.c agent/src/steps/*.c))
@@ -50,10 +67,10 @@ $(1)/libagent.a: $(call obj,$(1),$(LIB_SRC))
 	@rm -f $$@; ar rcs $$@ $$^
 $(1)/node-agent: $(1)/obj/src/main.o $(1)/libagent.a
 	@echo "  LD      $$@"
-	@$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
+	@$$(CC) $(2) $$^ $$(AGENT_LIBS) -o $$@
 $(1)/nodeos-seedgen: $(1)/obj/cmd/seedgen.o $(1)/libagent.a
 	@echo "  LD      $$@"
-	@$$(CC) $(2) $$^ $$(PKG_LIBS) -o $$@
+	@$$(CC) $(2) $$^ $$(AGENT_LIBS) -o $$@
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libagent.a
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
@@ -73,7 +90,7 @@ tests: $(TESTS) $(ASAN_TESTS)
 # --- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC   ?= clang
 FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) $(SONAME_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
 $(BUILD)/fuzz/obj/%.o: agent/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"

@@ -3,12 +3,12 @@
 #include <archive_entry.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "docker.h"
+#include "libload.h"
 #include "macro.h"
 #include "strv.h"
 
@@ -18,11 +18,10 @@ struct docker {
         char *socket;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-int docker_new(const char *socket_path, struct docker **ret) {
-        pthread_once(&curl_once, curl_init_once);
+int docker_new(const char *socket_path, struct docker **ret, char **error) {
+        int r = libload_curl(error);
+        if (r < 0)
+                return r;
         struct docker *d = calloc(1, sizeof(*d));
         if (!d || !(d->socket = strdup(socket_path ? socket_path : "/run/docker.sock"))) {
                 free(d);
@@ -63,23 +62,23 @@ static CURL *request(struct docker *d, const char *path, struct buf *b, long tim
         _cleanup_free_ char *url = NULL;
         if (asprintf(&url, API "%s", path) < 0)
                 return NULL;
-        CURL *c = curl_easy_init();
+        CURL *c = sym_curl_easy_init();
         if (!c)
                 return NULL;
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+        sym_curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->socket);
+        sym_curl_easy_setopt(c, CURLOPT_URL, url);
+        sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+        sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+        sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
         return c;
 }
 
 static int perform(struct docker *d, CURL *c, long *status) {
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-        curl_easy_cleanup(c);
+        CURLcode cc = sym_curl_easy_perform(c);
+        sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        sym_curl_easy_cleanup(c);
         if (cc == CURLE_OK)
                 return 0;
         if (cc == CURLE_COULDNT_CONNECT) {
@@ -180,14 +179,14 @@ int docker_image_load(struct docker *d, const char *archive_path, char **error) 
         CURL *c = request(d, "/images/load?quiet=1", &b, 600000);
         if (!c)
                 return -ENOMEM;
-        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-tar");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_READDATA, f);       /* default read callback: fread */
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) st.st_size);
+        struct curl_slist *h = sym_curl_slist_append(NULL, "Content-Type: application/x-tar");
+        sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        sym_curl_easy_setopt(c, CURLOPT_POST, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_READDATA, f);       /* default read callback: fread */
+        sym_curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) st.st_size);
         long status = 0;
         int r = perform(d, c, &status);
-        curl_slist_free_all(h);
+        sym_curl_slist_free_all(h);
         if (r >= 0 && status != 200) {
                 /* the daemon answers {"message": ...} with a 4xx/5xx when the
                  * load fails before any output was flushed */
@@ -230,30 +229,36 @@ static int refs_from_json(const char *name, const char *text, char ***ret) {
         return 0;
 }
 
-int docker_archive_image_refs(const char *archive_path, char ***ret) {
-        struct archive *a = archive_read_new();
+int docker_archive_image_refs(const char *archive_path, char ***ret, char **error) {
+        int r = libload_archive(error);
+        if (r < 0)
+                return r;
+        struct archive *a = sym_archive_read_new();
         struct archive_entry *e;
-        int r = -ENOENT;
         if (!a)
                 return -ENOMEM;
-        archive_read_support_filter_all(a);
-        archive_read_support_format_tar(a);
-        if (archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK) {
-                archive_read_free(a);
+        sym_archive_read_support_filter_all(a);
+        sym_archive_read_support_format_tar(a);
+        if (sym_archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK) {
+                const char *why = sym_archive_error_string(a);
+                if (error)
+                        *error = strdup(why ? why : "cannot open the archive");
+                sym_archive_read_free(a);
                 return -EIO;
         }
+        r = -ENOENT;
         char **refs = NULL;
-        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-                const char *name = archive_entry_pathname(e);
+        while (sym_archive_read_next_header(a, &e) == ARCHIVE_OK) {
+                const char *name = sym_archive_entry_pathname(e);
                 if (name && strncmp(name, "./", 2) == 0)
                         name += 2;
                 if (!name || (!STREQ(name, "manifest.json") && !STREQ(name, "index.json")))
                         continue;
-                la_int64_t size = archive_entry_size(e);
+                la_int64_t size = sym_archive_entry_size(e);
                 if (size <= 0 || size > (1 << 20))
                         continue;
                 _cleanup_free_ char *text = calloc(1, (size_t) size + 1);
-                if (!text || archive_read_data(a, text, (size_t) size) != size) {
+                if (!text || sym_archive_read_data(a, text, (size_t) size) != size) {
                         r = -EIO;
                         break;
                 }
@@ -261,7 +266,7 @@ int docker_archive_image_refs(const char *archive_path, char ***ret) {
                 if (r < 0 || (refs && STREQ(name, "manifest.json")))
                         break;
         }
-        archive_read_free(a);
+        sym_archive_read_free(a);
         if (r < 0) {
                 strv_free(refs);
                 return r;

@@ -4,14 +4,17 @@
 /* A small client of the Docker Engine API over its unix socket (libcurl,
  * CURLOPT_UNIX_SOCKET_PATH), for what the agent needs: is an image present,
  * load an image archive. API version pinned to v1.40 (Docker 19.03), which
- * Debian's docker.io 20.10 also serves. */
+ * Debian's docker.io 20.10 also serves. libcurl and libarchive are opened
+ * on first use (libload.h): -ELIBACC, with the reason in *error, when one
+ * cannot be. */
 
 #include <stdbool.h>
 
 struct docker;
 
-/* socket_path NULL: /run/docker.sock. Does not connect yet. */
-int docker_new(const char *socket_path, struct docker **ret);
+/* socket_path NULL: /run/docker.sock. Does not connect yet; loads
+ * libcurl. *error (may be NULL): new string, set when it cannot. */
+int docker_new(const char *socket_path, struct docker **ret, char **error);
 void docker_free(struct docker *d);
 /* Waits until GET /_ping answers OK, up to timeout_ms; -ETIMEDOUT. */
 int docker_wait_ready(struct docker *d, int timeout_ms);
@@ -26,5 +29,7 @@ int docker_image_exists(struct docker *d, const char *ref);
 int docker_image_load(struct docker *d, const char *archive_path, char **error);
 /* The image references an archive provides, from its manifest.json
  * (docker-archive RepoTags) or index.json (OCI ref.name annotations), read
- * with libarchive without extracting. New strv in *ret. */
-int docker_archive_image_refs(const char *archive_path, char ***ret);
+ * with libarchive without extracting. New strv in *ret. -ELIBACC when
+ * libarchive cannot be loaded, -EIO when the archive cannot be opened: then
+ * *error (may be NULL) gets the reason as a new string. */
+int docker_archive_image_refs(const char *archive_path, char ***ret, char **error);

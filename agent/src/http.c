@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <curl/curl.h>
 #include "http.h"
+#include "libload.h"
 #include "log.h"
 #include "macro.h"
 
@@ -30,9 +30,6 @@
 #define HTTP_PROTOCOL_BITS 1
 #endif
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
         struct http_body *b = userdata;
         size_t n = size * nmemb;
@@ -56,9 +53,12 @@ static void sleep_ms(int ms) {
                 ;
 }
 
-CURL *http_handle_new(void) {
-        pthread_once(&curl_once, curl_init_once);
-        return curl_easy_init();
+int http_handle_new(CURL **ret, char **error) {
+        int r = libload_curl(error);
+        if (r < 0)
+                return r;
+        *ret = sym_curl_easy_init();
+        return *ret ? 0 : -ENOMEM;
 }
 
 #if HTTP_TLS_VIA_SSL_CTX
@@ -109,54 +109,54 @@ static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *userdata) {
 #endif
 
 int http_handle_setup(CURL *c, const char *url, const struct http_options *o, struct http_body *b, char *errbuf) {
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) o->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) o->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "node-agent/" NODE_AGENT_VERSION);
+        sym_curl_easy_setopt(c, CURLOPT_URL, url);
+        sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) o->timeout_ms);
+        sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) o->timeout_ms);
+        sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+        sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        sym_curl_easy_setopt(c, CURLOPT_USERAGENT, "node-agent/" NODE_AGENT_VERSION);
         if (o->ca_file)
-                curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+                sym_curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
 #if HTTP_TLS_VIA_SSL_CTX
         if (o->ca_pem || o->cert_pem || o->key_pem) {
                 if (o->ca_pem) {
                         /* nothing from the system store: on_ssl_ctx adds the one CA */
-                        curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
-                        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+                        sym_curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+                        sym_curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 #if LIBCURL_VERSION_NUM >= 0x075700
                         /* 7.87's CA store cache would hand this store to other connections */
-                        curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+                        sym_curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);
 #endif
                 }
                 /* o lives until curl_easy_perform returns (both callers) */
-                curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *) o);
-                if (curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK) {
+                sym_curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *) o);
+                if (sym_curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK) {
                         snprintf(errbuf, CURL_ERROR_SIZE, "libcurl %s cannot take TLS material from memory (needs 7.77, or the OpenSSL backend)",
-                                 curl_version_info(CURLVERSION_NOW)->version);
+                                 sym_curl_version_info(CURLVERSION_NOW)->version);
                         return -EPROTONOSUPPORT;
                 }
         }
 #else
         if (o->ca_pem) {
                 struct curl_blob ca = { (void *) o->ca_pem, strlen(o->ca_pem), CURL_BLOB_COPY };
-                curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+                sym_curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
         }
         if (o->cert_pem) {
                 struct curl_blob cert = { (void *) o->cert_pem, strlen(o->cert_pem), CURL_BLOB_COPY };
-                curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
-                curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+                sym_curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+                sym_curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
         }
         if (o->key_pem) {
                 struct curl_blob key = { (void *) o->key_pem, strlen(o->key_pem), CURL_BLOB_COPY };
-                curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
-                curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+                sym_curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+                sym_curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
         }
 #endif
         if (o->insecure) {
-                curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-                curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
         }
         return 0;
 }
@@ -176,38 +176,40 @@ void http_handle_protocols(CURL *c, const char *protocols, const char *redir_pro
                                         bits[l] |= table[i].bit;
                         p += n + (p[n] == ',');
                 }
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS, bits[0]);
+        sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS, bits[0]);
         if (redir_protocols)
-                curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, bits[1]);
+                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, bits[1]);
 #else
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+        sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
         if (redir_protocols)
-                curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, redir_protocols);
+                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, redir_protocols);
 #endif
 }
 
 /* One attempt: 0, or -errno; *retry says whether another attempt may help. */
 static int attempt(const char *url, const struct http_options *o, struct http_body *b, bool *retry, char **error) {
-        CURL *c = http_handle_new();
         char errbuf[CURL_ERROR_SIZE] = "";
         long status = 0;
-        if (!c)
-                return -ENOMEM;
-        int r = http_handle_setup(c, url, o, b, errbuf);
+        CURL *c;
         *retry = false;
         free(*error);
         *error = NULL;
+        /* a libcurl that cannot be loaded is final: *error says why */
+        int r = http_handle_new(&c, error);
+        if (r < 0)
+                return r;
+        r = http_handle_setup(c, url, o, b, errbuf);
         if (r < 0) {
-                curl_easy_cleanup(c);
+                sym_curl_easy_cleanup(c);
                 *error = strdup(errbuf);
                 return r;
         }
         http_handle_protocols(c, "file,http,https", "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
+        sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+        CURLcode cc = sym_curl_easy_perform(c);
+        sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        sym_curl_easy_cleanup(c);
 
         if (b->too_big) {
                 r = -EFBIG;
@@ -222,7 +224,7 @@ static int attempt(const char *url, const struct http_options *o, struct http_bo
                 case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: r = -EIO; *retry = true; break;
                 default: r = -EIO; break;
                 }
-                *error = strdup(errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                *error = strdup(errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
         } else if (status >= 400 || (status != 0 && status < 200)) {
                 if (asprintf(error, "HTTP %ld", status) < 0)
                         *error = NULL;

@@ -3,7 +3,8 @@
 
 /* HTTP(S)/file fetches with libcurl: a timeout per attempt, bounded retries
  * with exponential backoff on connection errors and 5xx; 4xx (but 408/429)
- * is final. Used for the NoCloud URL datasource and the join preflight. */
+ * is final. Used for the NoCloud URL datasource and the join preflight.
+ * libcurl is opened on the first fetch (libload.h), not at start. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,8 +22,9 @@ struct http_options {
 };
 
 /* GETs url into *ret (NUL-terminated). -ENOENT on 404, -ETIMEDOUT,
- * -ECONNREFUSED, -EHOSTUNREACH, -EIO otherwise; *error (may be NULL) gets the
- * last curl/HTTP reason as a new string. */
+ * -ECONNREFUSED, -EHOSTUNREACH, -ELIBACC when libcurl cannot be loaded
+ * (libload.h), -EIO otherwise; *error (may be NULL) gets the last
+ * loader/curl/HTTP reason as a new string. */
 int http_get(const char *url, const struct http_options *o, char **ret, size_t *len, char **error);
 
 /* The building blocks of http_get, for a client that keeps its own handle
@@ -36,8 +38,11 @@ struct http_body {
         bool too_big;
 };
 
-/* curl_easy_init() after initialising libcurl once per process; NULL on OOM. */
-CURL *http_handle_new(void);
+/* A new curl handle in *ret, libcurl loaded and initialised first
+ * (libload_curl(), once per process). -ELIBACC when libcurl cannot be
+ * loaded, with the reason in *error (new string; error may be NULL),
+ * -ENOMEM when curl has no handle to give. */
+int http_handle_new(CURL **ret, char **error);
 
 /* Sets on c (new or after curl_easy_reset) what every request of the agent
  * shares: url, o's timeout and TLS material, no signals, b as the body

@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "http.h"
 #include "kubeapi.h"
+#include "libload.h"
 #include "macro.h"
 #include "secret.h"
 #include "strv.h"
@@ -162,10 +163,8 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
                 r = -EINVAL;
                 goto fail;
         }
-        if (!(k->curl = http_handle_new())) {
-                r = -ENOMEM;
+        if ((r = http_handle_new(&k->curl, error)) < 0)
                 goto fail;
-        }
         *ret = k;
         return 0;
 fail:
@@ -182,7 +181,7 @@ void kubeapi_free(struct kubeapi *k) {
         secret_clear(&k->key_pem);
         secret_clear(&k->token);
         if (k->curl)
-                curl_easy_cleanup(k->curl);
+                sym_curl_easy_cleanup(k->curl);
         for (size_t i = 0; i < k->n_gv; i++) {
                 free(k->gv[i].api_version);
                 cJSON_Delete(k->gv[i].resources);
@@ -215,7 +214,7 @@ int kubeapi_request(struct kubeapi *k, const char *method, const char *path, con
         *resp = NULL;
         if (asprintf(&url, "%s%s", k->server, path) < 0)
                 return -ENOMEM;
-        curl_easy_reset(c);
+        sym_curl_easy_reset(c);
         int r = http_handle_setup(c, url, &o, &b, errbuf);
         if (r < 0) {
                 free(*error);
@@ -223,37 +222,37 @@ int kubeapi_request(struct kubeapi *k, const char *method, const char *path, con
                 return r;
         }
         http_handle_protocols(c, "http,https", NULL);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        hdrs = curl_slist_append(hdrs, "Accept: application/json");
+        sym_curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        hdrs = sym_curl_slist_append(hdrs, "Accept: application/json");
         if (secret_is_set(&k->token)) {
                 if (asprintf(&auth, "Authorization: Bearer %s", secret_reveal(&k->token)) < 0)
                         goto oom;
-                hdrs = curl_slist_append(hdrs, auth);
+                hdrs = sym_curl_slist_append(hdrs, auth);
         }
         if (body) {
                 if (asprintf(&ctype, "Content-Type: %s", content_type ? content_type : "application/json") < 0)
                         goto oom;
-                hdrs = curl_slist_append(hdrs, ctype);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+                hdrs = sym_curl_slist_append(hdrs, ctype);
+                sym_curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+                sym_curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
         }
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-        curl_slist_free_all(hdrs);
+        sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        CURLcode cc = sym_curl_easy_perform(c);
+        sym_curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+        sym_curl_slist_free_all(hdrs);
         if (auth)
                 explicit_bzero(auth, strlen(auth));
         if (cc != CURLE_OK || b.too_big) {
                 free(b.data);
                 free(*error);
-                *error = strdup(b.too_big ? "response larger than 16 MiB" : errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                *error = strdup(b.too_big ? "response larger than 16 MiB" : errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
                 return cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : cc == CURLE_COULDNT_CONNECT ? -ECONNREFUSED : -EIO;
         }
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
         *resp = b.data;
         return 0;
 oom:
-        curl_slist_free_all(hdrs);
+        sym_curl_slist_free_all(hdrs);
         return -ENOMEM;
 }
 

@@ -21,7 +21,8 @@ struct kubeapi;
 
 /* Reads the kubeconfig's current context: server, CA
  * (certificate-authority-data or certificate-authority), client
- * certificate/key (*-data or files) or token. *error: new string. */
+ * certificate/key (*-data or files) or token, and loads libcurl
+ * (-ELIBACC when it cannot, libload.h). *error: new string. */
 int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error);
 void kubeapi_free(struct kubeapi *k);
 const char *kubeapi_server(const struct kubeapi *k);

@@ -246,7 +246,7 @@ static void assert_head_is_recorded(const struct request *rq, const char *req_fi
 
 static struct docker *client(const struct fake *f) {
         struct docker *d = NULL;
-        assert_int_equal(docker_new(f ? f->sock : "/nonexistent/docker.sock", &d), 0);
+        assert_int_equal(docker_new(f ? f->sock : "/nonexistent/docker.sock", &d, NULL), 0);
         return d;
 }
 
@@ -326,7 +326,7 @@ static void a_socket_nobody_listens_on_is_econnrefused(void **state) {
         assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
         close(fd);      /* the file stays, nobody accepts: a daemon that died */
         struct docker *d = NULL;
-        assert_int_equal(docker_new(sock, &d), 0);
+        assert_int_equal(docker_new(sock, &d, NULL), 0);
         assert_int_equal(docker_image_exists(d, "k8s/pause:3.1"), -ECONNREFUSED);
         docker_free(d);
         rm_rf(dir);
@@ -483,7 +483,7 @@ static void load_of_a_missing_archive_is_enoent_and_sends_nothing(void **state) 
 static void archive_refs_come_from_manifest_or_oci_index(void **state) {
         (void) state;
         char **refs = NULL;
-        assert_int_equal(docker_archive_image_refs(EXCHANGE "archive-pause.tar", &refs), 0);
+        assert_int_equal(docker_archive_image_refs(EXCHANGE "archive-pause.tar", &refs, NULL), 0);
         assert_int_equal(strv_length(refs), 1);
         assert_string_equal(refs[0], "k8s/pause:3.1");
         strv_free(refs);
@@ -495,16 +495,20 @@ static void archive_refs_come_from_manifest_or_oci_index(void **state) {
         write_archive(oci, "k8s/coredns:1.6.5", true, false);
         write_bytes(empty, "", 0);
         refs = NULL;
-        assert_int_equal(docker_archive_image_refs(gz, &refs), 0);
+        assert_int_equal(docker_archive_image_refs(gz, &refs, NULL), 0);
         assert_string_equal(refs[0], "dojot/auth:v0.5.0");
         strv_free(refs);
         refs = NULL;
-        assert_int_equal(docker_archive_image_refs(oci, &refs), 0);
+        assert_int_equal(docker_archive_image_refs(oci, &refs, NULL), 0);
         assert_string_equal(refs[0], "k8s/coredns:1.6.5");
         strv_free(refs);
         refs = NULL;
-        assert_true(docker_archive_image_refs(empty, &refs) < 0);
+        /* not an archive: libarchive's reason comes back */
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(docker_archive_image_refs(empty, &refs, &why), -EIO);
         assert_null(refs);
+        assert_non_null(why);
+        assert_true(why[0] != 0);
         rm_rf(dir);
 }
 

@@ -80,9 +80,13 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
         }
         _cleanup_(docker_freep) struct docker *d = NULL;
         _cleanup_strv_free_ char **loaded = NULL, **present = NULL, **failed = NULL, **provided = NULL, **missing = NULL;
-        int r = docker_new(ctx->docker_socket, &d);
-        if (r >= 0)
-                r = docker_wait_ready(d, 120000);
+        _cleanup_free_ char *why = NULL;
+        int r = docker_new(ctx->docker_socket, &d, &why);
+        if (r < 0) {
+                free_names(names, n);
+                return step_fail(res, r, "%s", why ? why : strerror(-r));
+        }
+        r = docker_wait_ready(d, 120000);
         for (int i = 0; r >= 0 && i < n; i++) {
                 _cleanup_free_ char *path = NULL, *err = NULL;
                 _cleanup_strv_free_ char **refs = NULL;
@@ -91,7 +95,17 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
                         r = -ENOMEM;
                         break;
                 }
-                int k = docker_archive_image_refs(path, &refs);
+                int k = docker_archive_image_refs(path, &refs, &err);
+                if (k == -ELIBACC) {
+                        /* without libarchive no archive can be told loaded: every
+                         * boot would load them all again; the image is broken */
+                        free_names(names, n);
+                        return step_fail(res, k, "%s", err ? err : strerror(-k));
+                }
+                if (k < 0)
+                        log_debug("image %s: no references read (%s), loading it", name, err ? err : strerror(-k));
+                free(err);
+                err = NULL;
                 if (k >= 0)
                         k = archive_is_loaded(d, refs);
                 if (k > 0) {
