@@ -46,7 +46,13 @@ if build chroot; then
   got=$("$bin" --version 2>&1)
   if [ "$got" = "$want" ]; then ok "it runs: --version says '$got'"; else nok "it runs: --version says '$got', not '$want'"; fi
   has_needed() { if needed "$bin" | grep -qx "$1"; then ok "it links $1 (readelf)"; else nok "it links $1: $(needed "$bin" | tr '\n' ' ')"; fi; }
-  for l in libyaml-0.so.2 libcjson.so.1 libcurl.so.4 libsystemd.so.0 libarchive.so.13 libcrypto.so.3 libc.so.6; do has_needed "$l"; done
+  for l in libyaml-0.so.2 libcjson.so.1 libsystemd.so.0 libcrypto.so.3 libc.so.6; do has_needed "$l"; done
+  # opened on first use (agent/src/libload.c), by the soname of the suite's library
+  for l in libcurl.so.4 libarchive.so.13; do
+    if needed "$bin" | grep -qx "$l"; then nok "it does not link $l: $(needed "$bin" | tr '\n' ' ')"
+    elif readelf -p .rodata "$bin" | grep -qF "$l"; then ok "it dlopens $l on first use (the soname is in .rodata, no NEEDED)"
+    else nok "it names $l to dlopen"; fi
+  done
   if readelf -p .comment "$bin" 2>/dev/null | grep -q 'GCC: (Debian'; then ok "compiled by the chroot's Debian gcc (.comment)"; else nok "compiled by the chroot's Debian gcc: $(readelf -p .comment "$bin" 2>&1 | tr '\n' ' ')"; fi
   # _FORTIFY_SOURCE=2 turns checked calls into __*_chk imports
   if readelf --dyn-syms -W "$bin" | grep -q '__[a-z]*printf_chk\|__memcpy_chk\|__strcpy_chk'; then ok "fortified (__*_chk imports): bionic's gcc default is caught here"; else nok "fortified (__*_chk imports)"; fi
