@@ -25,6 +25,7 @@
 #include "docker.h"
 #include "exec.h"
 #include "fileio.h"
+#include "libload.h"
 #include "steps/step.h"
 #include "strv.h"
 #include "test-util.h"
@@ -624,8 +625,34 @@ static void images_step_runs_at_every_boot_and_not_under_an_offline_root(void **
         free(e.root);
 }
 
+/* First in main(): libarchive is not loaded yet (loads last the process). */
+static void images_step_without_libarchive_fails_naming_it_and_loads_nothing(void **state) {
+        (void) state;
+        struct route rt[] = { { "GET", "/v1.40/_ping", "01-ping.resp", true, false } };
+        struct fake *f = fake_start(rt, ELEMENTSOF(rt));
+        struct images_env e;
+        images_env_init(&e, f, NULL);
+        _cleanup_free_ char *a = store_file(&e, "a.tar");
+        write_archive(a, "k8s/pause:3.1", false, false);
+        assert_int_equal(libload_set_sonames_for_test(NULL, "libarchive-nodeos-absent.so.13"), 0);
+        struct step_result res = {};
+        assert_int_equal(step_type_images.apply(&e.ctx, NULL, &res), -ELIBACC);
+        assert_int_equal(res.status, STEP_FAILED);
+        const char *want = "cannot load libarchive-nodeos-absent.so.13 (needed to read the image archives";
+        assert_non_null(res.detail);
+        assert_memory_equal(res.detail, want, strlen(want));
+        /* the ping, no load: every archive would be loaded again at every boot */
+        assert_int_equal(f->n_reqs, 1);
+        assert_int_equal(libload_set_sonames_for_test(NULL, NULL), 0);
+        free(res.detail);
+        fake_stop(f);
+        rm_rf(e.root);
+        free(e.root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(images_step_without_libarchive_fails_naming_it_and_loads_nothing),
                 cmocka_unit_test(waits_for_ping_and_sends_the_recorded_request),
                 cmocka_unit_test(no_daemon_is_enoent_and_ping_times_out),
                 cmocka_unit_test(a_socket_nobody_listens_on_is_econnrefused),
