@@ -25,6 +25,9 @@ for k in net.ipv4.ip_local_port_range net.ipv4.ip_forward net.bridge.bridge-nf-c
   echo "sysctl.$k=$(cat $f 2>/dev/null | tr '\t' ' ')"
 done
 echo "swap=$(awk 'NR>1' /proc/swaps | wc -l)"
+# global addresses of the wired links (the seed's static one, or DHCP's)
+echo "ipv4=$(ip -4 -o addr show scope global 2>/dev/null | awk '$2 ~ /^(en|eth)/ {print $4}' | sort | tr '\n' ' ')"
+echo "ipv6_global=$(ip -6 -o addr show scope global 2>/dev/null | awk '$2 ~ /^(en|eth)/ {print $4}' | sort | tr '\n' ' ')"
 echo "modules=$(for m in overlay br_netfilter; do grep -q "^$m " /proc/modules && printf '%s ' $m; done)"
 for d in /mnt/data/*; do [ -d "$d" ] && echo "volume.$d=$(stat -c '%u:%g:%a' "$d")"; done
 for d in /mnt/data/zookeeper/*; do [ -d "$d" ] && echo "volume.$d=$(stat -c '%u:%g:%a' "$d")"; done

@@ -28,6 +28,15 @@ qt_check "$name: /var is on the data partition ($(f var_fstype))" test -n "$(f v
 qt_check "$name: success sentinel, agent status 0" test "$(f agent_status)" = 0
 qt_check "$name: no swap" test "$(f swap)" = 0
 
+# a seed with network.address: that address alone, the image's DHCP lease
+# given up when networkd reloaded, and no address from a router
+# advertisement (QEMU's user network advertises fec0::/64)
+want_addr=$(sed -n '/^network:/,/^[^ ]/s/^  address: *//p' "$work/user-data" | head -1)
+if [ -n "$want_addr" ]; then
+  qt_check "$name: the seed's static address only (got '$(f ipv4)', want '$want_addr')" test "$(f ipv4)" = "$want_addr "
+  qt_check "$name: no IPv6 address from router advertisements (got '$(f ipv6_global)')" test -z "$(f ipv6_global)"
+fi
+
 role_yaml=roles/$role/role.yaml
 if grep -q ip_local_port_range "$role_yaml"; then
   qt_check "$name: ip_local_port_range = 1024 65535 in /proc (got '$(f sysctl.net.ipv4.ip_local_port_range)')" \
