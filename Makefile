@@ -40,6 +40,9 @@ soname = $(shell objdump -p "$$($(CC) -print-file-name=$(1).so)" 2>/dev/null | s
 LIBCURL_SONAME    := $(call soname,libcurl)
 LIBARCHIVE_SONAME := $(call soname,libarchive)
 SONAME_FLAGS := -DLIBCURL_SONAME='"$(LIBCURL_SONAME)"' -DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"'
+# sd-device (udev's database) is public API from libsystemd 240 (Ubuntu
+# 18.04 has 237): datasource.c asks it for the seed drive's filesystem type
+SONAME_FLAGS += $(shell pkg-config --atleast-version=240 libsystemd 2>/dev/null && echo -DNODEOS_SD_DEVICE=1)
 ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)
 $(foreach p,$(DLOPEN_PKGS),$(if $(call soname,$(p)),,$(error cannot find the soname of $(p) (objdump -p on $(CC) -print-file-name=$(p).so): the agent dlopens it by that name; install $(deb_$(p)) and binutils)))
 endif

@@ -22,7 +22,7 @@ unit_json() {
 case $MODE in
   agent) units="node-agent.service" ;;
   cloud-init) units="cloud-init-local.service cloud-init.service cloud-config.service cloud-final.service" ;;
-  noop) units="bench-noop-standin.service" ;;
+  noop|baked) units="bench-noop-standin.service" ;;
 esac
 # wait (bounded) for the role's service: the setup is only done when it runs
 i=0; while [ $i -lt 120 ] && [ "$MODE" != noop ] && ! systemctl is-active -q haproxy.service; do sleep 1; i=$((i+1)); done
@@ -59,6 +59,6 @@ for u in systemd-networkd.service systemd-networkd-wait-online.service network-o
   timeline="$timeline${timeline:+,}$(printf '{"unit":"%s","activating_us":%s,"active_us":%s}' "$u" \
     "$(prop "$u" InactiveExitTimestampMonotonic)" "$(prop "$u" ActiveEnterTimestampMonotonic)")"
 done
-echo "BENCH {\"mode\":\"$MODE\",\"timeline\":[${timeline}],\"userspace_us\":$(num "$(systemctl show -P UserspaceTimestampMonotonic)"),\"multi_user_us\":$(prop multi-user.target ActiveEnterTimestampMonotonic),\"haproxy_active_us\":$(prop haproxy.service ActiveEnterTimestampMonotonic),\"units\":[${u_json}],\"agent_steps\":[${steps}],\"agent_total_ms\":$(num "$total"),\"cloud_init_stages\":${ci_stages:-null},\"result\":{\"hostname\":\"$(hostname)\",\"port_range\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)\",\"haproxy\":\"$(systemctl is-active haproxy.service)\",\"haproxy_cfg\":\"$(sha256sum /etc/haproxy/haproxy.cfg 2>/dev/null | cut -c1-16)\",\"haproxy_nofile\":\"$(systemctl show -P LimitNOFILE haproxy.service)\",\"somaxconn\":\"$(cat /proc/sys/net/core/somaxconn)\"}}"
+echo "BENCH {\"mode\":\"$MODE\",\"timeline\":[${timeline}],\"userspace_us\":$(num "$(systemctl show -P UserspaceTimestampMonotonic)"),\"multi_user_us\":$(prop multi-user.target ActiveEnterTimestampMonotonic),\"haproxy_active_us\":$(prop haproxy.service ActiveEnterTimestampMonotonic),\"units\":[${u_json}],\"agent_steps\":[${steps}],\"agent_total_ms\":$(num "$total"),\"cloud_init_stages\":${ci_stages:-null},\"result\":{\"hostname\":\"$(hostname)\",\"port_range\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)\",\"haproxy\":\"$(systemctl is-active haproxy.service)\",\"haproxy_cfg\":\"$(sha256sum /etc/haproxy/haproxy.cfg 2>/dev/null | cut -c1-16)\",\"haproxy_nofile\":\"$(systemctl show -P LimitNOFILE haproxy.service)\",\"somaxconn\":\"$(cat /proc/sys/net/core/somaxconn)\",\"ipv4\":\"$(ip -4 -o addr show scope global 2>/dev/null | awk '$2 ~ /^(en|eth)/ {print $4}' | sort | tr '\n' ' ')\"}}"
 sync
 systemctl poweroff
