@@ -115,6 +115,8 @@ for run in $RUNS; do
   i=0; while { [ "$(sockstat inuse)" -gt 1000 ] || [ "$(sockstat tw)" -gt 100 ]; } && [ $i -lt 600 ]; do sleep 2; i=$((i+2)); done
   note "run $mode n=$n range=$range hold=${hold}s (left from before: $(sockstat inuse) in use, $(sockstat tw) time_wait)"
   slab0=$(meminfo Slab) tcpmem0=$(sockstat mem) inuse0=$(sockstat inuse) rss0=$(haproxy_rss_kb)
+  # haproxy's counters count from its start: this run's are the difference
+  hecon0=$(hastat BACKEND 14) hwretr0=$(hastat BACKEND 16)
   tcpext >$W/tcpext0; restarts0=$(haproxy_restarts); since=$(date +%s)
   set -- $(cpu_ticks); busy0=$1 total0=$2; hcpu0=$(haproxy_cpu_ticks)
   echo "clear counters" | socat -t 20 stdio /run/haproxy/admin.sock >/dev/null 2>&1
@@ -132,6 +134,10 @@ for run in $RUNS; do
   t_end=$(( $(date +%s) - 2 ))
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
   hsmax=$(hastat FRONTEND 6) hecon=$(hastat BACKEND 14) hwretr=$(hastat BACKEND 16)
+  case "$hecon$hecon0" in ''|*[!0-9]*) hecon= ;; *) hecon=$((hecon - hecon0)) ;; esac
+  case "$hwretr$hwretr0" in ''|*[!0-9]*) hwretr= ;; *) hwretr=$((hwretr - hwretr0)) ;; esac
+  # a haproxy restarted during the run started its counters again
+  [ "${hecon:-0}" -lt 0 ] && hecon=; [ "${hwretr:-0}" -lt 0 ] && hwretr=
   kernel=$(tcpext_delta $W/tcpext0) restarts=$(( $(haproxy_restarts) - restarts0 ))
   ports=$(usable_ports "${range% *}" "${range#* }")
   sinkline=$(tail -1 $W/sink.log)
