@@ -37,19 +37,19 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 DLOPEN_PKGS := libcurl libarchive
 AGENT_LIBS  := $(shell pkg-config --libs $(filter-out $(DLOPEN_PKGS),$(PKGS)) 2>/dev/null) -ldl -lpthread
 soname = $(shell objdump -p "$$($(CC) -print-file-name=$(1).so)" 2>/dev/null | sed -n 's/^ *SONAME *//p')
-LIBCURL_SONAME    := $(call soname,libcurl)
-LIBARCHIVE_SONAME := $(call soname,libarchive)
-SONAME_FLAGS := -DLIBCURL_SONAME='"$(LIBCURL_SONAME)"' -DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"'
-# sd-device (udev's database) is public API from libsystemd 240 (Ubuntu
-# 18.04 has 237): datasource.c asks it for the seed drive's filesystem type
-SONAME_FLAGS += $(shell pkg-config --atleast-version=240 libsystemd 2>/dev/null && echo -DNODEOS_SD_DEVICE=1)
+$(foreach p,$(DLOPEN_PKGS),$(eval SONAME_$(p) := $(call soname,$(p))))
+# what the libraries built against make the agent do: the sonames it
+# dlopens, and sd-device (udev's database), public API from libsystemd 240
+# (Ubuntu 18.04 has 237), which datasource.c asks for the seed drive's type
+LIB_FLAGS := -DLIBCURL_SONAME='"$(SONAME_libcurl)"' -DLIBARCHIVE_SONAME='"$(SONAME_libarchive)"' \
+             $(shell pkg-config --atleast-version=240 libsystemd 2>/dev/null && echo -DNODEOS_SD_DEVICE=1)
 ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)
-$(foreach p,$(DLOPEN_PKGS),$(if $(call soname,$(p)),,$(error cannot find the soname of $(p) (objdump -p on $(CC) -print-file-name=$(p).so): the agent dlopens it by that name; install $(deb_$(p)) and binutils)))
+$(foreach p,$(DLOPEN_PKGS),$(if $(SONAME_$(p)),,$(error cannot find the soname of $(p) (objdump -p on $(CC) -print-file-name=$(p).so): the agent dlopens it by that name; install $(deb_$(p)) and binutils)))
 endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(SONAME_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(LIB_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"$(VERSION)"'
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g
 
 AGENT_SRC  := $(sort $(wildcard agent/src/*.c agent/src/steps/*.c))
@@ -93,7 +93,7 @@ tests: $(TESTS) $(ASAN_TESTS)
 # --- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC   ?= clang
 FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) $(SONAME_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) $(LIB_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
 $(BUILD)/fuzz/obj/%.o: agent/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
