@@ -54,54 +54,55 @@ static int role_images_missing(struct docker *d, char * const *role_images, char
         return 0;
 }
 
-static void free_names(struct dirent **names, int n) {
-        for (int i = 0; i < n; i++)
-                free(names[i]);
-        free(names);
+/* scandir()'s result, freed on every way out of the step */
+struct archive_names {
+        struct dirent **names;
+        int n;
+};
+
+static void archive_names_done(struct archive_names *a) {
+        for (int i = 0; i < a->n; i++)
+                free(a->names[i]);
+        free(a->names);
 }
 
 static int images_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         (void) s;
         _cleanup_free_ char *store = path_in_root(ctx->root, ctx->image_store);
         char * const *role_images = ctx->role->images;
-        struct dirent **names = NULL;
+        _cleanup_(archive_names_done) struct archive_names a = {};
         if (!store)
                 return -ENOMEM;
-        int n = scandir(store, &names, archive_filter, alphasort);
-        if (n < 0) {
+        a.n = scandir(store, &a.names, archive_filter, alphasort);
+        if (a.n < 0) {
                 step_result_set(res, STEP_SKIPPED, "no image store at %s; %zu role image(s) not loaded",
                                 ctx->image_store, strv_length(role_images));
                 return 0;
         }
         if (!ctx->live) {
-                free_names(names, n);
-                step_result_set(res, STEP_SKIPPED, "%d archive(s) in %s; not loading: offline root", n, ctx->image_store);
+                step_result_set(res, STEP_SKIPPED, "%d archive(s) in %s; not loading: offline root", a.n, ctx->image_store);
                 return 0;
         }
         _cleanup_(docker_freep) struct docker *d = NULL;
         _cleanup_strv_free_ char **loaded = NULL, **present = NULL, **failed = NULL, **provided = NULL, **missing = NULL;
         _cleanup_free_ char *why = NULL;
         int r = docker_new(ctx->docker_socket, &d, &why);
-        if (r < 0) {
-                free_names(names, n);
+        if (r < 0)
                 return step_fail(res, r, "%s", why ? why : strerror(-r));
-        }
         r = docker_wait_ready(d, 120000);
-        for (int i = 0; r >= 0 && i < n; i++) {
+        for (int i = 0; r >= 0 && i < a.n; i++) {
                 _cleanup_free_ char *path = NULL, *err = NULL;
                 _cleanup_strv_free_ char **refs = NULL;
-                const char *name = names[i]->d_name;
+                const char *name = a.names[i]->d_name;
                 if (asprintf(&path, "%s/%s", store, name) < 0) {
                         r = -ENOMEM;
                         break;
                 }
                 int k = docker_archive_image_refs(path, &refs, &err);
-                if (k == -ELIBACC) {
-                        /* without libarchive no archive can be told loaded: every
-                         * boot would load them all again; the image is broken */
-                        free_names(names, n);
+                /* without libarchive no archive can be told loaded: every
+                 * boot would load them all again; the image is broken */
+                if (k == -ELIBACC)
                         return step_fail(res, k, "%s", err ? err : strerror(-k));
-                }
                 if (k < 0)
                         log_debug("image %s: no references read (%s), loading it", name, err ? err : strerror(-k));
                 free(err);
@@ -126,7 +127,6 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
                                 strv_extend(&provided, *ref);
                 }
         }
-        free_names(names, n);
         if (r >= 0)
                 r = role_images_missing(d, role_images, provided, &missing);
         if (r < 0)
