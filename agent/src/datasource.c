@@ -104,12 +104,9 @@ static int try_cidata(const struct datasource_options *o, struct seed *ret) {
                 if (access(dev, F_OK) < 0)
                         continue;
                 /* both types are still tried: udev's word only sets the order */
-                const char *fstypes[] = { "vfat", "iso9660" };
                 _cleanup_free_ char *known = udev_fs_type(dev);
-                if (known && STREQ(known, fstypes[1])) {
-                        fstypes[1] = fstypes[0];
-                        fstypes[0] = "iso9660";
-                }
+                bool iso_first = known && STREQ(known, "iso9660");
+                const char *fstypes[] = { iso_first ? "iso9660" : "vfat", iso_first ? "vfat" : "iso9660" };
                 char mnt[] = "/run/node-agent-seed.XXXXXX";
                 if (!mkdtemp(mnt))
                         return negative_errno();
