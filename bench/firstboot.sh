@@ -44,9 +44,14 @@ bench_tools
 
 # --- the agent's own work, nothing live (host) ------------------------------
 R=$BENCH_BUILD/firstboot.root
+# the image's base package list (as build-image puts it in the layer, from its
+# manifest), so that the rendering here is the one the agent makes in the VM
+pk=$BENCH_BUILD/firstboot.base-packages
+jq -r '.packages | to_entries[] | "\(.key)\t\(.value)"' "$img/manifest.json" >"$pk" && [ -s "$pk" ] ||
+  bench_die "no package list in $img/manifest.json"
 offline=()
 for _ in $(seq 20); do
-  rm -rf "$R"; mkdir -p "$R"
+  rm -rf "$R"; mkdir -p "$R/usr/share/nodeos"; cp "$pk" "$R/usr/share/nodeos/base-packages"
   t0=$(date +%s%N); "$agent" run --root "$R" --seed "$seed_src" --roles-dir roles >/dev/null 2>&1 || bench_die "offline agent run failed"
   offline+=($(( ($(date +%s%N) - t0) / 1000 )))
 done

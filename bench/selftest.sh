@@ -62,7 +62,10 @@ nok() { echo "not ok - $*"; fail=$((fail + 1)); }
 # check NAME JQ_EXPR FILE: the expression over the final JSON must be true
 check() { if jq -e "$2" "$3" >/dev/null; then ok "$1"; else nok "$1: $(jq -c "$2" "$3" 2>&1) in $(cat "$3")"; fi; }
 
-# the config the agent renders for the example lb seed
+# the config the agent renders for the example lb seed, for this host's haproxy
+# (the image's base package list names the image's)
+mkdir -p "$W/root/usr/share/nodeos"
+printf 'haproxy\t%s\n' "$(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')" >"$W/root/usr/share/nodeos/base-packages"
 "$agent" run --root "$W/root" --seed cloud-init/examples/lb >"$W/agent.log" 2>&1 ||
   bench_die "selftest: the agent could not render the lb seed: $(tail -3 "$W/agent.log")"
 src=$W/root/etc/haproxy/haproxy.cfg

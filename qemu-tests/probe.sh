@@ -36,6 +36,13 @@ echo "docker_images=$(docker images --format '{{.Repository}}:{{.Tag}}' 2>/dev/n
 echo "haproxy=$(systemctl is-active haproxy 2>/dev/null)"
 echo "nginx=$(systemctl is-active nginx 2>/dev/null)"
 [ -f /etc/haproxy/haproxy.cfg ] && echo "haproxy_cfg_sha=$(sha256sum /etc/haproxy/haproxy.cfg | cut -c1-16)" && echo "haproxy_check=$(haproxy -c -f /etc/haproxy/haproxy.cfg >/dev/null 2>&1 && echo ok || echo bad)"
+# the running haproxy's CA files (1: it loaded the system store, which the
+# lb's config turns off where haproxy >= 2.6 would load it for nothing)
+if [ "$(systemctl is-active haproxy 2>/dev/null)" = active ]; then
+  if ca=$(echo 'show ssl ca-file' | socat -t 5 - UNIX-CONNECT:/run/haproxy/admin.sock 2>&1); then
+    echo "haproxy_system_ca=$(printf '%s\n' "$ca" | grep -c '@system-ca')"
+  else echo "haproxy_system_ca=no-answer"; fi
+fi
 [ -f /etc/nginx/nginx.conf ] && echo "nginx_check=$(nginx -t >/dev/null 2>&1 && echo ok || echo bad)"
 # the open-file limit the running service got (the limits step's drop-in,
 # taken by systemd before the service started)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
+#include "basepkg.h"
 #include "clock.h"
 #include "config.h"
 #include "datasource.h"
@@ -141,14 +142,27 @@ static int apply_step(struct run *run, const struct agent_ctx *ctx, const struct
         return k < 0 ? fail_run(run, "cannot write the state file") : 0;
 }
 
+/* The image's package list only refines what renderers write, so a broken
+ * one is worth a warning, not a failed node: they then write what every
+ * supported version takes. */
+static void load_base_packages(const char *root, struct base_packages *ret) {
+        _cleanup_free_ char *error = NULL;
+        int r = base_packages_load(root, ret, &error);
+        if (r < 0)
+                log_warning("%s; rendering for any tool version", error ? error : strerror(-r));
+}
+
 static int apply_plan(struct run *run) {
         const struct role *role = role_catalog_find(run->catalog, run->config->role);
+        _cleanup_(base_packages_done) struct base_packages packages = {};
+        load_base_packages(run->o->root, &packages);
         struct agent_ctx ctx = {
                 .root = run->o->root,
                 .live = STREQ(run->o->root, "/"),
                 .config = run->config,
                 .role = role,
                 .catalog = run->catalog,
+                .packages = &packages,
                 .image_store = run->o->image_store ? run->o->image_store : DEFAULT_IMAGE_STORE,
                 .docker_socket = run->o->docker_socket,
         };

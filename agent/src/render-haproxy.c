@@ -9,6 +9,17 @@ static void put_addr(FILE *f, const char *a) {
         fprintf(f, strchr(a, ':') ? "[%s]" : "%s", a);
 }
 
+/* HAProxy 2.6 loads the system's CA store at every start, reload and check
+ * for its HTTP client, which only Lua scripts use, and this file loads none.
+ * That is two thirds of `haproxy -c`'s time on Debian 12 (24 ms to 8 ms
+ * natively). With verification off for a client that never connects, haproxy
+ * skips the load. 1.8 (bionic) has no HTTP client and rejects the keyword. */
+static void put_httpclient(FILE *f, const struct base_packages *packages) {
+        if (base_package_at_least(packages, "haproxy", 2, 6))
+                fputs("    # no Lua here, so haproxy's HTTP client is unused: no system CA store for it\n"
+                      "    httpclient.ssl.verify none\n", f);
+}
+
 static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error) {
         struct lb_listener ls[16];
         size_t n = lb_listeners(ctx->config, true, ls);
@@ -31,8 +42,9 @@ static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error
               "    daemon\n"
               "    # 100,000 clients, one upstream socket each: ~2 fds per connection\n"
               "    maxconn 100000\n"
-              "    ulimit-n 200099\n"
-              "\n"
+              "    ulimit-n 200099\n", f);
+        put_httpclient(f, ctx->packages);
+        fputs("\n"
               "defaults\n"
               "    log global\n"
               "    mode tcp\n"

@@ -6,6 +6,7 @@
  * same bytes. A new renderer is one file render-<name>.c plus a line in
  * renderer.c's table. */
 
+#include "basepkg.h"
 #include "config.h"
 #include "role.h"
 
@@ -13,6 +14,7 @@ struct render_ctx {
         const struct node_config *config;
         const struct role *role;
         const struct role_catalog *catalog;
+        const struct base_packages *packages;   /* the image's (basepkg.h); NULL: none known */
 };
 
 struct renderer {

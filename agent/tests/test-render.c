@@ -94,12 +94,17 @@ static struct node_config *seed(const char *dir) {
         return c;
 }
 
-static char *render(const struct node_config *c, const char *renderer) {
+/* Renders for an image whose base package list is packages (NULL: none). */
+static char *render_for(const struct node_config *c, const char *renderer, const char *packages) {
         const struct renderer *rd = renderer_find(renderer);
         assert_non_null(rd);
         const struct role *role = role_catalog_find(catalog, c->role);
         assert_non_null(role);
-        struct render_ctx ctx = { .config = c, .role = role, .catalog = catalog };
+        _cleanup_(base_packages_done) struct base_packages pk = {};
+        _cleanup_free_ char *pk_error = NULL;
+        if (packages)
+                assert_int_equal(base_packages_parse(packages, "packages", &pk, &pk_error), 0);
+        struct render_ctx ctx = { .config = c, .role = role, .catalog = catalog, .packages = &pk };
         char *text = NULL, *error = NULL;
         int r = rd->render(&ctx, &text, &error);
         if (r < 0)
@@ -110,6 +115,10 @@ static char *render(const struct node_config *c, const char *renderer) {
         assert_string_equal(text, again);
         free(again);
         return text;
+}
+
+static char *render(const struct node_config *c, const char *renderer) {
+        return render_for(c, renderer, NULL);
 }
 
 static void assert_golden(const char *text, const char *name) {
@@ -415,6 +424,43 @@ static void kubeadm_join_matches_golden_and_labels_the_group(void **state) {
         assert_no_match(join, "unsafeSkipCAVerification: true");
 }
 
+/* HAProxy >= 2.6 loads the system's CAs at start for its HTTP client unless
+ * told not to verify; 1.8 has no such client and refuses the keyword. */
+static void haproxy_turns_off_the_unused_http_client_where_haproxy_has_one(void **state) {
+        (void) state;
+        _cleanup_config_ struct node_config *c = seed(EXAMPLES "lb");
+        static const struct { const char *packages; bool line; } cases[] = {
+                { NULL, false },
+                { "nginx\t1.22.1-9\n", false },
+                { "haproxy\t1.8.8-1ubuntu0.13\n", false },
+                { "haproxy\t2.4.22-0ubuntu0.22.04.3\n", false },
+                { "haproxy\t2.6.12-1+deb12u4\n", true },
+                { "haproxy\t3.0.11-1\n", true },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *cfg = render_for(c, "haproxy", cases[i].packages);
+                const char *line = strstr(cfg, "\n    httpclient.ssl.verify none\n"), *defaults = strstr(cfg, "\ndefaults\n");
+                assert_non_null(defaults);
+                if (!cases[i].line) {
+                        assert_no_match(cfg, "httpclient");
+                        continue;
+                }
+                assert_non_null(line);
+                assert_true(line < defaults);   /* a global keyword */
+                assert_null(strstr(line + strlen("\n    httpclient"), "httpclient")); /* once */
+                /* nothing in the file that would use the client */
+                assert_no_match(cfg, "lua|acme|ocsp-update");
+        }
+        /* the rest of the file is the same whatever the version */
+        _cleanup_free_ char *old = render_for(c, "haproxy", "haproxy\t1.8.8-1\n"),
+                            *new = render_for(c, "haproxy", "haproxy\t2.6.12-1\n");
+        const char *cut = strstr(new, "    # no Lua here");
+        assert_non_null(cut);
+        const char *after = strchr(strchr(cut, '\n') + 1, '\n') + 1;
+        assert_int_equal(strncmp(old, new, (size_t) (cut - new)), 0);
+        assert_string_equal(old + (cut - new), after);
+}
+
 /* --- the file step ------------------------------------------------------- */
 
 struct file_env {
@@ -510,6 +556,7 @@ int main(void) {
                 cmocka_unit_test(daemon_json_matches_golden_and_the_kubelet_driver),
                 cmocka_unit_test(kubeadm_init_matches_golden_and_the_facts),
                 cmocka_unit_test(kubeadm_join_matches_golden_and_labels_the_group),
+                cmocka_unit_test(haproxy_turns_off_the_unused_http_client_where_haproxy_has_one),
                 cmocka_unit_test(file_step_installs_a_checked_file),
                 cmocka_unit_test(file_step_keeps_the_previous_file_when_the_checker_refuses),
                 cmocka_unit_test(real_haproxy_rejects_a_foreign_file_and_the_step_quotes_it),

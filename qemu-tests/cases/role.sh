@@ -62,6 +62,10 @@ fi
 if [ "$role" = lb ]; then
   mode=$(sed -n 's/^ *mode: *//p' "$work/user-data" | head -1)
   qt_check "$name: $mode config accepted by $mode in the guest" test "$(f "${mode}_check")" = ok
+  hv=$(jq -r '.packages.haproxy // empty' "$img/manifest.json" 2>/dev/null)
+  if [ "$mode" = haproxy ] && [ -n "$hv" ] && [ "$(printf '2.6\n%s\n' "${hv%%-*}" | sort -V | head -1)" = 2.6 ]; then
+    qt_check "$name: haproxy $hv runs without the system CA store (got '$(f haproxy_system_ca)')" test "$(f haproxy_system_ca)" = 0
+  fi
 fi
 # every running service the role raises the open-file limit of runs with it
 # (the drop-in must be in systemd's view before the service starts)

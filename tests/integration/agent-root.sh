@@ -202,4 +202,12 @@ run_role "$root" cloud-init/examples/lb
 check "stale bake: /etc drop-in written for the changed unit" grep -qx 'LimitNOFILE=1048576' "$root/etc/systemd/system/haproxy.service.d/90-nodeos-limits.conf"
 check "stale bake: none for the unchanged one" test ! -e "$root/etc/systemd/system/nginx.service.d"
 
+# the image's base package list (build-image writes it): a malformed one is a
+# warning naming its line, and the run renders for any haproxy version
+root=$tmp/pk; mkdir -p "$root/usr/share/nodeos"; printf 'haproxy 2.6.12\n' >"$root/usr/share/nodeos/base-packages"
+if run_role "$root" cloud-init/examples/lb; then ok "malformed base-packages: run succeeds"; else nok "malformed base-packages: run failed: $(tail -3 "$root.log")"; fi
+check "malformed base-packages: a warning names the file and line" \
+  grep -q "/usr/share/nodeos/base-packages:1: expected 'name<TAB>version'; rendering for any tool version" "$root.log"
+check "malformed base-packages: no version-dependent keyword" bash -c '! grep -q httpclient "$1"' _ "$root/etc/haproxy/haproxy.cfg"
+
 tap_end

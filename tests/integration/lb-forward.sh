@@ -64,7 +64,8 @@ threading.Event().wait()
 EOF
 # The client: `tcp PORT MSG [N]` opens N connections at once (kept open until
 # every one has its answer) and prints each answer's label; `udp PORT MSG`;
-# `stat SOCKET PROXY SERVER` prints a server's status from HAProxy's stats.
+# `stat SOCKET PROXY SERVER` prints a server's status from HAProxy's stats;
+# `cli SOCKET COMMAND` prints what HAProxy's CLI answers.
 cat >"$tmp/client.py" <<'EOF'
 import socket, sys
 cmd = sys.argv[1]
@@ -89,14 +90,18 @@ elif cmd == "udp":
     if not d.endswith(b" " + msg):
         sys.exit("bad answer %r" % d)
     print(d.split(b" ")[0].decode())
-elif cmd == "stat":
-    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2]); s.sendall(b"show stat\n")
+elif cmd in ("stat", "cli"):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])
+    s.sendall(b"show stat\n" if cmd == "stat" else sys.argv[3].encode() + b"\n")
     out = b""
     while True:
         d = s.recv(65536)
         if not d:
             break
         out += d
+    if cmd == "cli":
+        sys.stdout.write(out.decode())
+        sys.exit(0)
     lines = out.decode().splitlines()
     cols = lines[0].lstrip("# ").split(",")
     for l in lines[1:]:
@@ -121,12 +126,25 @@ if ! command -v haproxy >/dev/null; then
   skip "haproxy not installed: the HAProxy forwarding tests"
 else
   loopback_seed cloud-init/examples/lb "$tmp/seed-haproxy"
-  root=$tmp/haproxy; mkdir -p "$root"
+  root=$tmp/haproxy; mkdir -p "$root/usr/share/nodeos"
+  # the image's base package list as the build writes it, with this host's
+  # haproxy: the agent renders for the haproxy that checks and runs it here
+  hv=$(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')
+  printf 'haproxy\t%s\n' "$hv" >"$root/usr/share/nodeos/base-packages"
+  # 2.6 loads the system's CAs for its HTTP client unless told not to verify
+  if [ "$(printf '2.6\n%s\n' "${hv%%-*}" | sort -V | head -1)" = 2.6 ]; then httpclient=1; else httpclient=0; fi
   if "$AGENT" run --root "$root" --seed "$tmp/seed-haproxy" >"$root.log" 2>&1; then
     ok "haproxy: node-agent run --root renders haproxy.cfg"
   else nok "haproxy: run failed: $(tail -3 "$root.log")"; fi
   check "haproxy: the agent ran haproxy -c on it before installing it" \
     grep -q 'step=file:/etc/haproxy/haproxy.cfg status=done .*written (checked)' "$root.log"
+  if [ $httpclient = 1 ]; then
+    check "haproxy $hv: the unused HTTP client's verification is off (no CA store load)" \
+      grep -qx '    httpclient.ssl.verify none' "$root/etc/haproxy/haproxy.cfg"
+  else
+    check "haproxy $hv: no httpclient keyword (this version has no HTTP client)" \
+      bash -c '! grep -q httpclient "$1"' _ "$root/etc/haproxy/haproxy.cfg"
+  fi
   check "haproxy: backends are the seed's loopback addresses" grep -q "server verne-1 $NET.14:30004 check" "$root/etc/haproxy/haproxy.cfg"
 
   # The rendered file binds *:80, *:1883, ...: this test moves only the
@@ -166,6 +184,13 @@ else
   if wait_port "${LPORT[1883]}"; then ok "haproxy: running the rendered config"
   else nok "haproxy: did not start: $(tail -5 "$tmp/haproxy.out")"; fi
 
+  if [ $httpclient = 1 ]; then
+    # (with the store loaded the answer lists "@system-ca - N certificate(s)")
+    if got=$("$PY" "$tmp/client.py" cli "$tmp/haproxy.sock" "show ssl ca-file" 2>&1) &&
+       ! grep -qi '@system-ca\|unknown' <<<"$got"; then
+      ok "haproxy $hv: running without the system CA store"
+    else nok "haproxy $hv: show ssl ca-file: $got"; fi
+  fi
   got=$("$PY" "$tmp/client.py" tcp "${LPORT[1883]}" hello 2>&1)
   if [[ $got =~ ^verne-[123]$ ]]; then ok "haproxy: TCP 1883 -> NodePort 30004 on a verne node ($got)"
   else nok "haproxy: 1883 forward: $got"; fi

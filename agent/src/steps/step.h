@@ -9,6 +9,7 @@
  * steps a node gets and with what arguments. */
 
 #include <stdbool.h>
+#include "basepkg.h"
 #include "config.h"
 #include "role.h"
 #include "state.h"
@@ -20,6 +21,7 @@ struct agent_ctx {
         const struct node_config *config;
         const struct role *role;
         const struct role_catalog *catalog;
+        const struct base_packages *packages;   /* the image's base package list (basepkg.h) */
         const char *image_store;        /* dir of preloaded image archives (in root) */
         const char *docker_socket;      /* NULL: default */
 };
