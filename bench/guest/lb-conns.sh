@@ -47,6 +47,13 @@ haproxy_rss_kb() { s=0; for p in $(haproxy_pids); do r=$(awk '$1=="VmRSS:"{print
 # for the answer: its 0.5 s default loses it under TCG): the mqtt proxy's peak
 # sessions (smax), upstream connect errors (econ) and retries (wretr)
 hastat() { echo "show stat" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
+# counter_delta NOW BEFORE: a counter's growth over a run; nothing when either
+# reading is missing, or when it went down (haproxy restarted its counters)
+counter_delta() {
+  case "$1" in ''|*[!0-9]*) return ;; esac
+  case "$2" in ''|*[!0-9]*) return ;; esac
+  [ "$1" -ge "$2" ] && echo $(($1 - $2))
+}
 haproxy_cpu_ticks() { s=0; for p in $(haproxy_pids); do t=$(awk '{print $14+$15}' /proc/$p/stat 2>/dev/null); s=$((s + ${t:-0})); done; echo $s; }
 # TcpExt counters that end or refuse connections, as "name value" lines
 tcpext() { awk '$1=="TcpExt:" && !h {for (i=2;i<=NF;i++) k[i]=$i; h=1; next}
@@ -134,10 +141,7 @@ for run in $RUNS; do
   t_end=$(( $(date +%s) - 2 ))
   kill $sampler 2>/dev/null; wait $sampler 2>/dev/null
   hsmax=$(hastat FRONTEND 6) hecon=$(hastat BACKEND 14) hwretr=$(hastat BACKEND 16)
-  case "$hecon$hecon0" in ''|*[!0-9]*) hecon= ;; *) hecon=$((hecon - hecon0)) ;; esac
-  case "$hwretr$hwretr0" in ''|*[!0-9]*) hwretr= ;; *) hwretr=$((hwretr - hwretr0)) ;; esac
-  # a haproxy restarted during the run started its counters again
-  [ "${hecon:-0}" -lt 0 ] && hecon=; [ "${hwretr:-0}" -lt 0 ] && hwretr=
+  hecon=$(counter_delta "$hecon" "$hecon0") hwretr=$(counter_delta "$hwretr" "$hwretr0")
   kernel=$(tcpext_delta $W/tcpext0) restarts=$(( $(haproxy_restarts) - restarts0 ))
   ports=$(usable_ports "${range% *}" "${range#* }")
   sinkline=$(tail -1 $W/sink.log)
