@@ -48,8 +48,7 @@ static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct 
 
         if (!rd)
                 return step_fail(res, -EINVAL, "%s: unknown renderer '%s'", f->dest, f->renderer);
-        struct render_ctx rctx = { .config = ctx->config, .role = ctx->role, .catalog = ctx->catalog,
-                                    .packages = ctx->packages };
+        struct render_ctx rctx = step_render_ctx(ctx);
         int r = rd->render(&rctx, &text, &error);
         if (r < 0)
                 return step_fail(res, r, "%s: cannot render (%s): %s", f->dest, f->renderer, error ? error : strerror(-r));

@@ -79,8 +79,7 @@ static int write_config(const struct agent_ctx *ctx, const char *mode, const cha
         const struct renderer *rd = renderer_find(name);
         if (!rd)
                 return step_fail(res, -EINVAL, "no renderer %s", name);
-        struct render_ctx rctx = { .config = ctx->config, .role = ctx->role, .catalog = ctx->catalog,
-                                    .packages = ctx->packages };
+        struct render_ctx rctx = step_render_ctx(ctx);
         int r = rd->render(&rctx, &text, &error);
         if (r < 0)
                 return step_fail(res, r, "%s: cannot render (%s): %s", dest, name, error ? error : strerror(-r));

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include "basepkg.h"
 #include "config.h"
+#include "renderer.h"
 #include "role.h"
 #include "state.h"
 #include "sysmgr.h"
@@ -25,6 +26,13 @@ struct agent_ctx {
         const char *image_store;        /* dir of preloaded image archives (in root) */
         const char *docker_socket;      /* NULL: default */
 };
+
+/* What a step's renderer sees of its context: the one place that maps the one
+ * onto the other. */
+static inline struct render_ctx step_render_ctx(const struct agent_ctx *ctx) {
+        return (struct render_ctx) { .config = ctx->config, .role = ctx->role, .catalog = ctx->catalog,
+                                     .packages = ctx->packages };
+}
 
 struct step;
 
