@@ -45,7 +45,7 @@ static int check_line(const char *line, size_t len, const char **reason) {
         return 0;
 }
 
-int base_packages_parse(const char *text, const char *name, struct base_packages *ret, char **error) {
+static int check_list(const char *text, const char *name, char **error) {
         unsigned lineno = 1;
         for (const char *p = text; *p; lineno++) {
                 size_t len = strcspn(p, "\n");
@@ -57,6 +57,13 @@ int base_packages_parse(const char *text, const char *name, struct base_packages
                 }
                 p += len + (p[len] == '\n');
         }
+        return 0;
+}
+
+int base_packages_parse(const char *text, const char *name, struct base_packages *ret, char **error) {
+        int r = check_list(text, name, error);
+        if (r < 0)
+                return r;
         ret->text = strdup(text);
         return ret->text ? 0 : -ENOMEM;
 }
@@ -74,7 +81,11 @@ int base_packages_load(const char *root, struct base_packages *ret, char **error
                         *error = NULL;
                 return r;
         }
-        return base_packages_parse(text, path, ret, error);
+        r = check_list(text, path, error);
+        if (r < 0)
+                return r;
+        ret->text = TAKE_PTR(text);
+        return 0;
 }
 
 void base_packages_done(struct base_packages *p) {
