@@ -27,7 +27,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-# libcurl and libarchive are opened on first use (agent/src/libload.h), not
+# libcurl and libarchive are opened on first use (src/shared/libload.h), not
 # linked into node-agent and nodeos-seedgen: with them the loader maps ~45
 # more libraries at every start, for steps most roles never run. Their
 # headers still compile in; the sonames to dlopen are those of the libraries
@@ -49,32 +49,39 @@ endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(LIB_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(LIB_FLAGS) -Isrc -DNODE_AGENT_VERSION='"$(VERSION)"'
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1 -g
 
-AGENT_SRC  := $(sort $(wildcard agent/src/*.c agent/src/steps/*.c))
-LIB_SRC    := $(filter-out agent/src/main.c,$(AGENT_SRC))
-TEST_SRC   := $(sort $(wildcard agent/tests/test-*.c))
-FUZZ_SRC   := $(sort $(wildcard agent/fuzz/fuzz-*.c))
-HEADERS    := $(wildcard agent/src/*.h agent/src/steps/*.h agent/tests/*.h)
+# Zones (README "Layout"), one static library each, dependencies only
+# downward: basic <- shared <- {agent, fleet}. The link lines below are the
+# proof: node-agent is linked without libfleet, nodeos-seedgen without
+# libagent, so a call across is an undefined symbol
+# (tests/integration/zones.sh checks the binaries and the includes).
+ZONES      := basic shared agent fleet
+zone_src    = $(filter-out src/$(1)/main.c,$(sort $(wildcard src/$(1)/*.c src/$(1)/*/*.c)))
+TEST_SRC   := $(sort $(wildcard src/test/test-*.c))
+FUZZ_SRC   := $(sort $(wildcard src/fuzz/fuzz-*.c))
+HEADERS    := $(wildcard src/*/*.h src/*/*/*.h)
 
-obj = $(patsubst agent/%.c,$(1)/obj/%.o,$(2))
+obj = $(patsubst src/%.c,$(1)/obj/%.o,$(2))
 
-# --- the agent, plain and sanitized builds -------------------------------
+# --- the programs, plain and sanitized builds ------------------------------
 define variant
-$(1)/obj/%.o: agent/%.c $(HEADERS)
+$(1)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $$(dir $$@)
 	@echo "  CC      $$@"
 	@$$(CC) $$(ALL_CFLAGS) $(2) -c $$< -o $$@
-$(1)/libagent.a: $(call obj,$(1),$(LIB_SRC))
+$(foreach z,$(ZONES),
+$(1)/lib$(z).a: $$(call obj,$(1),$$(call zone_src,$(z)))
 	@rm -f $$@; ar rcs $$@ $$^
-$(1)/node-agent: $(1)/obj/src/main.o $(1)/libagent.a
+)
+$(1)/node-agent: $(1)/obj/agent/main.o $(1)/libagent.a $(1)/libshared.a $(1)/libbasic.a
 	@echo "  LD      $$@"
 	@$$(CC) $(2) $$^ $$(AGENT_LIBS) -o $$@
-$(1)/nodeos-seedgen: $(1)/obj/cmd/seedgen.o $(1)/libagent.a
+$(1)/nodeos-seedgen: $(1)/obj/fleet/main.o $(1)/libfleet.a $(1)/libshared.a $(1)/libbasic.a
 	@echo "  LD      $$@"
 	@$$(CC) $(2) $$^ $$(AGENT_LIBS) -o $$@
-$(1)/tests/%: $(1)/obj/tests/%.o $(1)/libagent.a
+$(1)/tests/%: $(1)/obj/test/%.o $(1)/libagent.a $(1)/libfleet.a $(1)/libshared.a $(1)/libbasic.a
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
 	@$$(CC) $(2) $$^ $$(PKG_LIBS) $$(CMOCKA_LIBS) -o $$@
@@ -82,8 +89,8 @@ endef
 $(eval $(call variant,$(BUILD),))
 $(eval $(call variant,$(BUILD)/asan,$(SAN_FLAGS)))
 
-TESTS      := $(patsubst agent/tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
-ASAN_TESTS := $(patsubst agent/tests/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
+TESTS      := $(patsubst src/test/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+ASAN_TESTS := $(patsubst src/test/%.c,$(BUILD)/asan/tests/%,$(TEST_SRC))
 
 .PHONY: all agent tests help deps clean test unit fuzz fuzz-smoke check-c image seeds qemu-test
 all: $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
@@ -92,15 +99,15 @@ tests: $(TESTS) $(ASAN_TESTS)
 
 # --- fuzzing (libFuzzer, clang) -------------------------------------------
 FUZZ_CC   ?= clang
-FUZZ_BINS := $(patsubst agent/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) $(LIB_FLAGS) -Iagent/src -DNODE_AGENT_VERSION='"fuzz"'
-$(BUILD)/fuzz/obj/%.o: agent/%.c $(HEADERS)
+FUZZ_BINS := $(patsubst src/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS) $(LIB_FLAGS) -Isrc -DNODE_AGENT_VERSION='"fuzz"'
+$(BUILD)/fuzz/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
-$(BUILD)/fuzz/libagent.a: $(patsubst agent/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRC))
+$(BUILD)/fuzz/libparsers.a: $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(call zone_src,shared) $(call zone_src,basic))
 	@rm -f $@; ar rcs $@ $^
-$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/fuzz/%.o $(BUILD)/fuzz/libagent.a
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/fuzz/%.o $(BUILD)/fuzz/libparsers.a
 	@echo "  LD      $@"
 	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(PKG_LIBS) -o $@
 FUZZ_SECONDS ?= 300
@@ -108,7 +115,7 @@ fuzz: $(FUZZ_BINS)  ## long fuzzing run of every target (FUZZ_SECONDS each)
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz-corpus/$$n $(BUILD)/fuzz-artifacts; \
 	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz-artifacts/$$n- \
-	    $(BUILD)/fuzz-corpus/$$n agent/fuzz/corpus/$$n || exit 1; done
+	    $(BUILD)/fuzz-corpus/$$n src/fuzz/corpus/$$n || exit 1; done
 fuzz-smoke: $(FUZZ_BINS)
 	@tests/fuzz-smoke.sh $(FUZZ_BINS)
 

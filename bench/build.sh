@@ -50,7 +50,7 @@ timed warm mk VERSION=bench-1 image ROLE="$role"
 bench_log "  stages: $(stages warm)"
 # an agent-only change: the version string, compiled into main.c, http.c
 # and kubeapi.c (make does not track -D flags: the sources are touched)
-touch "$W/repo"/agent/src/{main,http,kubeapi}.c
+touch "$W/repo"/src/agent/main.c "$W/repo"/src/shared/http.c "$W/repo"/src/agent/kubeapi.c
 timed agent-only-compile mk VERSION=bench-2 build/node-agent
 timed agent-only-image mk VERSION=bench-2 image ROLE="$role"
 got=$(jq -r .agent "$W/repo/out/bookworm/$role/manifest.json")

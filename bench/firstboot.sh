@@ -94,7 +94,7 @@ units=$BENCH_BUILD/firstboot.units; rm -rf "$units"
 mk_tree() { rm -rf "$1"; mkdir -p "$1/etc/systemd/system"; ln -s /dev/null "$1/etc/systemd/system/node-agent.service"; }
 # noop: the agent unit's [Unit] (same ordering and dependencies), no work
 noop=$units/noop; mk_tree "$noop"
-{ sed -n '/^\[Service\]/q; p' agent/node-agent.service | sed 's/^Description=.*/Description=bench: no-op in place of node-agent (boot without the role setup)/'
+{ sed -n '/^\[Service\]/q; p' src/agent/node-agent.service | sed 's/^Description=.*/Description=bench: no-op in place of node-agent (boot without the role setup)/'
   printf '[Service]\nType=oneshot\nRemainAfterExit=yes\n'
   # releases the harness probe, which waits for the agent's sentinel
   printf "ExecStart=/bin/sh -c 'mkdir -p /var/lib/node-agent && touch /var/lib/node-agent/success'\n"

@@ -48,9 +48,9 @@ agent_build_mode() {
 agent_sources() {
   local f
   if git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    git -C "$REPO" ls-files --cached --others --exclude-standard -- Makefile agent/src agent/cmd
+    git -C "$REPO" ls-files --cached --others --exclude-standard -- Makefile src/basic src/shared src/agent
   else
-    (cd "$REPO" && find Makefile agent/src agent/cmd -type f)
+    (cd "$REPO" && find Makefile src/basic src/shared src/agent -type f)
   fi | LC_ALL=C sort -u | while IFS= read -r f; do [ -f "$REPO/$f" ] && printf '%s\n' "$f"; done
 }
 
@@ -122,7 +122,7 @@ agent_plan() {
   else
     echo "  cjson:    libcjson-dev of $PROFILE_SUITE"
   fi
-  echo "  sources:  $n files of Makefile, agent/src, agent/cmd (git ls-files), copied to /build/src"
+  echo "  sources:  $n files of Makefile, src/basic, src/shared, src/agent (git ls-files), copied to /build/src"
   echo "  compile:  make BUILD=out VERSION=$(agent_version) CFLAGS='$AGENT_BUILD_CFLAGS' out/node-agent"
   echo "  result:   the role layer's /usr/bin/node-agent, cached by the hash of all of the above"
 }

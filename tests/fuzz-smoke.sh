@@ -2,7 +2,7 @@
 # A short libFuzzer run of each target over its seed corpus (TAP output).
 # The long run is `make fuzz`. New corpus entries go to a scratch dir (the
 # repo's corpus is only read); a crashing input is kept beside the target as
-# <dir>/artifacts/<target>-crash-<sha1>, to be added to agent/fuzz/corpus/
+# <dir>/artifacts/<target>-crash-<sha1>, to be added to src/fuzz/corpus/
 # once fixed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ n=0; rc=0
 for f in "$@"; do
   [ -x "$f" ] || continue
   n=$((n+1)); name=$(basename "$f")
-  work=$(mktemp -d); corpus=agent/fuzz/corpus/$name
+  work=$(mktemp -d); corpus=src/fuzz/corpus/$name
   artifacts=$(dirname "$f")/artifacts; mkdir -p "$artifacts"
   if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$artifacts/$name-" \
        "$work" ${corpus:+$([ -d "$corpus" ] && echo "$corpus")} >"$work.log" 2>&1; then

@@ -47,7 +47,7 @@ if build chroot; then
   if [ "$got" = "$want" ]; then ok "it runs: --version says '$got'"; else nok "it runs: --version says '$got', not '$want'"; fi
   has_needed() { if needed "$bin" | grep -qx "$1"; then ok "it links $1 (readelf)"; else nok "it links $1: $(needed "$bin" | tr '\n' ' ')"; fi; }
   for l in libyaml-0.so.2 libcjson.so.1 libsystemd.so.0 libcrypto.so.3 libc.so.6; do has_needed "$l"; done
-  # opened on first use (agent/src/libload.c), by the soname of the suite's library
+  # opened on first use (src/shared/libload.c), by the soname of the suite's library
   for l in libcurl.so.4 libarchive.so.13; do
     if needed "$bin" | grep -qx "$l"; then nok "it does not link $l: $(needed "$bin" | tr '\n' ' ')"
     elif readelf -p .rodata "$bin" | grep -qF "$l"; then ok "it dlopens $l on first use (the soname is in .rodata, no NEEDED)"

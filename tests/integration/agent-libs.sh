@@ -2,7 +2,7 @@
 # What the agent's start costs in shared libraries: node-agent links neither
 # libcurl nor libarchive (no ELF NEEDED entry, which would map some 40 more
 # libraries at every start), it opens them by soname when a step first needs
-# one (agent/src/libload.c). A run that fetches and loads nothing (the lb
+# one (src/shared/libload.c). A run that fetches and loads nothing (the lb
 # example, an offline root) opens neither. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

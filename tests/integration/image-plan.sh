@@ -76,8 +76,8 @@ for p in build-essential pkg-config libyaml-dev libcurl4-openssl-dev libarchive-
 done
 if grep -q libcjson <<<"$ap"; then nok "no libcjson-dev asked of bionic: $ap"; else ok "no libcjson-dev asked of bionic (Ubuntu 18.04 has none)"; fi
 has "cJSON comes from CJSON_SRC, shown unset" "$o" '^  cjson: +CJSON_SRC=<not set: CJSON_SRC> \(1\.7\.13 or later; bionic has no libcjson-dev\): .*static libcjson\.a'
-nsrc=$(git ls-files --cached --others --exclude-standard -- Makefile agent/src agent/cmd | while read -r f; do [ -f "$f" ] && echo "$f"; done | wc -l)
-has "the sources copied in are the agent's, counted" "$o" "^  sources: +$nsrc files of Makefile, agent/src, agent/cmd"
+nsrc=$(git ls-files --cached --others --exclude-standard -- Makefile src/basic src/shared src/agent | while read -r f; do [ -f "$f" ] && echo "$f"; done | wc -l)
+has "the sources copied in are the agent's, counted" "$o" "^  sources: +$nsrc files of Makefile, src/basic, src/shared, src/agent"
 has "what is compiled: the Makefile's node-agent, fortified" "$o" "^  compile: +make BUILD=out VERSION=[^ ]+ CFLAGS='-O2 -g -D_FORTIFY_SOURCE=2' out/node-agent$"
 has "missing names CJSON_SRC" "$o" '^  CJSON_SRC is not set: .*CJSON_SRC=<dir\|tar\.gz>$'
 hasnt "no 'NOT runnable' verdict on the host's binary" "$o" 'NOT runnable'

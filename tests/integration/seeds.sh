@@ -118,7 +118,7 @@ d=cloud-init/inventories/guide-as-written
 if [ "$rc" = 1 ] && diff <(grep -v 'inferred from its name' "$tmp/bad.err" | sed "s#^$d/##") "$d/expected-error" >/dev/null && [ ! -e "$tmp/out-bad" ]; then
   ok "the guide's 100k inventory as written is refused with its $(wc -l <"$d/expected-error") named errors, nothing written"
 else nok "guide-as-written: rc=$rc, $(head -3 "$tmp/bad.err")"; fi
-for c in agent/tests/bad-inventories/*/; do
+for c in tests/data/bad-inventories/*/; do
   c=${c%/}
   "$SEEDGEN" --roles-dir "$ROLES" --no-iso "$c" "$tmp/out-case" >/dev/null 2>"$tmp/case.err"; rc=$?
   if [ "$rc" = 1 ] && diff <(grep -v 'inferred from its name' "$tmp/case.err" | sed "s#^$c/##") "$c/expected-error" >/dev/null; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `node-agent validate SEED_DIR` as an operator runs it before writing seed
 # media: exit 0 and one "valid seed" line for every example seed; exit 1 and
-# exactly the lines of agent/tests/bad-seeds/<case>/expected-error on stderr
+# exactly the lines of tests/data/bad-seeds/<case>/expected-error on stderr
 # (file:line:col: message) for every malformed seed, with nothing on stdout
 # and no secret echoed. TAP.
 set -uo pipefail
@@ -24,7 +24,7 @@ while IFS= read -r meta; do
 done < <(find cloud-init/examples -name meta-data | sort)
 
 # Every malformed seed: exit 1, its exact error lines, stdout empty.
-for d in agent/tests/bad-seeds/*/; do
+for d in tests/data/bad-seeds/*/; do
   d=${d%/}; name=$(basename "$d")
   validate "$d"; rc=$?
   if [ $rc -eq 1 ] && diff -u "$d/expected-error" "$tmp/err" >"$tmp/diff" && [ ! -s "$tmp/out" ]; then
@@ -35,7 +35,7 @@ for d in agent/tests/bad-seeds/*/; do
 done
 
 # A malformed token is reported without its value (it is a credential).
-validate agent/tests/bad-seeds/malformed-token
+validate tests/data/bad-seeds/malformed-token
 if grep -q "7I2GI9" "$tmp/err" "$tmp/out"; then nok "a malformed token is not echoed"; else ok "a malformed token is not echoed"; fi
 
 # Not a seed directory at all: exit 1 with a reason, no crash.

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+#include "agent/datasource.h"
+#include "agent/engine.h"
+#include "agent/plan.h"
+#include "agent/report.h"
+#include "agent/state.h"
+#include "basic/clock.h"
+#include "basic/diag.h"
+#include "basic/fileio.h"
+#include "basic/log.h"
+#include "basic/strv.h"
+#include "shared/basepkg.h"
+#include "shared/config.h"
+#include "shared/role.h"
+
+#define DEFAULT_IMAGE_STORE "/usr/share/nodeos/images"
+#define DEFAULT_IMAGE_ROLE_FILE "/usr/share/nodeos/role"
+
+/* The image is built for one role (/usr/share/nodeos/role); a seed for
+ * another role on it would half-configure a node that lacks the role's
+ * packages and images. */
+static int check_image_role(const struct engine_options *o, const char *role, char **reason) {
+        _cleanup_free_ char *path = path_in_root(o->root, o->image_role_file ? o->image_role_file : DEFAULT_IMAGE_ROLE_FILE);
+        _cleanup_free_ char *text = NULL;
+        if (!path)
+                return -ENOMEM;
+        if (read_full_file(path, &text, NULL) < 0)
+                return 0;       /* not a role image (tests, generic image) */
+        text[strcspn(text, " \t\n")] = 0;
+        if (STREQ(text, role))
+                return 0;
+        if (asprintf(reason, "seed role '%s' does not match this image, which is built for role '%s'", role, text) < 0)
+                return -ENOMEM;
+        return -EINVAL;
+}
+
+struct run {
+        const struct engine_options *o;
+        struct state state;
+        struct seed seed;
+        struct role_catalog *catalog;
+        struct node_config *config;
+        long long start;
+};
+
+static int fail_run(struct run *run, const char *reason) {
+        const char *id = run->config ? run->config->instance_id : NULL;
+        const char *role = run->config ? run->config->role : NULL;
+        int r = state_finish(&run->state, false, reason);
+        if (r < 0)
+                log_error_errno(r, "cannot write the failed sentinel");
+        report_failure(id, role, reason);
+        return 1;
+}
+
+static int fetch_and_validate(struct run *run) {
+        const struct engine_options *o = run->o;
+        struct diag d = {};
+        long long t = now_ms();
+        int r;
+
+        if (o->seed_dir)
+                r = seed_read_dir(o->seed_dir, &run->seed);
+        else {
+                struct datasource_options dso = { .root = o->root, .cmdline_path = o->cmdline_path };
+                r = datasource_fetch(&dso, &run->seed);
+        }
+        if (r < 0) {
+                report_step("fetch", "seed", "failed", now_ms() - t, strerror(-r));
+                return fail_run(run, r == -ENOENT ? "no NoCloud seed found (seed dir, cidata filesystem, ds=nocloud URL)"
+                                                  : "the NoCloud seed could not be read");
+        }
+        report_step("fetch", "seed", "done", now_ms() - t, run->seed.source);
+
+        t = now_ms();
+        r = seed_load_config(o->roles_dir, &run->seed, &run->catalog, &run->config, &d);
+        if (r < 0) {
+                _cleanup_free_ char *all = diag_join(&d);
+                STRV_FOREACH(l, d.lines)
+                        report_step("validate", "seed", "error", 0, *l);
+                report_step("validate", "seed", "failed", now_ms() - t, NULL);
+                r = fail_run(run, all && *all ? all : strerror(-r));
+                diag_done(&d);
+                return r;
+        }
+        diag_done(&d);
+        _cleanup_free_ char *reason = NULL;
+        r = check_image_role(o, run->config->role, &reason);
+        if (r < 0)
+                return fail_run(run, reason ? reason : strerror(-r));
+        report_step("validate", "seed", "done", now_ms() - t, run->config->role);
+        return 0;
+}
+
+static int apply_step(struct run *run, const struct agent_ctx *ctx, const struct step *s) {
+        struct step_result res = { .status = STEP_DONE };
+        long long t = now_ms();
+        report_status("step %s", s->name);
+        int r = s->type->apply(ctx, s, &res);
+        long long el = now_ms() - t;
+        if (r < 0 && res.status != STEP_FAILED)
+                step_fail(&res, r, "%s", strerror(-r));
+        /* Recorded (durably) before it is reported: whoever reads "done" on
+         * the console may pull the plug, and the next boot must not redo it. */
+        int k = state_record_step(&run->state, s->name, res.status, el, res.detail);
+        report_step("apply", s->name, step_status_to_string(res.status), el, res.detail);
+        if (k < 0)
+                log_error_errno(k, "cannot record step %s in the state file", s->name);
+        if (res.status == STEP_FAILED) {
+                _cleanup_free_ char *reason = NULL;
+                if (asprintf(&reason, "step %s: %s", s->name, res.detail ? res.detail : "failed") < 0)
+                        reason = NULL;
+                free(res.detail);
+                return fail_run(run, reason ? reason : s->name);
+        }
+        free(res.detail);
+        return k < 0 ? fail_run(run, "cannot write the state file") : 0;
+}
+
+/* The image's package list only refines what renderers write, so a broken
+ * one is worth a warning, not a failed node: they then write what every
+ * supported version takes. */
+static void load_base_packages(const char *root, struct base_packages *ret) {
+        _cleanup_free_ char *error = NULL;
+        int r = base_packages_load(root, ret, &error);
+        if (r < 0)
+                log_warning("%s; rendering for any tool version", error ? error : strerror(-r));
+}
+
+static int apply_plan(struct run *run) {
+        const struct role *role = role_catalog_find(run->catalog, run->config->role);
+        _cleanup_(base_packages_done) struct base_packages packages = {};
+        load_base_packages(run->o->root, &packages);
+        struct agent_ctx ctx = {
+                .root = run->o->root,
+                .live = STREQ(run->o->root, "/"),
+                .config = run->config,
+                .role = role,
+                .catalog = run->catalog,
+                .packages = &packages,
+                .image_store = run->o->image_store ? run->o->image_store : DEFAULT_IMAGE_STORE,
+                .docker_socket = run->o->docker_socket,
+        };
+        struct plan plan;
+        int r = plan_build(run->config, role, &plan);
+        if (r < 0)
+                return fail_run(run, "cannot build the plan: out of memory");
+
+        bool complete = state_is_complete(&run->state, run->config->instance_id);
+        r = state_begin(&run->state, run->config->instance_id, run->config->role);
+        if (r < 0) {
+                plan_done(&plan);
+                return fail_run(run, "cannot write the state file");
+        }
+        for (size_t i = 0; i < plan.n; i++) {
+                const struct step *s = &plan.steps[i];
+                enum step_status st = state_step_status(&run->state, s->name);
+                if (!s->type->every_boot && (complete || st == STEP_DONE || st == STEP_SKIPPED)) {
+                        report_step("apply", s->name, "unchanged", 0, "done before");
+                        continue;
+                }
+                r = apply_step(run, &ctx, s);
+                if (r != 0)
+                        break;
+        }
+        plan_done(&plan);
+        if (r != 0)
+                return r;
+        r = state_finish(&run->state, true, NULL);
+        if (r < 0)
+                return fail_run(run, "cannot write the success sentinel");
+        report_success(run->config->instance_id, run->config->role, now_ms() - run->start);
+        return 0;
+}
+
+int engine_run(const struct engine_options *o) {
+        struct run run = { .o = o, .start = now_ms() };
+        int r = state_load(o->root, &run.state);
+        if (r < 0) {
+                log_error_errno(r, "cannot load the agent state");
+                return 1;
+        }
+        r = fetch_and_validate(&run);
+        if (r == 0)
+                r = apply_plan(&run);
+        config_free(run.config);
+        role_catalog_free(run.catalog);
+        seed_done(&run.seed);
+        state_done(&run.state);
+        return r;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A file a role declares: rendered from the config, checked by the real
+ * tool (haproxy -c, nginx -t) as a candidate next to the destination, and
+ * only then renamed over it. A failed check leaves the previous file (and
+ * the service running with it) untouched and fails the step with the
+ * checker's output. */
+#include <string.h>
+#include <sys/stat.h>
+#include "agent/steps/step.h"
+#include "basic/exec.h"
+#include "basic/fileio.h"
+#include "basic/strv.h"
+#include "shared/renderer.h"
+
+static char **check_argv(char * const *check, const char *candidate) {
+        char **argv = NULL;
+        STRV_FOREACH(a, check)
+                if (strv_extend(&argv, STREQ(*a, "{}") ? candidate : *a) < 0) {
+                        strv_free(argv);
+                        return NULL;
+                }
+        return argv;
+}
+
+static int run_check(const struct role_file *f, const char *candidate, struct step_result *res) {
+        _cleanup_strv_free_ char **argv = check_argv(f->check, candidate);
+        struct exec_result er;
+        if (!argv)
+                return -ENOMEM;
+        int r = exec_run(argv, 60000, &er);
+        if (r < 0)
+                return step_fail(res, r, "%s: cannot run checker '%s': %s", f->dest, argv[0], strerror(-r));
+        if (er.status != 0) {
+                _cleanup_free_ char *tail = exec_output_tail(er.output, 6);
+                exec_result_done(&er);
+                return step_fail(res, -EINVAL, "%s: rejected by '%s' (exit %d), previous file kept: %s",
+                                 f->dest, argv[0], er.status, tail ? tail : "");
+        }
+        exec_result_done(&er);
+        return 0;
+}
+
+static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
+        const struct role_file *f = s->data;
+        const struct renderer *rd = renderer_find(f->renderer);
+        _cleanup_free_ char *text = NULL, *error = NULL, *cand_rel = NULL, *cand = NULL, *dest = NULL;
+        bool changed;
+
+        if (!rd)
+                return step_fail(res, -EINVAL, "%s: unknown renderer '%s'", f->dest, f->renderer);
+        struct render_ctx rctx = step_render_ctx(ctx);
+        int r = rd->render(&rctx, &text, &error);
+        if (r < 0)
+                return step_fail(res, r, "%s: cannot render (%s): %s", f->dest, f->renderer, error ? error : strerror(-r));
+        if (file_has_content(ctx->root, f->dest, text, strlen(text)) && !f->check) {
+                r = write_file_atomic(ctx->root, f->dest, text, strlen(text), f->mode, -1, -1, &changed);
+                if (r < 0)
+                        return step_fail(res, r, "cannot write %s: %s", f->dest, strerror(-r));
+                step_result_set(res, STEP_DONE, "%s unchanged", f->dest);
+                return 0;
+        }
+        if (asprintf(&cand_rel, "%s.nodeos-new", f->dest) < 0 ||
+            !(cand = path_in_root(ctx->root, cand_rel)) || !(dest = path_in_root(ctx->root, f->dest)))
+                return -ENOMEM;
+        r = write_file_atomic(ctx->root, cand_rel, text, strlen(text), f->mode, -1, -1, NULL);
+        if (r < 0)
+                return step_fail(res, r, "cannot write %s: %s", cand_rel, strerror(-r));
+        if (f->check) {
+                r = run_check(f, cand, res);
+                if (r < 0) {
+                        (void) unlink(cand);
+                        return r;
+                }
+        }
+        changed = !file_has_content(ctx->root, f->dest, text, strlen(text));
+        if (rename(cand, dest) < 0) {
+                r = negative_errno();
+                (void) unlink(cand);
+                return step_fail(res, r, "cannot install %s: %s", f->dest, strerror(-r));
+        }
+        if (ctx->live && changed && f->reload) {
+                /* try-restart: a running service picks the change up now; the
+                 * services step starts it otherwise. */
+                _cleanup_sysmgr_ struct sysmgr *m = NULL;
+                r = step_sysmgr_open(res, &m);
+                if (r < 0)
+                        return r;
+                r = sysmgr_run_job(m, SYSMGR_TRY_RESTART, f->reload, 120ULL * 1000000ULL);
+                if (r < 0)
+                        return step_sysmgr_fail(res, m, r);
+        }
+        step_result_set(res, STEP_DONE, "%s %s%s", f->dest, changed ? "written" : "unchanged",
+                        f->check ? " (checked)" : "");
+        return 0;
+}
+
+const struct step_type step_type_file = { .kind = "file", .apply = file_apply };

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Local PersistentVolume directories: `local` PVs do not create their path,
+ * so a pod stays in ContainerCreating until the directory exists on the
+ * labelled node (facts §8). Owners and modes come from the role data. */
+#include <string.h>
+#include <sys/stat.h>
+#include "agent/steps/step.h"
+#include "basic/fileio.h"
+
+static int make_volume(const struct agent_ctx *ctx, const struct role_volume *v, struct step_result *res) {
+        _cleanup_free_ char *path = path_in_root(ctx->root, v->path);
+        if (!path)
+                return -ENOMEM;
+        int r = mkdir_p(path, 0755);
+        if (r < 0)
+                return step_fail(res, r, "cannot create %s: %s", v->path, strerror(-r));
+        if (chown(path, v->uid, v->gid) < 0)
+                return step_fail(res, negative_errno(), "cannot chown %s to %u:%u: %m", v->path,
+                                 (unsigned) v->uid, (unsigned) v->gid);
+        if (chmod(path, v->mode) < 0)
+                return step_fail(res, negative_errno(), "cannot chmod %s to %04o: %m", v->path, (unsigned) v->mode);
+        return 0;
+}
+
+static int volumes_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
+        (void) s;
+        size_t made = 0;
+        for (size_t i = 0; i < ctx->role->n_volumes; i++) {
+                const struct role_volume *v = &ctx->role->volumes[i];
+                if (!(v->topologies & TOPOLOGY_BIT(ctx->config->topology)))
+                        continue;
+                int r = make_volume(ctx, v, res);
+                if (r < 0)
+                        return r;
+                made++;
+        }
+        step_result_set(res, STEP_DONE, "%zu volume dir(s) for topology %s", made,
+                        topology_to_string(ctx->config->topology));
+        return 0;
+}
+
+const struct step_type step_type_volumes = { .kind = "volumes", .apply = volumes_apply };

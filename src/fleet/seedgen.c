@@ -1,0 +1,1010 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "basic/exec.h"
+#include "basic/fileio.h"
+#include "basic/strv.h"
+#include "fleet/inventory.h"
+#include "fleet/seedgen.h"
+#include "shared/config.h"
+#include "shared/pki.h"
+#include "shared/role.h"
+#include "shared/seed.h"
+#include "shared/yamlnode.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct inventory *, inventory_free)
+
+/* The lb backend groups of the inventory (facts §1) and the lb service each
+ * feeds, as roles/<role>/role.yaml lb_targets name them. */
+static const char * const lb_groups[][2] = {
+        { "apigw_nodes", "apigw" }, { "mqtt_nodes", "mqtt" }, { "lwm2m_nodes", "lwm2m" }, { "metrics_nodes", "metrics" },
+};
+
+/* Every group name ansible-dojot's playbooks read (facts §1). */
+static const char * const known_groups[] = {
+        "k8s-nodes", "master_nodes", "worker_nodes", "dojot-k8s", "apigw_nodes", "mqtt_nodes",
+        "lwm2m_nodes", "metrics_nodes", "nginx", "haproxy",
+};
+
+/* The guide's few-devices setup puts everything on its single worker
+ * (facts §1: "the small setup points every group at the single worker");
+ * roles/dojot/role.yaml is the role that may back every lb service there. */
+#define FEW_DEVICES_WORKER_ROLE "dojot"
+
+static bool is_ip_literal(const char *s) {
+        unsigned char buf[16];
+        return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* RFC 1123 host name, lower case (it becomes the Kubernetes node name). */
+static bool hostname_is_valid(const char *s) {
+        size_t label = 0, total = strlen(s);
+        if (total == 0 || total > 253 || is_ip_literal(s))
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (*p == '.') {
+                        if (label == 0 || p[-1] == '-')
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!(islower((unsigned char) *p) || isdigit((unsigned char) *p) || *p == '-') ||
+                    (label == 0 && *p == '-') || ++label > 63)
+                        return false;
+        }
+        return label > 0 && s[total - 1] != '-';
+}
+
+/* "first_verne_worker_host" -> "first-verne-worker-host" */
+static char *hostname_from_name(const char *name) {
+        char *h = strdup(name);
+        for (char *p = h; p && *p; p++)
+                *p = *p == '_' || *p == ' ' ? '-' : (char) tolower((unsigned char) *p);
+        return h;
+}
+
+/* "worker nodes", "Worker-Nodes" -> "worker_nodes": how a near miss of a
+ * known group name is recognized (the guide itself writes "worker nodes"
+ * and "lwm2m nodes"). */
+static void group_fold(const char *s, char *buf, size_t size) {
+        size_t i = 0;
+        for (; s[i] && i + 1 < size; i++)
+                buf[i] = s[i] == ' ' || s[i] == '-' ? '_' : (char) tolower((unsigned char) s[i]);
+        buf[i] = 0;
+}
+
+static const struct role *role_with_kubernetes(const struct role_catalog *cat, const char *how) {
+        for (size_t i = 0; i < cat->n; i++)
+                if (STREQ(cat->roles[i]->kubernetes, how))
+                        return cat->roles[i];
+        return NULL;
+}
+
+static bool role_serves(const struct role *r, const char *service, enum topology t) {
+        for (size_t i = 0; r && i < r->n_lb_targets; i++)
+                if (STREQ(r->lb_targets[i].service, service) && (r->lb_targets[i].topologies & TOPOLOGY_BIT(t)))
+                        return true;
+        return false;
+}
+
+static char *roles_serving(const struct role_catalog *cat, const char *service, enum topology t) {
+        _cleanup_strv_free_ char **l = NULL;
+        for (size_t i = 0; i < cat->n; i++)
+                if (role_serves(cat->roles[i], service, t) && strv_extend(&l, cat->roles[i]->name) < 0)
+                        return NULL;
+        return l ? strv_join(l, ", ") : strdup("none");
+}
+
+/* A dojot_role / dojot.components/group value: a role name or a role's
+ * node label (the guide labels verne nodes "vernemq", facts §0.6). */
+static const struct role *role_from_var(const struct role_catalog *cat, const char *v) {
+        for (size_t i = 0; i < cat->n; i++)
+                if (STREQ(cat->roles[i]->name, v) || (cat->roles[i]->group && STREQ(cat->roles[i]->group, v)))
+                        return cat->roles[i];
+        return NULL;
+}
+
+/* Last resort when groups and host vars are silent: the guide names its
+ * hosts after their role (dojot_worker_host, kafka_worker_host). Exactly
+ * one joining role's name (or label) must appear in the host name. */
+static const struct role *role_from_name(const struct role_catalog *cat, const char *name) {
+        const struct role *found = NULL;
+        for (size_t i = 0; i < cat->n; i++) {
+                const struct role *r = cat->roles[i];
+                if (!STREQ(r->kubernetes, "join") || !(strstr(name, r->name) || (r->group && strstr(name, r->group))))
+                        continue;
+                if (found)
+                        return NULL;
+                found = r;
+        }
+        return found;
+}
+
+/* The only role backing `service` in topology t, or NULL when zero or several. */
+static const struct role *sole_role_serving(const struct role_catalog *cat, const char *service, enum topology t) {
+        const struct role *found = NULL;
+        for (size_t i = 0; i < cat->n; i++)
+                if (role_serves(cat->roles[i], service, t)) {
+                        if (found)
+                                return NULL;
+                        found = cat->roles[i];
+                }
+        return found;
+}
+
+/* ansible-dojot's playbooks target haproxy[0] and nginx[0] (facts §1): a
+ * host of that name, or in a group of that name, is the lb in that mode. */
+static const char *lb_mode_of(const struct inv_host *h) {
+        if (STREQ(h->name, "haproxy") || inv_host_in(h, "haproxy"))
+                return "haproxy";
+        if (STREQ(h->name, "nginx") || inv_host_in(h, "nginx"))
+                return "nginx";
+        return NULL;
+}
+
+static size_t count_workers(const struct inventory *inv) {
+        size_t n = 0;
+        for (size_t i = 0; i < inv->n; i++)
+                n += inv_host_in(&inv->hosts[i], "worker_nodes") && !inv_host_in(&inv->hosts[i], "master_nodes");
+        return n;
+}
+
+struct planner {
+        const struct seedgen_options *o;
+        struct seedgen_plan *p;
+        const struct inventory *inv;
+        const struct role_catalog *cat;
+        enum topology topology;
+        struct diag *d;
+        bool bad;
+        char **failed;          /* hosts whose role could not be decided: later checks skip them */
+};
+
+_printf_(3, 4)
+static void fail_at(struct planner *pl, const struct inv_host *h, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        diag_add(pl->d, pl->inv->file, h ? h->line : 0, h ? h->col : 0, "%s", r < 0 ? fmt : msg);
+        pl->bad = true;
+}
+
+static const struct inv_group *group_named(const struct inventory *inv, const char *name) {
+        for (size_t i = 0; i < inv->n_groups; i++)
+                if (STREQ(inv->groups[i].name, name))
+                        return &inv->groups[i];
+        return NULL;
+}
+
+static void check_group_names(struct planner *pl) {
+        for (size_t i = 0; i < pl->inv->n_groups; i++) {
+                const struct inv_group *g = &pl->inv->groups[i];
+                char folded[128], known[128];
+                group_fold(g->name, folded, sizeof(folded));
+                for (size_t k = 0; k < ELEMENTSOF(known_groups); k++) {
+                        group_fold(known_groups[k], known, sizeof(known));
+                        if (STREQ(folded, known) && !STREQ(g->name, known_groups[k])) {
+                                diag_add(pl->d, pl->inv->file, g->line, g->col,
+                                         "group '%s': not a group ansible-dojot reads; did you mean '%s'?", g->name, known_groups[k]);
+                                pl->bad = true;
+                        }
+                }
+        }
+}
+
+static void check_dangling(struct planner *pl) {
+        STRV_FOREACH(rec, pl->inv->dangling) {
+                _cleanup_free_ char *copy = strdup(*rec);
+                char *save = NULL, *group = copy ? strtok_r(copy, "\t", &save) : NULL, *ref = strtok_r(NULL, "\t", &save),
+                     *pos = strtok_r(NULL, "\t", &save);
+                size_t line = 0, col = 0;
+                if (!group || !ref || !pos)
+                        continue;
+                sscanf(pos, "%zu:%zu", &line, &col);
+                diag_add(pl->d, pl->inv->file, line, col, "%s: '%s' is not a host of the inventory (no host has that name or ansible_host)",
+                         group, ref);
+                pl->bad = true;
+        }
+}
+
+/* The role of one host, or NULL when it is not a node of ours (the Ansible
+ * control host, say). */
+static const struct role *decide_role(struct planner *pl, const struct inv_host *h, const char **lb_mode) {
+        const struct role *var = NULL, *r = NULL;
+        bool master = inv_host_in(h, "master_nodes"), worker = inv_host_in(h, "worker_nodes");
+        *lb_mode = lb_mode_of(h);
+        if (h->role_var && !(var = role_from_var(pl->cat, h->role_var))) {
+                _cleanup_strv_free_ char **names = role_catalog_names(pl->cat);
+                _cleanup_free_ char *list = names ? strv_join(names, ", ") : NULL;
+                fail_at(pl, h, "host '%s': %s '%s' is not a role (%s) or a role's node label", h->name, h->role_key,
+                        h->role_var, list ? list : "?");
+                return NULL;
+        }
+        if (*lb_mode && (master || worker)) {
+                fail_at(pl, h, "host '%s': the %s lb cannot also be in %s (the lb is not a Kubernetes node)", h->name,
+                        *lb_mode, master ? "master_nodes" : "worker_nodes");
+                return NULL;
+        }
+        if (master && worker) {
+                fail_at(pl, h, "host '%s': in both master_nodes and worker_nodes; a node is one or the other", h->name);
+                return NULL;
+        }
+        if (*lb_mode)
+                r = role_with_kubernetes(pl->cat, "none");
+        else if (master)
+                r = role_with_kubernetes(pl->cat, "init");
+        else if (worker) {
+                if (var)
+                        r = var;
+                else if (pl->topology == TOPOLOGY_FEW_DEVICES) {
+                        r = role_catalog_find(pl->cat, FEW_DEVICES_WORKER_ROLE);
+                        if (!r) {
+                                fail_at(pl, h, "host '%s': the role catalog %s has no role %s", h->name, pl->o->roles_dir,
+                                        FEW_DEVICES_WORKER_ROLE);
+                                return NULL;
+                        }
+                }
+                else if (inv_host_in(h, "mqtt_nodes") && (r = sole_role_serving(pl->cat, "mqtt", pl->topology)))
+                        ;
+                else if ((r = role_from_name(pl->cat, h->name)))
+                        fprintf(stderr, "seedgen: host '%s': role %s inferred from its name (set dojot_role to be explicit)\n",
+                                h->name, r->name);
+                else {
+                        _cleanup_strv_free_ char **joins = NULL;
+                        for (size_t i = 0; i < pl->cat->n; i++)
+                                if (STREQ(pl->cat->roles[i]->kubernetes, "join"))
+                                        (void) strv_extend(&joins, pl->cat->roles[i]->name);
+                        _cleanup_free_ char *list = joins ? strv_join(joins, ", ") : NULL;
+                        fail_at(pl, h, "host '%s': cannot tell its role from the groups; set the host variable dojot_role "
+                                "(one of the roles that join: %s)", h->name, list ? list : "none");
+                        return NULL;
+                }
+                if (!STREQ(r->kubernetes, "join")) {
+                        fail_at(pl, h, "host '%s': %s '%s' is a role that does not join as a worker, but the host is in worker_nodes",
+                                h->name, h->role_key, h->role_var);
+                        return NULL;
+                }
+                return r;
+        } else if (var) {
+                fail_at(pl, h, "host '%s': %s '%s' set, but the host is in none of master_nodes, worker_nodes, nginx or haproxy",
+                        h->name, h->role_key, h->role_var);
+                return NULL;
+        } else
+                return NULL;
+        if (!r) {
+                fail_at(pl, h, "host '%s': the role catalog %s has no role with kubernetes: %s", h->name, pl->o->roles_dir,
+                        *lb_mode ? "none" : "init");
+                return NULL;
+        }
+        if (var && var != r) {
+                fail_at(pl, h, "host '%s': %s '%s' contradicts its group, which makes it %s", h->name, h->role_key, h->role_var,
+                        r->name);
+                return NULL;
+        }
+        return r;
+}
+
+static const struct inv_host *host_of(const struct planner *pl, const struct seedgen_node *nd) {
+        return inventory_find(pl->inv, nd->host);
+}
+
+static void check_counts(struct planner *pl) {
+        const struct seedgen_node *master = NULL, *lb = NULL;
+        for (size_t i = 0; i < pl->p->n; i++) {
+                const struct seedgen_node *nd = &pl->p->nodes[i];
+                if (inv_host_in(host_of(pl, nd), "master_nodes")) {
+                        if (master)
+                                fail_at(pl, host_of(pl, nd), "host '%s': a second host in master_nodes (host '%s' is one); "
+                                        "dojot-nodeos bootstraps a single control-plane node", nd->host, master->host);
+                        else
+                                master = nd;
+                }
+                if (nd->lb_mode) {
+                        if (lb)
+                                fail_at(pl, host_of(pl, nd), "host '%s': a second lb (host '%s' is one); a rollout has one entry point",
+                                        nd->host, lb->host);
+                        else
+                                lb = nd;
+                }
+        }
+        bool master_failed = false;
+        STRV_FOREACH(f, pl->failed)
+                master_failed |= inv_host_in(inventory_find(pl->inv, *f), "master_nodes");
+        if (!master && !master_failed) {
+                const struct inv_group *g = group_named(pl->inv, "master_nodes");
+                diag_add(pl->d, pl->inv->file, g ? g->line : 0, g ? g->col : 0, "master_nodes: no master host (the cluster needs exactly one)");
+                pl->bad = true;
+        }
+}
+
+static void check_identity(struct planner *pl) {
+        for (size_t i = 0; i < pl->p->n; i++) {
+                const struct seedgen_node *nd = &pl->p->nodes[i];
+                const struct inv_host *h = host_of(pl, nd);
+                if (!nd->address)
+                        fail_at(pl, h, "host '%s': no ansible_host address", nd->host);
+                else if (!is_ip_literal(nd->address)) {
+                        diag_add(pl->d, pl->inv->file, h->addr_line, h->addr_col,
+                                 "host '%s': ansible_host '%s' is not an IP address (the seed's network.address needs one)",
+                                 nd->host, nd->address);
+                        pl->bad = true;
+                }
+                if (!hostname_is_valid(nd->hostname))
+                        fail_at(pl, h, "host '%s': hostname '%s' is not a valid host name (lower-case letters, digits, '-'); "
+                                "set the host variable nodeos_hostname", nd->host, nd->hostname);
+                if (h->mac && !nd->mac) {
+                        diag_add(pl->d, pl->inv->file, h->mac_line, h->mac_col,
+                                 "host '%s': %s '%s' is not a MAC address (six hex pairs, like 52:54:00:12:34:56)",
+                                 nd->host, h->mac_key, h->mac);
+                        pl->bad = true;
+                }
+                for (size_t j = 0; j < i; j++) {
+                        const struct seedgen_node *o = &pl->p->nodes[j];
+                        if (nd->address && o->address && STREQ(nd->address, o->address)) {
+                                diag_add(pl->d, pl->inv->file, h->addr_line, h->addr_col,
+                                         "host '%s': ansible_host %s is also the address of host '%s'", nd->host, nd->address, o->host);
+                                pl->bad = true;
+                        }
+                        if (STREQ(nd->hostname, o->hostname))
+                                fail_at(pl, h, "host '%s': hostname %s is also the hostname of host '%s'", nd->host, nd->hostname, o->host);
+                        if (nd->mac && o->mac && STREQ(nd->mac, o->mac)) {
+                                diag_add(pl->d, pl->inv->file, h->mac_line, h->mac_col, "host '%s': %s %s is also the MAC of host '%s'",
+                                         nd->host, h->mac_key, h->mac, o->host);
+                                pl->bad = true;
+                        }
+                }
+        }
+}
+
+static const struct seedgen_node *node_of_host(const struct planner *pl, const struct inv_host *h) {
+        for (size_t i = 0; i < pl->p->n; i++)
+                if (STREQ(pl->p->nodes[i].host, h->name))
+                        return &pl->p->nodes[i];
+        return NULL;
+}
+
+static void check_lb(struct planner *pl) {
+        const struct seedgen_node *lb = NULL;
+        size_t backends = 0;
+        _cleanup_strv_free_ char **reported = NULL;    /* one error per node for (b) and (c) */
+        for (size_t i = 0; i < pl->p->n; i++)
+                if (pl->p->nodes[i].lb_mode && !lb)
+                        lb = &pl->p->nodes[i];
+        const char *topo = topology_to_string(pl->topology);
+
+        for (size_t g = 0; g < ELEMENTSOF(lb_groups); g++) {
+                const char *group = lb_groups[g][0], *service = lb_groups[g][1];
+                /* (a) every backend is a node whose role serves that service */
+                for (size_t i = 0; i < pl->inv->n; i++) {
+                        const struct inv_host *h = &pl->inv->hosts[i];
+                        if (!inv_host_in(h, group))
+                                continue;
+                        backends++;
+                        const struct seedgen_node *nd = node_of_host(pl, h);
+                        if (!nd && strv_contains(pl->failed, h->name))
+                                continue;
+                        if (!nd) {
+                                fail_at(pl, h, "%s: host '%s' is not a node of the rollout (in none of master_nodes, worker_nodes)",
+                                        group, h->name);
+                                continue;
+                        }
+                        const struct role *r = role_catalog_find(pl->cat, nd->role);
+                        if (!role_serves(r, service, pl->topology)) {
+                                _cleanup_free_ char *allowed = roles_serving(pl->cat, service, pl->topology);
+                                fail_at(pl, h, "%s: %s is host '%s' with role %s, which cannot be a backend of %s in topology %s (only: %s)",
+                                        group, nd->address ? nd->address : h->name, h->name, nd->role, service, topo,
+                                        allowed ? allowed : "?");
+                        }
+                }
+                /* (b) a group that lists nodes of a role lists all of them:
+                 * a verne node left out of mqtt_nodes runs a broker the lb
+                 * never sends a client to (externalTrafficPolicy: Local,
+                 * facts §4.4). */
+                for (size_t i = 0; i < pl->p->n; i++) {
+                        const struct seedgen_node *nd = &pl->p->nodes[i];
+                        if (inv_host_in(host_of(pl, nd), group) ||
+                            !role_serves(role_catalog_find(pl->cat, nd->role), service, pl->topology))
+                                continue;
+                        for (size_t j = 0; j < pl->p->n; j++) {
+                                const struct seedgen_node *peer = &pl->p->nodes[j];
+                                if (STREQ(peer->role, nd->role) && inv_host_in(host_of(pl, peer), group)) {
+                                        fail_at(pl, host_of(pl, nd), "host '%s': role %s, but %s is missing from %s, which lists "
+                                                "host '%s' of the same role (the lb would never send it %s)", nd->host, nd->role,
+                                                nd->address ? nd->address : nd->host, group, peer->host, service);
+                                        if (strv_extend(&reported, nd->host) < 0)
+                                                return;
+                                        break;
+                                }
+                        }
+                }
+        }
+        if (!lb)
+                return;
+        /* (c) with an lb, a node whose role is an lb backend is in one of its
+         * groups (when there are backends at all: else (d) says it once) */
+        for (size_t i = 0; backends > 0 && i < pl->p->n; i++) {
+                const struct seedgen_node *nd = &pl->p->nodes[i];
+                const struct role *r = role_catalog_find(pl->cat, nd->role);
+                _cleanup_strv_free_ char **services = NULL, **groups = NULL;
+                bool listed = false;
+                for (size_t g = 0; g < ELEMENTSOF(lb_groups); g++)
+                        if (role_serves(r, lb_groups[g][1], pl->topology)) {
+                                listed |= inv_host_in(host_of(pl, nd), lb_groups[g][0]);
+                                if (strv_extend(&services, lb_groups[g][1]) < 0 || strv_extend(&groups, lb_groups[g][0]) < 0)
+                                        return;
+                        }
+                if (services && !listed && !strv_contains(reported, nd->host)) {
+                        _cleanup_free_ char *s = strv_join(services, ", "), *gs = strv_join(groups, ", ");
+                        fail_at(pl, host_of(pl, nd), "host '%s': role %s is an lb backend (%s), but %s is in none of %s",
+                                nd->host, nd->role, s ? s : "?", nd->address ? nd->address : nd->host, gs ? gs : "?");
+                }
+        }
+        /* (d) an lb with nothing behind it */
+        if (backends == 0)
+                fail_at(pl, host_of(pl, lb), "host '%s': an lb without backends (apigw_nodes, mqtt_nodes, lwm2m_nodes and metrics_nodes are empty)",
+                        lb->host);
+        /* (e) the guide: NGINX cannot carry 100k devices, HAProxy cannot do
+         * LwM2M over UDP (install guide p.3). */
+        if (STREQ(lb->lb_mode, "nginx") && pl->topology == TOPOLOGY_100K)
+                fail_at(pl, host_of(pl, lb), "host '%s': an nginx lb in topology 100k; the guide uses haproxy there (NGINX cannot carry 100k devices)",
+                        lb->host);
+        if (STREQ(lb->lb_mode, "haproxy") && strstr(pl->p->variant, "lwm2m"))
+                fail_at(pl, host_of(pl, lb), "host '%s': a haproxy lb with variant %s; LwM2M runs over UDP, which only the nginx lb carries",
+                        lb->host, pl->p->variant);
+}
+
+/* dojot_enable_node_affinity pins every dojot workload to nodes labelled
+ * with a dojot_node_label value (facts §9): a value no node carries leaves
+ * its pods Pending forever. */
+static void check_node_labels(struct planner *pl, const char *vars_file) {
+        const struct ynode *aff = pl->p->vars ? ynode_get(pl->p->vars, "dojot_enable_node_affinity") : NULL;
+        bool on = false;
+        if (!aff || ynode_bool(aff, &on) < 0 || !on)
+                return;
+        static const char * const defaults[] = { "dojot", "x509", "kafka", "vernemq" };
+        const struct ynode *labels = ynode_get(pl->p->vars, "dojot_node_label");
+        for (size_t i = 0; i < ELEMENTSOF(defaults); i++) {
+                const struct ynode *v = labels && labels->kind == YNODE_MAPPING ? ynode_get(labels, defaults[i]) : NULL;
+                const char *value = v && v->kind == YNODE_SCALAR ? v->value : defaults[i];
+                bool found = false;
+                for (size_t j = 0; j < pl->p->n && !found; j++) {
+                        const struct role *r = role_catalog_find(pl->cat, pl->p->nodes[j].role);
+                        found = r && r->group && STREQ(r->group, value);
+                }
+                if (found)
+                        continue;
+                const struct ynode *at = v ? v : aff;
+                diag_add(pl->d, vars_file, at->line, at->col,
+                         "dojot_node_label.%s: no host has a role with the node label '%s' (dojot_enable_node_affinity: true "
+                         "would leave its pods Pending)", defaults[i], value);
+                pl->bad = true;
+        }
+}
+
+static int load_vars(const char *dir, struct ynode **ret, char **ret_file, struct diag *d) {
+        _cleanup_free_ char *file = NULL, *text = NULL;
+        size_t len;
+        if (asprintf(&file, "%s/group_vars/all/dojot.yaml", dir) < 0)
+                return -ENOMEM;
+        int r = read_full_file(file, &text, &len);
+        if (r == -ENOENT) {
+                *ret = NULL;    /* ansible-dojot's defaults apply */
+                *ret_file = TAKE_PTR(file);
+                return 0;
+        }
+        if (r < 0) {
+                diag_add(d, file, 0, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        r = ynode_parse(text, len, file, ret, d);
+        if (r < 0)
+                return r;
+        if ((*ret)->kind != YNODE_MAPPING) {
+                diag_add(d, file, (*ret)->line, (*ret)->col, "expected a mapping of dojot variables");
+                ynode_free(*ret);
+                *ret = NULL;
+                return -EINVAL;
+        }
+        *ret_file = TAKE_PTR(file);
+        return 0;
+}
+
+int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret, struct diag *d) {
+        _cleanup_free_ char *hosts = NULL, *vars_file = NULL;
+        struct seedgen_plan p = {};
+        int r;
+
+        if (asprintf(&hosts, "%s/hosts.yaml", o->inventory_dir) < 0)
+                return -ENOMEM;
+        r = inventory_load(hosts, &p.inv, d);
+        if (r >= 0)
+                r = load_vars(o->inventory_dir, &p.vars, &vars_file, d);
+        if (r >= 0)
+                r = role_catalog_load(o->roles_dir, &p.cat, d);
+        if (r < 0) {
+                seedgen_plan_done(&p);
+                return r;
+        }
+        struct planner pl = { .o = o, .p = &p, .inv = p.inv, .cat = p.cat, .d = d };
+        size_t workers = count_workers(p.inv);
+        p.topology = strdup(o->topology ? o->topology : workers == 1 ? "few-devices" : "100k");
+        p.variant = strdup(o->variant ? o->variant : STREQ(p.topology, "100k") ? "100k" : "vernemq");
+        if (!p.topology || !p.variant) {
+                seedgen_plan_done(&p);
+                return -ENOMEM;
+        }
+        if (STREQ(p.topology, "100k"))
+                pl.topology = TOPOLOGY_100K;
+        else if (STREQ(p.topology, "few-devices"))
+                pl.topology = TOPOLOGY_FEW_DEVICES;
+        else {
+                diag_add(d, o->inventory_dir, 0, 0, "topology '%s' is not 100k or few-devices", p.topology);
+                seedgen_plan_done(&p);
+                return -EINVAL;
+        }
+
+        /* A misspelt group changes what every other check sees: report it alone. */
+        check_group_names(&pl);
+        if (pl.bad) {
+                seedgen_plan_done(&p);
+                return -EINVAL;
+        }
+        check_dangling(&pl);
+        for (size_t i = 0; i < p.inv->n; i++) {
+                const struct inv_host *h = &p.inv->hosts[i];
+                const char *mode;
+                bool bad_before = pl.bad;
+                pl.bad = false;
+                const struct role *role = decide_role(&pl, h, &mode);
+                if (pl.bad && strv_extend(&pl.failed, h->name) < 0) {
+                        seedgen_plan_done(&p);
+                        return -ENOMEM;
+                }
+                pl.bad |= bad_before;
+                if (!role)
+                        continue;
+                struct seedgen_node *ns = realloc(p.nodes, (p.n + 1) * sizeof(*ns));
+                if (!ns) {
+                        seedgen_plan_done(&p);
+                        return -ENOMEM;
+                }
+                p.nodes = ns;
+                char mac[18];
+                struct seedgen_node *nd = &p.nodes[p.n++];
+                *nd = (struct seedgen_node) {
+                        .host = strdup(h->name),
+                        .hostname = h->hostname_var ? strdup(h->hostname_var) : hostname_from_name(h->name),
+                        .address = h->address ? strdup(h->address) : NULL,
+                        .role = strdup(role->name),
+                        .lb_mode = mode ? strdup(mode) : NULL,
+                        .mac = h->mac && mac_normalize(h->mac, mac) >= 0 ? strdup(mac) : NULL,
+                };
+                if (!nd->host || !nd->hostname || !nd->role) {
+                        seedgen_plan_done(&p);
+                        return -ENOMEM;
+                }
+        }
+        check_counts(&pl);
+        check_identity(&pl);
+        check_lb(&pl);
+        check_node_labels(&pl, vars_file);
+        strv_free(pl.failed);
+        if (pl.bad) {
+                seedgen_plan_done(&p);
+                return -EINVAL;
+        }
+        *ret = p;
+        return 0;
+}
+
+void seedgen_plan_done(struct seedgen_plan *p) {
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->nodes[i].host);
+                free(p->nodes[i].hostname);
+                free(p->nodes[i].address);
+                free(p->nodes[i].role);
+                free(p->nodes[i].lb_mode);
+                free(p->nodes[i].mac);
+        }
+        free(p->nodes);
+        free(p->topology);
+        free(p->variant);
+        inventory_free(p->inv);
+        ynode_free(p->vars);
+        role_catalog_free(p->cat);
+        *p = (struct seedgen_plan) {};
+}
+
+int seedgen_parse_ttl(const char *s, long *ret) {
+        char *end = NULL;
+        errno = 0;
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        long long v = strtoll(s, &end, 10);
+        long long unit = 3600;
+        if (errno != 0 || v <= 0)
+                return -EINVAL;
+        if (*end && end[1] == 0)
+                switch (*end) {
+                case 's': unit = 1; break;
+                case 'm': unit = 60; break;
+                case 'h': unit = 3600; break;
+                case 'd': unit = 86400; break;
+                default: return -EINVAL;
+                }
+        else if (*end)
+                return -EINVAL;
+        if (v > 10LL * 366 * 86400 / unit)
+                return -EINVAL;
+        *ret = (long) (v * unit);
+        return 0;
+}
+
+/* --- writing seeds -------------------------------------------------------- */
+
+static void put_dq(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        fprintf(f, "\\%c", *s);
+                else if (*s == '\n')
+                        fputs("\\n", f);
+                else
+                        fputc(*s, f);
+        }
+        fputc('"', f);
+}
+
+/* Re-emits the operator's dojot.yaml values under dojot.vars. */
+static void emit_ynode(FILE *f, const struct ynode *n, int indent) {
+        for (size_t i = 0; i < n->n; i++) {
+                const struct ynode *k = n->kind == YNODE_MAPPING ? n->keys[i] : NULL, *v = n->items[i];
+                fprintf(f, "%*s", indent, "");
+                if (k) {
+                        if (k->value[0] && strspn(k->value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") == strlen(k->value))
+                                fputs(k->value, f);
+                        else
+                                put_dq(f, k->value);
+                        fputc(':', f);
+                } else
+                        fputc('-', f);
+                if (v->kind == YNODE_SCALAR) {
+                        fputc(' ', f);
+                        if (v->quoted)
+                                put_dq(f, v->value);
+                        else if (ynode_is_null(v))
+                                fputs("null", f);
+                        else
+                                fputs(v->value, f);
+                        fputc('\n', f);
+                } else if (v->n == 0)
+                        fputs(v->kind == YNODE_MAPPING ? " {}\n" : " []\n", f);
+                else {
+                        fputc('\n', f);
+                        emit_ynode(f, v, indent + 2);
+                }
+        }
+}
+
+static void emit_block(FILE *f, const char *key, const char *text, int indent) {
+        fprintf(f, "%*s%s: |\n", indent, "", key);
+        for (const char *p = text; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t l = nl ? (size_t) (nl - p) : strlen(p);
+                fprintf(f, "%*s%.*s\n", indent + 2, "", (int) l, p);
+                p += l + (nl ? 1 : 0);
+        }
+}
+
+static void emit_node_list(FILE *f, const char *key, const struct seedgen_plan *p, const char *group, int indent) {
+        bool any = false;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct inv_host *h = inventory_find(p->inv, p->nodes[i].host);
+                if (group && !inv_host_in(h, group))
+                        continue;
+                if (!group && p->nodes[i].lb_mode)
+                        continue;
+                if (!any)
+                        fprintf(f, "%*s%s:\n", indent, "", key);
+                any = true;
+                fprintf(f, "%*s- {name: %s, address: %s, role: %s}\n", indent + 2, "", p->nodes[i].hostname,
+                        p->nodes[i].address, p->nodes[i].role);
+        }
+}
+
+struct trust {
+        char *ca_cert;
+        secret ca_key;
+        char *ca_hash;
+        secret token;
+        time_t expires;
+        char *rollout;
+};
+
+static char *user_data(const struct seedgen_options *o, const struct seedgen_plan *p, const struct trust *t,
+                       const struct seedgen_node *nd) {
+        char *text = NULL, when[32];
+        size_t len = 0;
+        const struct seedgen_node *master = NULL;
+        const struct role *r = role_catalog_find(p->cat, nd->role);
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < p->n; i++)
+                if (inv_host_in(inventory_find(p->inv, p->nodes[i].host), "master_nodes"))
+                        master = &p->nodes[i];
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t->expires));
+        fprintf(f, "#cloud-config\n# dojot-nodeos seed for %s (inventory host %s), rollout %s.\n"
+                   "# Generated by nodeos-seedgen: it holds secrets, keep it 0600.\n",
+                nd->hostname, nd->host, t->rollout);
+        fprintf(f, "schema_version: 1\nrole: %s\nhostname: %s\ntopology: %s\n", nd->role, nd->hostname, p->topology);
+        fprintf(f, "network:\n  address: %s/%d\n", nd->address, o->prefix > 0 ? o->prefix : 24);
+        if (o->gateway)
+                fprintf(f, "  gateway: %s\n", o->gateway);
+        if (nd->lb_mode) {
+                fprintf(f, "lb:\n  mode: %s\n", nd->lb_mode);
+                for (size_t g = 0; g < ELEMENTSOF(lb_groups); g++)
+                        emit_node_list(f, lb_groups[g][0], p, lb_groups[g][0], 2);
+        }
+        /* What the cluster section holds follows the role's kubernetes: init
+         * or join (roles/<role>/role.yaml), not the role's name. */
+        if (STREQ(r->kubernetes, "init")) {
+                fprintf(f, "cluster:\n  advertise_address: %s\n", nd->address);
+                emit_block(f, "ca_cert", t->ca_cert, 2);
+                emit_block(f, "ca_key", secret_reveal(&t->ca_key), 2);
+                emit_node_list(f, "nodes", p, NULL, 2);
+        } else if (STREQ(r->kubernetes, "join"))
+                fprintf(f, "cluster:\n  api_endpoint: %s:6443\n  ca_cert_hashes: [\"%s\"]\n", master->address, t->ca_hash);
+        if (!STREQ(r->kubernetes, "none"))
+                fprintf(f, "  token: \"%s\"\n  token_expires: \"%s\"\n", secret_reveal(&t->token), when);
+        fprintf(f, "dojot:\n  variant: %s\n", p->variant);
+        if (p->vars && p->vars->n > 0) {
+                fprintf(f, "  vars:\n");
+                emit_ynode(f, p->vars, 4);
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+static int load_trust(const struct seedgen_options *o, struct trust *t) {
+        int r;
+        if (o->ca_cert_file) {
+                _cleanup_free_ char *key = NULL;
+                r = read_full_file(o->ca_cert_file, &t->ca_cert, NULL);
+                if (r >= 0)
+                        r = read_full_file(o->ca_key_file, &key, NULL);
+                if (r >= 0)
+                        r = secret_set(&t->ca_key, key);
+                if (key)
+                        explicit_bzero(key, strlen(key));
+        } else
+                r = pki_make_ca(&t->ca_cert, &t->ca_key);
+        if (r >= 0)
+                r = pki_ca_cert_hash(t->ca_cert, &t->ca_hash);
+        if (r >= 0)
+                r = pki_make_token(&t->token);
+        unsigned char rnd[4];
+        if (r >= 0 && getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+                r = -EIO;
+        if (r >= 0 && asprintf(&t->rollout, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
+                r = -ENOMEM;
+        t->expires = time(NULL) + (o->token_ttl_s > 0 ? o->token_ttl_s : 24 * 3600);
+        return r;
+}
+
+static void trust_done(struct trust *t) {
+        free(t->ca_cert);
+        free(t->ca_hash);
+        free(t->rollout);
+        secret_clear(&t->ca_key);
+        secret_clear(&t->token);
+}
+
+static int write_in(const char *dir, const char *name, const char *content, mode_t mode) {
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        return write_file_atomic("/", path, content, strlen(content), mode, -1, -1, NULL);
+}
+
+static int write_seed_dir(const char *dir, const char *meta, const char *user) {
+        int r = mkdir_p(dir, 0700);
+        if (r >= 0)
+                r = write_in(dir, "meta-data", meta, 0600);
+        if (r >= 0)
+                r = write_in(dir, "user-data", user, 0600);
+        return r;
+}
+
+static int validate_seed(const struct seedgen_options *o, const char *dir, struct diag *d) {
+        struct seed seed = {};
+        struct role_catalog *cat = NULL;
+        struct node_config *cfg = NULL;
+        int r = seed_read_dir(dir, &seed);
+        if (r >= 0)
+                r = seed_load_config(o->roles_dir, &seed, &cat, &cfg, d);
+        config_free(cfg);
+        role_catalog_free(cat);
+        seed_done(&seed);
+        return r;
+}
+
+/* The ISO is made by the real tool: xorriso (as mkisofs), else genisoimage;
+ * volume id "cidata" is what NoCloud looks for. */
+static int make_iso(const char *dir, struct diag *d) {
+        static const char * const tools[][3] = { { "xorriso", "-as", "mkisofs" }, { "genisoimage", NULL, NULL } };
+        _cleanup_free_ char *iso = NULL, *m = NULL, *u = NULL;
+        if (asprintf(&iso, "%s/cidata.iso", dir) < 0 || asprintf(&m, "%s/meta-data", dir) < 0 ||
+            asprintf(&u, "%s/user-data", dir) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(tools); i++) {
+                char *argv[16];
+                size_t n = 0;
+                for (size_t k = 0; k < 3 && tools[i][k]; k++)
+                        argv[n++] = (char *) tools[i][k];
+                char *rest[] = { "-quiet", "-o", iso, "-V", "cidata", "-J", "-r", m, u, NULL };
+                memcpy(argv + n, rest, sizeof(rest));
+                struct exec_result er = {};
+                int r = exec_run(argv, 60000, &er);
+                if (r < 0 || er.status == -ENOENT || er.status == 127) {
+                        exec_result_done(&er);
+                        continue;       /* not installed: try the next tool */
+                }
+                if (er.status != 0) {
+                        _cleanup_free_ char *tail = exec_output_tail(er.output, 3);
+                        diag_add(d, iso, 0, 0, "%s failed (status %d): %s", tools[i][0], er.status, tail ? tail : "");
+                        exec_result_done(&er);
+                        return -EIO;
+                }
+                exec_result_done(&er);
+                return chmod(iso, 0600) < 0 ? negative_errno() : 0;
+        }
+        diag_add(d, iso, 0, 0, "neither xorriso nor genisoimage is installed (apt-get install xorriso), or pass --no-iso");
+        return -ENOENT;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
+        (void) st, (void) flag, (void) f;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+/* Removes what a run writes into OUT_DIR, and nothing else. */
+static int remove_outputs(const char *out) {
+        static const char * const ours[] = { "seeds", "http", "nodes.tsv", "ca.crt", "ca.key" };
+        for (size_t i = 0; i < ELEMENTSOF(ours); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", out, ours[i]) < 0)
+                        return -ENOMEM;
+                if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+/* A rerun replaces the previous rollout's seeds; anything else in OUT_DIR
+ * is not ours to delete, so a non-empty directory without our nodes.tsv is
+ * refused. */
+static int prepare_out_dir(const char *out, struct diag *d) {
+        _cleanup_free_ char *marker = NULL;
+        if (asprintf(&marker, "%s/nodes.tsv", out) < 0)
+                return -ENOMEM;
+        DIR *dir = opendir(out);
+        if (!dir)
+                return errno == ENOENT ? mkdir_p(out, 0700) : negative_errno();
+        bool empty = true;
+        for (struct dirent *e; (e = readdir(dir));)
+                empty &= STREQ(e->d_name, ".") || STREQ(e->d_name, "..");
+        closedir(dir);
+        if (empty)
+                return 0;
+        if (access(marker, F_OK) < 0) {
+                diag_add(d, out, 0, 0, "not empty and not a nodeos-seedgen output (no nodes.tsv); choose an empty directory");
+                return -EEXIST;
+        }
+        return remove_outputs(out);
+}
+
+static int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# nodeos-seedgen rollout %s, topology %s, variant %s. No secrets here.\n"
+                   "# hostname\taddress\trole\tmac\tlb_mode\tinventory_host\n", t->rollout, p->topology, p->variant);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct seedgen_node *nd = &p->nodes[i];
+                fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\n", nd->hostname, nd->address, nd->role, nd->mac ? nd->mac : "-",
+                        nd->lb_mode ? nd->lb_mode : "-", nd->host);
+        }
+        if (fclose(f) != 0)
+                return -EIO;
+        int r = write_in(out, "ca.crt", t->ca_cert, 0644);
+        if (r >= 0)
+                r = write_in(out, "ca.key", secret_reveal(&t->ca_key), 0600);
+        if (r >= 0)
+                r = write_in(out, "nodes.tsv", text, 0644);
+        return r;
+}
+
+int seedgen_run(const struct seedgen_options *o, struct diag *d) {
+        struct seedgen_plan p = {};
+        struct trust t = {};
+        int r = seedgen_plan_load(o, &p, d);
+        if (r < 0)
+                return r;
+        r = load_trust(o, &t);
+        if (r < 0) {
+                diag_add(d, o->ca_cert_file ? o->ca_cert_file : o->inventory_dir, 0, 0, "cannot %s the cluster CA and token: %s",
+                         o->ca_cert_file ? "load" : "mint", strerror(-r));
+                goto out;
+        }
+        r = prepare_out_dir(o->out_dir, d);
+        if (r < 0) {
+                if (r != -EEXIST)
+                        diag_add(d, o->out_dir, 0, 0, "cannot prepare: %s", strerror(-r));
+                goto out;
+        }
+        int wh = 8, wn = 8;
+        for (size_t i = 0; i < p.n; i++) {
+                int lh = (int) strlen(p.nodes[i].host), ln = (int) strlen(p.nodes[i].hostname);
+                wh = lh > wh ? lh : wh;
+                wn = ln > wn ? ln : wn;
+        }
+        printf("rollout %s: topology %s, variant %s, token expires %s", t.rollout, p.topology, p.variant, ctime(&t.expires));
+        printf("%-*s  %-*s  %-15s  %-6s  %-17s  %s\n", wh, "HOST", wn, "HOSTNAME", "ADDRESS", "ROLE", "MAC", "SEED");
+        for (size_t i = 0; i < p.n && r >= 0; i++) {
+                const struct seedgen_node *nd = &p.nodes[i];
+                _cleanup_free_ char *meta = NULL, *user = user_data(o, &p, &t, nd), *dir = NULL, *hdir = NULL, *mdir = NULL;
+                if (!user || asprintf(&meta, "instance-id: %s-%s\nlocal-hostname: %s\n", nd->hostname, t.rollout, nd->hostname) < 0 ||
+                    asprintf(&dir, "%s/seeds/%s", o->out_dir, nd->hostname) < 0 ||
+                    asprintf(&hdir, "%s/http/hostname/%s", o->out_dir, nd->hostname) < 0 ||
+                    (nd->mac && asprintf(&mdir, "%s/http/mac/%s", o->out_dir, nd->mac) < 0)) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = write_seed_dir(dir, meta, user);
+                if (r >= 0)
+                        r = write_seed_dir(hdir, meta, user);
+                if (r >= 0 && mdir)
+                        r = write_seed_dir(mdir, meta, user);
+                explicit_bzero(user, strlen(user));
+                if (r < 0) {
+                        diag_add(d, dir, 0, 0, "cannot write the seed: %s", strerror(-r));
+                        break;
+                }
+                r = validate_seed(o, dir, d);
+                if (r < 0) {
+                        diag_add(d, dir, 0, 0, "generated seed for host '%s' does not validate (the errors above name the key)", nd->host);
+                        break;
+                }
+                if (!o->no_iso && (r = make_iso(dir, d)) < 0)
+                        break;
+                printf("%-*s  %-*s  %-15s  %-6s  %-17s  %s\n", wh, nd->host, wn, nd->hostname, nd->address, nd->role,
+                       nd->mac ? nd->mac : "-", dir);
+        }
+        if (r >= 0 && (r = write_manifest(o->out_dir, &p, &t)) < 0)
+                diag_add(d, o->out_dir, 0, 0, "cannot write nodes.tsv and the CA: %s", strerror(-r));
+        /* nothing half-done: no seeds (they hold the token) from a failed run */
+        if (r < 0)
+                (void) remove_outputs(o->out_dir);
+out:
+        trust_done(&t);
+        seedgen_plan_done(&p);
+        return r;
+}

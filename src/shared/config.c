@@ -1,0 +1,810 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The seed (NoCloud meta-data + #cloud-config user-data) -> struct
+ * node_config, validated strictly. The schema is documented key by key in
+ * cloud-init/README.md; keep the two in step. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include "basic/fileio.h"
+#include "basic/strv.h"
+#include "shared/config.h"
+#include "shared/schema.h"
+#include "shared/yamlnode.h"
+
+/* --- value validators ------------------------------------------------------ */
+
+static bool is_ip(const char *s) {
+        unsigned char b[16];
+        return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+/* "addr/prefix"; network=true also requires the host bits to be zero. */
+static const char *cidr_problem(const char *s, bool network) {
+        unsigned char b[16];
+        const char *slash = strchr(s, '/');
+        if (!slash)
+                return "missing /prefix";
+        char addr[64];
+        size_t l = (size_t) (slash - s);
+        if (l == 0 || l >= sizeof(addr))
+                return "bad address";
+        memcpy(addr, s, l);
+        addr[l] = 0;
+        int fam = inet_pton(AF_INET, addr, b) == 1 ? AF_INET : inet_pton(AF_INET6, addr, b) == 1 ? AF_INET6 : 0;
+        if (!fam)
+                return "bad address";
+        /* digits only: strtol() would also take " 8", "+8" and "-0" */
+        size_t nd = strspn(slash + 1, "0123456789");
+        long p = nd > 0 && nd <= 3 && slash[1 + nd] == 0 ? strtol(slash + 1, NULL, 10) : -1;
+        int max = fam == AF_INET ? 32 : 128;
+        if (p < 0 || p > max)
+                return fam == AF_INET ? "prefix must be 0..32" : "prefix must be 0..128";
+        if (network)
+                for (int bit = (int) p; bit < max; bit++)
+                        if (b[bit / 8] & (0x80 >> (bit % 8)))
+                                return "host bits set (not a network address)";
+        return NULL;
+}
+
+static bool is_hostname(const char *s) {
+        size_t len = strlen(s), label = 0;
+        if (len == 0 || len > 253)
+                return false;
+        for (size_t i = 0; i <= len; i++) {
+                char c = s[i];
+                if (c == '.' || c == 0) {
+                        if (label == 0 || label > 63 || s[i - 1] == '-')
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!(islower((unsigned char) c) || isdigit((unsigned char) c) || c == '-') || (label == 0 && c == '-'))
+                        return false;
+                label++;
+        }
+        return true;
+}
+
+static bool is_token(const char *s) {
+        if (strlen(s) != 23 || s[6] != '.')
+                return false;
+        for (size_t i = 0; i < 23; i++)
+                if (i != 6 && !(islower((unsigned char) s[i]) || isdigit((unsigned char) s[i])))
+                        return false;
+        return true;
+}
+
+static bool is_ca_hash(const char *s) {
+        if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
+                return false;
+        return strspn(s + 7, "0123456789abcdef") == 64;
+}
+
+static const char *endpoint_problem(const char *s) {
+        const char *colon;
+        char host[256];
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close || close[1] != ':')
+                        return "want [IPv6]:port";
+                size_t l = (size_t) (close - s - 1);
+                if (l >= sizeof(host))
+                        return "host too long";
+                memcpy(host, s + 1, l);
+                host[l] = 0;
+                unsigned char b[16];
+                if (inet_pton(AF_INET6, host, b) != 1)
+                        return "bad IPv6 address";
+                colon = close + 1;
+        } else {
+                colon = strrchr(s, ':');
+                if (!colon)
+                        return "want host:port";
+                size_t l = (size_t) (colon - s);
+                if (l == 0 || l >= sizeof(host))
+                        return "want host:port";
+                memcpy(host, s, l);
+                host[l] = 0;
+                /* "fd00::10:6443" is ambiguous; kubeadm wants [fd00::10]:6443 */
+                if (strchr(host, ':'))
+                        return "an IPv6 address needs brackets: [IPv6]:port";
+                if (!is_ip(host) && !is_hostname(host))
+                        return "bad host";
+        }
+        size_t nd = strspn(colon + 1, "0123456789");
+        long port = nd > 0 && nd <= 5 && colon[1 + nd] == 0 ? strtol(colon + 1, NULL, 10) : 0;
+        if (port < 1 || port > 65535)
+                return "port must be 1..65535";
+        return NULL;
+}
+
+static int digits(const char *s, size_t n) {
+        int v = 0;
+        for (size_t i = 0; i < n; i++)
+                v = v * 10 + (s[i] - '0');
+        return v;
+}
+
+/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" -> unix seconds.
+ * Written out by hand: strptime() skips blanks inside numbers and takes
+ * 2026-02-31, and kubeadm would reject what we let through. Returns NULL or
+ * why the text is not a time. */
+static const char *rfc3339_problem(const char *s, int64_t *ret) {
+        static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
+        for (size_t i = 0; i < sizeof(pattern) - 1; i++)
+                if (pattern[i] == 'd' ? !isdigit((unsigned char) s[i]) : s[i] != pattern[i])
+                        return "is not an RFC 3339 time like 2026-11-25T12:00:00Z";
+        const char *end = s + sizeof(pattern) - 1;
+        if (*end == '.' && isdigit((unsigned char) end[1]))
+                for (end++; isdigit((unsigned char) *end); end++)
+                        ;
+        long off;
+        if (*end == 'Z' && end[1] == 0)
+                off = 0;
+        else if ((*end == '+' || *end == '-') && strlen(end) == 6 && end[3] == ':' && isdigit((unsigned char) end[1]) &&
+                 isdigit((unsigned char) end[2]) && isdigit((unsigned char) end[4]) && isdigit((unsigned char) end[5]) &&
+                 digits(end + 1, 2) <= 23 && digits(end + 4, 2) <= 59)
+                off = (*end == '-' ? -1 : 1) * (digits(end + 1, 2) * 3600L + digits(end + 4, 2) * 60L);
+        else
+                return "is not an RFC 3339 time like 2026-11-25T12:00:00Z";
+        struct tm want = {
+                .tm_year = digits(s, 4) - 1900, .tm_mon = digits(s + 5, 2) - 1, .tm_mday = digits(s + 8, 2),
+                .tm_hour = digits(s + 11, 2), .tm_min = digits(s + 14, 2), .tm_sec = digits(s + 17, 2),
+        }, tm = want;
+        int64_t t = (int64_t) timegm(&tm);
+        /* timegm() normalizes Feb 31 to Mar 3: a changed field means no such time */
+        if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+            tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+                return "is not a calendar date and time";
+        if (t - off <= 0)
+                return "is not after 1970-01-01T00:00:00Z";
+        *ret = t - off;
+        return NULL;
+}
+
+static bool is_ssh_key(const char *s) {
+        static const char * const types[] = { "ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-nistp256 ", "ecdsa-sha2-nistp384 ",
+                                              "ecdsa-sha2-nistp521 ", "sk-ssh-ed25519@openssh.com ",
+                                              "sk-ecdsa-sha2-nistp256@openssh.com " };
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                if (strncmp(s, types[i], strlen(types[i])) == 0 && s[strlen(types[i])] != 0 && !strchr(s, '\n'))
+                        return true;
+        return false;
+}
+
+/* --- parsing context ------------------------------------------------------- */
+
+struct parser {
+        struct schema_ctx s;
+        struct node_config *c;
+        char * const *known_roles;
+};
+
+static void err(struct parser *p, const struct ynode *n, const char *fmt, ...) _printf_(3, 4);
+static void err(struct parser *p, const struct ynode *n, const char *fmt, ...) {
+        va_list ap;
+        char *msg = NULL;
+        va_start(ap, fmt);
+        int r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r >= 0)
+                diag_add(p->s.diag, p->s.file, n->line, n->col, "%s", msg);
+        free(msg);
+}
+
+static struct config_pos pos_of(const struct parser *p, const struct ynode *n) {
+        return (struct config_pos) { .file = p->c->user_data_file, .line = n->line, .col = n->col };
+}
+
+static bool ip_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
+        if (!schema_string(&p->s, n, path, ret))
+                return false;
+        if (is_ip(*ret))
+                return true;
+        err(p, n, "%s: '%s' is not an IP address", path, *ret);
+        return false;
+}
+
+static bool cidr_value(struct parser *p, const struct ynode *n, const char *path, bool network, char **ret) {
+        if (!schema_string(&p->s, n, path, ret))
+                return false;
+        const char *why = cidr_problem(*ret, network);
+        if (!why)
+                return true;
+        err(p, n, "%s: '%s' is not a valid CIDR (%s)", path, *ret, why);
+        return false;
+}
+
+static bool role_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
+        if (!schema_string(&p->s, n, path, ret))
+                return false;
+        if (strv_contains(p->known_roles, *ret))
+                return true;
+        _cleanup_free_ char *known = strv_join(p->known_roles, ", ");
+        err(p, n, "%s: unknown role '%s' (known: %s)", path, *ret, known ? known : "");
+        return false;
+}
+
+/* --- node lists ----------------------------------------------------------- */
+
+static bool parse_node_ref(struct parser *p, const struct ynode *m, const char *path, struct node_ref *nr) {
+        static const char * const keys[] = { "name", "address", "role", NULL };
+        char sub[128];
+        nr->pos = pos_of(p, m);
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, path) || !schema_known_keys(&p->s, m, keys, path))
+                return false;
+        bool ok = true;
+        const char *names[] = { "name", "address", "role" };
+        const struct ynode *v[3];
+        for (int i = 0; i < 3; i++)
+                if (!(v[i] = ynode_get(m, names[i]))) {
+                        schema_missing(&p->s, m, path, names[i]);
+                        ok = false;
+                }
+        if (!ok)
+                return false;
+        snprintf(sub, sizeof(sub), "%s.name", path);
+        if (schema_string(&p->s, v[0], sub, &nr->name) && !is_hostname(nr->name)) {
+                err(p, v[0], "%s: '%s' is not a valid hostname", sub, nr->name);
+                ok = false;
+        }
+        snprintf(sub, sizeof(sub), "%s.address", path);
+        ok &= ip_value(p, v[1], sub, &nr->address);
+        snprintf(sub, sizeof(sub), "%s.role", path);
+        ok &= role_value(p, v[2], sub, &nr->role);
+        return ok;
+}
+
+static bool parse_node_list(struct parser *p, const struct ynode *n, const char *path, struct node_list *l) {
+        if (!schema_expect(&p->s, n, YNODE_SEQUENCE, path))
+                return false;
+        l->nodes = calloc(n->n ? n->n : 1, sizeof(*l->nodes));
+        if (!l->nodes)
+                return false;
+        bool ok = true;
+        for (size_t i = 0; i < n->n; i++) {
+                char sub[96];
+                snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+                ok &= parse_node_ref(p, n->items[i], sub, &l->nodes[l->n++]);
+                for (size_t j = 0; ok && j + 1 < l->n; j++)
+                        if (STREQ(l->nodes[j].name, l->nodes[l->n - 1].name)) {
+                                err(p, n->items[i], "%s: node '%s' is listed twice", sub, l->nodes[j].name);
+                                ok = false;
+                        }
+        }
+        return ok;
+}
+
+/* --- sections -------------------------------------------------------------- */
+
+static bool parse_network(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "interface", "address", "gateway", "dns", NULL };
+        struct net_config *n = &p->c->network;
+        const struct ynode *v;
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, "network"))
+                return false;
+        bool ok = schema_known_keys(&p->s, m, keys, "network");
+        if ((v = ynode_get(m, "interface"))) {
+                if (schema_string(&p->s, v, "network.interface", &n->interface) &&
+                    (strlen(n->interface) > 15 || strpbrk(n->interface, "/ \t"))) {
+                        err(p, v, "network.interface: '%s' is not an interface name", n->interface);
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "address")))
+                ok &= cidr_value(p, v, "network.address", false, &n->address);
+        if ((v = ynode_get(m, "gateway")))
+                ok &= ip_value(p, v, "network.gateway", &n->gateway);
+        if ((v = ynode_get(m, "dns"))) {
+                if (schema_string_list(&p->s, v, "network.dns", &n->dns))
+                        for (size_t i = 0; n->dns[i]; i++)
+                                if (!is_ip(n->dns[i])) {
+                                        err(p, v->items[i], "network.dns[%zu]: '%s' is not an IP address", i, n->dns[i]);
+                                        ok = false;
+                                }
+        }
+        return ok;
+}
+
+static bool parse_secret(struct parser *p, const struct ynode *v, const char *path, secret *s) {
+        if (v->kind != YNODE_SCALAR || ynode_is_null(v) || v->value[0] == 0) {
+                err(p, v, "%s: expected a non-empty string", path);
+                return false;
+        }
+        return secret_set(s, v->value) >= 0;
+}
+
+static bool parse_cluster(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "api_endpoint", "advertise_address", "token", "token_expires", "ca_cert_hashes",
+                                             "ca_cert", "ca_key", "pod_subnet", "service_subnet", "nodes", NULL };
+        struct cluster_config *k = &p->c->cluster;
+        const struct ynode *v;
+        k->pos = pos_of(p, m);
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, "cluster"))
+                return false;
+        p->c->has_cluster = true;
+        bool ok = schema_known_keys(&p->s, m, keys, "cluster");
+        if ((v = ynode_get(m, "api_endpoint")) && schema_string(&p->s, v, "cluster.api_endpoint", &k->api_endpoint)) {
+                const char *why = endpoint_problem(k->api_endpoint);
+                if (why) {
+                        err(p, v, "cluster.api_endpoint: '%s' is not host:port (%s)", k->api_endpoint, why);
+                        ok = false;
+                }
+        } else
+                ok &= v == NULL;
+        if ((v = ynode_get(m, "advertise_address")))
+                ok &= ip_value(p, v, "cluster.advertise_address", &k->advertise_address);
+        if ((v = ynode_get(m, "token"))) {
+                /* Never echo the value: it is a credential, even when malformed. */
+                if (!parse_secret(p, v, "cluster.token", &k->token))
+                        ok = false;
+                else if (!is_token(secret_reveal(&k->token))) {
+                        err(p, v, "cluster.token: malformed bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
+                        ok = false;
+                } else if (STREQ(secret_reveal(&k->token), "abcdef.0123456789abcdef")) {
+                        err(p, v, "cluster.token: this is the public example token the original install used; mint one per rollout");
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "token_expires"))) {
+                _cleanup_free_ char *t = NULL;
+                const char *why = NULL;
+                if (!schema_string(&p->s, v, "cluster.token_expires", &t))
+                        ok = false;
+                else if ((why = rfc3339_problem(t, &k->token_expires))) {
+                        err(p, v, "cluster.token_expires: '%s' %s", t, why);
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "ca_cert_hashes")) && schema_string_list(&p->s, v, "cluster.ca_cert_hashes", &k->ca_cert_hashes)) {
+                for (size_t i = 0; k->ca_cert_hashes[i]; i++)
+                        if (!is_ca_hash(k->ca_cert_hashes[i])) {
+                                err(p, v->items[i], "cluster.ca_cert_hashes[%zu]: '%s' is not sha256:<64 lowercase hex>", i,
+                                    k->ca_cert_hashes[i]);
+                                ok = false;
+                        }
+        } else
+                ok &= v == NULL;
+        if ((v = ynode_get(m, "ca_cert")) && schema_string(&p->s, v, "cluster.ca_cert", &k->ca_cert)) {
+                if (!strstr(k->ca_cert, "-----BEGIN CERTIFICATE-----")) {
+                        err(p, v, "cluster.ca_cert: not a PEM certificate");
+                        ok = false;
+                }
+        } else
+                ok &= v == NULL;
+        if ((v = ynode_get(m, "ca_key"))) {
+                if (!parse_secret(p, v, "cluster.ca_key", &k->ca_key))
+                        ok = false;
+                else if (!strstr(secret_reveal(&k->ca_key), "-----BEGIN") || !strstr(secret_reveal(&k->ca_key), "PRIVATE KEY-----")) {
+                        err(p, v, "cluster.ca_key: not a PEM private key");
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "pod_subnet")))
+                ok &= cidr_value(p, v, "cluster.pod_subnet", true, &k->pod_subnet);
+        if ((v = ynode_get(m, "service_subnet")))
+                ok &= cidr_value(p, v, "cluster.service_subnet", true, &k->service_subnet);
+        if ((v = ynode_get(m, "nodes")))
+                ok &= parse_node_list(p, v, "cluster.nodes", &k->nodes);
+        return ok;
+}
+
+static bool parse_lb(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "mode", "apigw_nodes", "mqtt_nodes", "lwm2m_nodes", "metrics_nodes", NULL };
+        struct lb_config *lb = &p->c->lb;
+        const struct ynode *v;
+        lb->pos = pos_of(p, m);
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, "lb"))
+                return false;
+        p->c->has_lb = true;
+        bool ok = schema_known_keys(&p->s, m, keys, "lb");
+        if (!(v = ynode_get(m, "mode"))) {
+                schema_missing(&p->s, m, "lb", "mode");
+                ok = false;
+        } else if (v->kind == YNODE_SCALAR && STREQ(v->value, "haproxy"))
+                lb->mode = LB_MODE_HAPROXY;
+        else if (v->kind == YNODE_SCALAR && STREQ(v->value, "nginx"))
+                lb->mode = LB_MODE_NGINX;
+        else {
+                err(p, v, "lb.mode: expected haproxy or nginx, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
+                ok = false;
+        }
+        struct { const char *key; struct node_list *l; } lists[] = {
+                { "apigw_nodes", &lb->apigw }, { "mqtt_nodes", &lb->mqtt },
+                { "lwm2m_nodes", &lb->lwm2m }, { "metrics_nodes", &lb->metrics },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if ((v = ynode_get(m, lists[i].key))) {
+                        char path[32];
+                        snprintf(path, sizeof(path), "lb.%s", lists[i].key);
+                        ok &= parse_node_list(p, v, path, lists[i].l);
+                }
+        return ok;
+}
+
+/* --- dojot variables (group_vars/all/dojot.yaml names, facts §1) ---------- */
+
+enum var_type { V_STRING, V_BOOL, V_BOOL_OR_STRING, V_INT, V_MAP };
+
+struct var_spec {
+        const char *name;
+        enum var_type type;
+        const char *dflt;               /* string/bool/int default as text */
+        const struct var_spec *fields;  /* V_MAP: its keys (NULL-named end) */
+        long long min, max;
+};
+
+static const struct var_spec nodeports_apigw[] = {
+        { "http", V_INT, "30001", NULL, 30000, 32767 }, { "https", V_INT, "30002", NULL, 30000, 32767 }, {} };
+static const struct var_spec nodeports_lwm2m[] = {
+        { "coap", V_INT, "30006", NULL, 30000, 32767 }, { "coaps", V_INT, "30007", NULL, 30000, 32767 },
+        { "file_server", V_INT, "30008", NULL, 30000, 32767 }, { "file_servers", V_INT, "30009", NULL, 30000, 32767 },
+        { "http", V_INT, "30010", NULL, 30000, 32767 }, {} };
+static const struct var_spec nodeports[] = {
+        { "apigw", V_MAP, NULL, nodeports_apigw, 0, 0 }, { "metrics", V_INT, "30003", NULL, 30000, 32767 },
+        { "mqtt", V_INT, "30004", NULL, 30000, 32767 }, { "mqtts", V_INT, "30005", NULL, 30000, 32767 },
+        { "lwm2m", V_MAP, NULL, nodeports_lwm2m, 0, 0 }, {} };
+static const struct var_spec node_labels[] = {
+        { "dojot", V_STRING, "dojot", NULL, 0, 0 }, { "x509", V_STRING, "x509", NULL, 0, 0 },
+        { "kafka", V_STRING, "kafka", NULL, 0, 0 }, { "vernemq", V_STRING, "vernemq", NULL, 0, 0 }, {} };
+static const struct var_spec locust[] = {
+        { "ip", V_STRING, "127.0.0.1", NULL, 0, 0 }, { "port", V_INT, "9646", NULL, 1, 65535 }, {} };
+
+static const struct var_spec dojot_vars[] = {
+        { "dojot_namespace", V_STRING, "dojot", NULL, 0, 0 },
+        { "dojot_version", V_STRING, "v0.5.0", NULL, 0, 0 },
+        { "dojot_domain_name", V_STRING, "localhost", NULL, 0, 0 },
+        { "dojot_storage_class_name", V_STRING, "", NULL, 0, 0 },
+        { "dojot_kubernetes_rbac", V_BOOL, "true", NULL, 0, 0 },
+        { "dojot_zk_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_psql_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_x509_identity_mgmt_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_mongodb_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_minio_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_kafka_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_kafka_ws_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_apigw_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_guiv2_enabled", V_BOOL, "true", NULL, 0, 0 },
+        { "dojot_auth_email_enabled", V_BOOL, "false", NULL, 0, 0 },
+        /* A string in the original, where 'false' was still true (facts §1). */
+        { "dojot_insecure_mqtt", V_BOOL_OR_STRING, "true", NULL, 0, 0 },
+        { "dojot_vernemq_replicas", V_INT, "1", NULL, 1, 1000 },
+        { "dojot_bridges_replicas", V_INT, "1", NULL, 1, 1000 },
+        { "dojot_x509_identity_mgmt_replicas", V_INT, "1", NULL, 1, 1000 },
+        { "dojot_kafka_ws_enable_tls", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_apigw_enable_mutual_tls", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_fixed_nodeports_enabled", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_nodeports", V_MAP, NULL, nodeports, 0, 0 },
+        { "dojot_enable_node_affinity", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_node_label", V_MAP, NULL, node_labels, 0, 0 },
+        { "dojot_enable_locust_exporter", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_locust_exporter", V_MAP, NULL, locust, 0, 0 },
+        {}
+};
+
+static cJSON *var_default(const struct var_spec *v) {
+        switch (v->type) {
+        case V_STRING: return cJSON_CreateString(v->dflt);
+        case V_BOOL:
+        case V_BOOL_OR_STRING: return cJSON_CreateBool(STREQ(v->dflt, "true"));
+        case V_INT: return cJSON_CreateNumber((double) strtoll(v->dflt, NULL, 10));
+        case V_MAP: {
+                cJSON *o = cJSON_CreateObject();
+                for (const struct var_spec *f = v->fields; o && f->name; f++)
+                        cJSON_AddItemToObject(o, f->name, var_default(f));
+                return o;
+        }
+        }
+        return NULL;
+}
+
+static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const struct ynode *n, const char *path);
+
+static cJSON *parse_var_map(struct parser *p, const struct var_spec *spec, const struct ynode *n, const char *path) {
+        if (!schema_expect(&p->s, n, YNODE_MAPPING, path))
+                return NULL;
+        cJSON *o = var_default(spec);
+        bool ok = o != NULL;
+        for (size_t i = 0; o && i < n->n; i++) {
+                const struct var_spec *f = spec->fields;
+                while (f->name && !STREQ(f->name, n->keys[i]->value))
+                        f++;
+                char sub[160];
+                snprintf(sub, sizeof(sub), "%s.%s", path, n->keys[i]->value);
+                if (!f->name) {
+                        err(p, n->keys[i], "unknown key '%s' in %s", n->keys[i]->value, path);
+                        ok = false;
+                        continue;
+                }
+                cJSON *v = parse_var(p, f, n->items[i], sub);
+                if (!v)
+                        ok = false;
+                else
+                        cJSON_ReplaceItemInObject(o, f->name, v);
+        }
+        if (!ok) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const struct ynode *n, const char *path) {
+        bool b;
+        long long i;
+        switch (spec->type) {
+        case V_STRING:
+                if (n->kind == YNODE_SCALAR && !ynode_is_null(n))
+                        return cJSON_CreateString(n->value);
+                if (n->kind == YNODE_SCALAR && n->quoted)
+                        return cJSON_CreateString("");
+                err(p, n, "%s: expected a string", path);
+                return NULL;
+        case V_BOOL_OR_STRING:
+                if (n->kind == YNODE_SCALAR && n->quoted && (STREQ(n->value, "true") || STREQ(n->value, "false")))
+                        return cJSON_CreateBool(STREQ(n->value, "true"));
+                _fallthrough_;
+        case V_BOOL:
+                return schema_bool(&p->s, n, path, &b) ? cJSON_CreateBool(b) : NULL;
+        case V_INT:
+                return schema_int(&p->s, n, path, spec->min, spec->max, &i) ? cJSON_CreateNumber((double) i) : NULL;
+        case V_MAP:
+                return parse_var_map(p, spec, n, path);
+        }
+        return NULL;
+}
+
+static bool parse_dojot(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "variant", "vars", NULL };
+        struct dojot_config *dj = &p->c->dojot;
+        const struct ynode *v;
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, "dojot"))
+                return false;
+        bool ok = schema_known_keys(&p->s, m, keys, "dojot");
+        if ((v = ynode_get(m, "variant"))) {
+                bool found = false;
+                for (int i = 0; i < _VARIANT_MAX; i++)
+                        if (v->kind == YNODE_SCALAR && STREQ(v->value, dojot_variant_to_string((enum dojot_variant) i))) {
+                                dj->variant = (enum dojot_variant) i;
+                                found = true;
+                        }
+                if (!found) {
+                        err(p, v, "dojot.variant: '%s' is not one of vernemq, 100k, mosca, vernemq+lwm2m, mosca+lwm2m",
+                            v->kind == YNODE_SCALAR ? v->value : "?");
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "vars")) && schema_expect(&p->s, v, YNODE_MAPPING, "dojot.vars")) {
+                for (size_t i = 0; i < v->n; i++) {
+                        const struct var_spec *spec = dojot_vars;
+                        while (spec->name && !STREQ(spec->name, v->keys[i]->value))
+                                spec++;
+                        char path[160];
+                        snprintf(path, sizeof(path), "dojot.vars.%s", v->keys[i]->value);
+                        if (!spec->name) {
+                                err(p, v->keys[i], "unknown dojot variable '%s' in dojot.vars", v->keys[i]->value);
+                                ok = false;
+                                continue;
+                        }
+                        cJSON *val = parse_var(p, spec, v->items[i], path);
+                        if (!val)
+                                ok = false;
+                        else
+                                cJSON_ReplaceItemInObject(dj->vars, spec->name, val);
+                }
+        } else
+                ok &= v == NULL;
+        return ok;
+}
+
+/* --- documents ------------------------------------------------------------- */
+
+static bool parse_meta(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "instance-id", "local-hostname", NULL };
+        const struct ynode *v;
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, "meta-data"))
+                return false;
+        bool ok = schema_known_keys(&p->s, m, keys, "meta-data");
+        if (!(v = ynode_get(m, "instance-id"))) {
+                diag_add(p->s.diag, p->s.file, m->line, m->col, "meta-data: missing required key 'instance-id'");
+                ok = false;
+        } else
+                ok &= schema_string(&p->s, v, "instance-id", &p->c->instance_id);
+        if ((v = ynode_get(m, "local-hostname")) && schema_string(&p->s, v, "local-hostname", &p->c->hostname) &&
+            !is_hostname(p->c->hostname)) {
+                err(p, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                ok = false;
+        }
+        return ok;
+}
+
+static bool parse_user(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "schema_version", "role", "hostname", "topology", "network", "cluster", "lb",
+                                             "dojot", "ssh_authorized_keys", NULL };
+        const struct ynode *v;
+        long long version;
+        if (!schema_expect(&p->s, m, YNODE_MAPPING, "user-data"))
+                return false;
+        bool ok = schema_known_keys(&p->s, m, keys, "user-data");
+        if (!(v = ynode_get(m, "schema_version"))) {
+                schema_missing(&p->s, m, "user-data", "schema_version");
+                ok = false;
+        } else if (schema_int(&p->s, v, "schema_version", 0, 1000, &version) && version != CONFIG_SCHEMA_VERSION) {
+                err(p, v, "schema_version: %lld is not supported (this agent reads %d)", version, CONFIG_SCHEMA_VERSION);
+                ok = false;
+        }
+        if (!(v = ynode_get(m, "role"))) {
+                schema_missing(&p->s, m, "user-data", "role");
+                p->c->role_pos = pos_of(p, m);
+                ok = false;
+        } else {
+                p->c->role_pos = pos_of(p, v);
+                ok &= role_value(p, v, "role", &p->c->role);
+        }
+        if ((v = ynode_get(m, "hostname"))) {
+                if (schema_string(&p->s, v, "hostname", &p->c->hostname) && !is_hostname(p->c->hostname)) {
+                        err(p, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "topology"))) {
+                if (v->kind == YNODE_SCALAR && STREQ(v->value, "100k"))
+                        p->c->topology = TOPOLOGY_100K;
+                else if (v->kind == YNODE_SCALAR && STREQ(v->value, "few-devices"))
+                        p->c->topology = TOPOLOGY_FEW_DEVICES;
+                else {
+                        err(p, v, "topology: expected 100k or few-devices, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "network")))
+                ok &= parse_network(p, v);
+        if ((v = ynode_get(m, "cluster")))
+                ok &= parse_cluster(p, v);
+        if ((v = ynode_get(m, "lb")))
+                ok &= parse_lb(p, v);
+        if ((v = ynode_get(m, "dojot")))
+                ok &= parse_dojot(p, v);
+        if ((v = ynode_get(m, "ssh_authorized_keys")) &&
+            schema_string_list(&p->s, v, "ssh_authorized_keys", &p->c->ssh_authorized_keys)) {
+                for (size_t i = 0; p->c->ssh_authorized_keys[i]; i++)
+                        if (!is_ssh_key(p->c->ssh_authorized_keys[i])) {
+                                err(p, v->items[i], "ssh_authorized_keys[%zu]: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", i);
+                                ok = false;
+                        }
+        }
+        return ok;
+}
+
+static int fill_defaults(struct node_config *c) {
+        if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* facts §0.5 */
+                return -ENOMEM;
+        if (!c->cluster.service_subnet && !(c->cluster.service_subnet = strdup("10.96.0.0/12")))
+                return -ENOMEM;
+        if (c->cluster.advertise_address && !c->cluster.api_endpoint) {
+                bool v6 = strchr(c->cluster.advertise_address, ':') != NULL;
+                if (asprintf(&c->cluster.api_endpoint, v6 ? "[%s]:6443" : "%s:6443", c->cluster.advertise_address) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
+                 const char *user_data, size_t user_len, const char *user_file,
+                 char * const *known_roles, struct node_config **ret, struct diag *d) {
+        _cleanup_config_ struct node_config *c = calloc(1, sizeof(*c));
+        size_t before = diag_count(d);
+        if (!c || !(c->meta_data_file = strdup(meta_file)) || !(c->user_data_file = strdup(user_file)) ||
+            !(c->dojot.vars = var_default(&(struct var_spec) { "vars", V_MAP, NULL, dojot_vars, 0, 0 })))
+                return -ENOMEM;
+        struct parser p = { .c = c, .known_roles = known_roles, .s = { .diag = d } };
+
+        _cleanup_ynode_ struct ynode *meta = NULL, *user = NULL;
+        p.s.file = c->meta_data_file;
+        if (ynode_parse(meta_data, meta_len, c->meta_data_file, &meta, d) >= 0)
+                parse_meta(&p, meta);
+
+        p.s.file = c->user_data_file;
+        if (user_len < 13 || strncmp(user_data, "#cloud-config", 13) != 0 ||
+            (user_len > 13 && user_data[13] != '\n' && user_data[13] != '\r' && user_data[13] != ' '))
+                diag_add(d, c->user_data_file, 1, 1, "user-data must start with '#cloud-config' (the NoCloud cloud-config format)");
+        else if (ynode_parse(user_data, user_len, c->user_data_file, &user, d) >= 0)
+                parse_user(&p, user);
+
+        if (!c->hostname && user && meta && diag_count(d) == before)
+                diag_add(d, c->user_data_file, user->line, user->col, "hostname: missing (set hostname, or local-hostname in meta-data)");
+        if (diag_count(d) > before)
+                return -EINVAL;
+        int r = fill_defaults(c);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_load_dir(const char *seed_dir, char * const *known_roles, struct node_config **ret, struct diag *d) {
+        _cleanup_free_ char *mp = NULL, *up = NULL, *m = NULL, *u = NULL;
+        size_t ml, ul;
+        if (asprintf(&mp, "%s/meta-data", seed_dir) < 0 || asprintf(&up, "%s/user-data", seed_dir) < 0)
+                return -ENOMEM;
+        int r = read_full_file(mp, &m, &ml);
+        if (r < 0) {
+                diag_add(d, mp, 0, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        r = read_full_file(up, &u, &ul);
+        if (r < 0) {
+                diag_add(d, up, 0, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return config_parse(m, ml, mp, u, ul, up, known_roles, ret, d);
+}
+
+static void node_list_done(struct node_list *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->nodes[i].name);
+                free(l->nodes[i].address);
+                free(l->nodes[i].role);
+        }
+        free(l->nodes);
+}
+
+void config_free(struct node_config *c) {
+        if (!c)
+                return;
+        free(c->meta_data_file);
+        free(c->user_data_file);
+        free(c->instance_id);
+        free(c->hostname);
+        free(c->role);
+        free(c->network.interface);
+        free(c->network.address);
+        free(c->network.gateway);
+        strv_free(c->network.dns);
+        free(c->cluster.api_endpoint);
+        free(c->cluster.advertise_address);
+        secret_clear(&c->cluster.token);
+        strv_free(c->cluster.ca_cert_hashes);
+        free(c->cluster.ca_cert);
+        secret_clear(&c->cluster.ca_key);
+        free(c->cluster.pod_subnet);
+        free(c->cluster.service_subnet);
+        node_list_done(&c->cluster.nodes);
+        node_list_done(&c->lb.apigw);
+        node_list_done(&c->lb.mqtt);
+        node_list_done(&c->lb.lwm2m);
+        node_list_done(&c->lb.metrics);
+        cJSON_Delete(c->dojot.vars);
+        strv_free(c->ssh_authorized_keys);
+        free(c);
+}
+
+const char *topology_to_string(enum topology t) {
+        return t == TOPOLOGY_FEW_DEVICES ? "few-devices" : "100k";
+}
+
+const char *lb_mode_to_string(enum lb_mode m) {
+        return m == LB_MODE_HAPROXY ? "haproxy" : m == LB_MODE_NGINX ? "nginx" : "none";
+}
+
+const char *dojot_variant_to_string(enum dojot_variant v) {
+        static const char * const names[] = {
+                [VARIANT_VERNEMQ] = "vernemq", [VARIANT_100K] = "100k", [VARIANT_MOSCA] = "mosca",
+                [VARIANT_VERNEMQ_LWM2M] = "vernemq+lwm2m", [VARIANT_MOSCA_LWM2M] = "mosca+lwm2m",
+        };
+        return v < _VARIANT_MAX ? names[v] : "?";
+}
+
+bool config_dojot_bool(const struct node_config *c, const char *name) {
+        return cJSON_IsTrue(cJSON_GetObjectItem(c->dojot.vars, name));
+}
+
+long long config_dojot_int(const struct node_config *c, const char *name) {
+        return (long long) cJSON_GetNumberValue(cJSON_GetObjectItem(c->dojot.vars, name));
+}
+
+const char *config_dojot_string(const struct node_config *c, const char *name) {
+        return cJSON_GetStringValue(cJSON_GetObjectItem(c->dojot.vars, name));
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "shared/http.h"
+#include "shared/libload.h"
+
+#define HTTP_BODY_MAX (16u << 20)
+
+/* libcurl 7.58 (Ubuntu 18.04, the bionic profile) predates two things this
+ * module uses from newer releases: TLS material held in memory
+ * (CURLOPT_SSLCERT_BLOB/SSLKEY_BLOB 7.71, CURLOPT_CAINFO_BLOB 7.77) and
+ * protocol lists as strings (CURLOPT_PROTOCOLS_STR 7.85; newer curl
+ * deprecates the bitmask before it). With an older curl the PEMs go to
+ * OpenSSL from CURLOPT_SSL_CTX_FUNCTION (curl's OpenSSL backend has had it
+ * since 7.10.6), so the key still never touches a file, and the protocols
+ * become CURLPROTO_* bits. NODEOS_CURL_COMPAT selects these paths on a newer
+ * curl too, so they run on the build machine (tests/image/agent-chroot.sh). */
+#if LIBCURL_VERSION_NUM < 0x074d00 || defined(NODEOS_CURL_COMPAT)
+#define HTTP_TLS_VIA_SSL_CTX 1
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#endif
+#if LIBCURL_VERSION_NUM < 0x075500 || defined(NODEOS_CURL_COMPAT)
+#define HTTP_PROTOCOL_BITS 1
+#endif
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct http_body *b = userdata;
+        size_t n = size * nmemb;
+        if (b->len + n > HTTP_BODY_MAX) {
+                b->too_big = true;
+                return 0;
+        }
+        char *d = realloc(b->data, b->len + n + 1);
+        if (!d)
+                return 0;
+        memcpy(d + b->len, ptr, n);
+        b->data = d;
+        b->len += n;
+        b->data[b->len] = 0;
+        return n;
+}
+
+static void sleep_ms(int ms) {
+        struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+int http_handle_new(CURL **ret, char **error) {
+        int r = libload_curl(error);
+        if (r < 0)
+                return r;
+        *ret = sym_curl_easy_init();
+        return *ret ? 0 : -ENOMEM;
+}
+
+#if HTTP_TLS_VIA_SSL_CTX
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
+
+/* The certificates of a PEM text in order: the first to first(), the rest to
+ * rest(); false when there is none or one fails. */
+static bool pem_certs(SSL_CTX *ctx, const char *pem, int (*first)(SSL_CTX *, X509 *), int (*rest)(SSL_CTX *, X509 *)) {
+        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(pem, -1);
+        size_t n = 0;
+        for (;;) {
+                _cleanup_(X509_freep) X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+                if (!x)
+                        break;
+                if (!(n++ == 0 ? first : rest)(ctx, x))
+                        return false;
+        }
+        /* the read past the last certificate leaves "no start line" queued */
+        ERR_clear_error();
+        return n > 0;
+}
+
+static int add_ca(SSL_CTX *ctx, X509 *x) { return X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x); }
+/* SSL_CTX_add1_chain_cert is a macro: these need a function */
+static int add_chain(SSL_CTX *ctx, X509 *x) { return (int) SSL_CTX_add1_chain_cert(ctx, x); }
+
+/* What CURLOPT_*_BLOB would do, done to the connection's SSL_CTX before the
+ * handshake. The CA goes into a store curl left empty (http_handle_setup
+ * unsets CURLOPT_CAINFO), so it is the only one trusted, as with the blob. */
+static CURLcode on_ssl_ctx(CURL *c, void *ssl_ctx, void *userdata) {
+        const struct http_options *o = userdata;
+        SSL_CTX *ctx = ssl_ctx;
+        (void) c;
+        if (o->ca_pem && !pem_certs(ctx, o->ca_pem, add_ca, add_ca))
+                return CURLE_SSL_CACERT_BADFILE;
+        if (o->cert_pem && !pem_certs(ctx, o->cert_pem, SSL_CTX_use_certificate, add_chain))
+                return CURLE_SSL_CERTPROBLEM;
+        if (o->key_pem) {
+                _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(o->key_pem, -1);
+                _cleanup_(EVP_PKEY_freep) EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+                if (!k || !SSL_CTX_use_PrivateKey(ctx, k) || (o->cert_pem && !SSL_CTX_check_private_key(ctx)))
+                        return CURLE_SSL_CERTPROBLEM;
+        }
+        return CURLE_OK;
+}
+#endif
+
+int http_handle_setup(CURL *c, const char *url, const struct http_options *o, struct http_body *b, char *errbuf) {
+        sym_curl_easy_setopt(c, CURLOPT_URL, url);
+        sym_curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long) o->timeout_ms);
+        sym_curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) o->timeout_ms);
+        sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        sym_curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+        sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        sym_curl_easy_setopt(c, CURLOPT_USERAGENT, "node-agent/" NODE_AGENT_VERSION);
+        if (o->ca_file)
+                sym_curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+#if HTTP_TLS_VIA_SSL_CTX
+        if (o->ca_pem || o->cert_pem || o->key_pem) {
+                if (o->ca_pem) {
+                        /* nothing from the system store: on_ssl_ctx adds the one CA */
+                        sym_curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+                        sym_curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+#if LIBCURL_VERSION_NUM >= 0x075700
+                        /* 7.87's CA store cache would hand this store to other connections */
+                        sym_curl_easy_setopt(c, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+                }
+                /* o lives until curl_easy_perform returns (both callers) */
+                sym_curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, (void *) o);
+                if (sym_curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK) {
+                        snprintf(errbuf, CURL_ERROR_SIZE, "libcurl %s cannot take TLS material from memory (needs 7.77, or the OpenSSL backend)",
+                                 sym_curl_version_info(CURLVERSION_NOW)->version);
+                        return -EPROTONOSUPPORT;
+                }
+        }
+#else
+        if (o->ca_pem) {
+                struct curl_blob ca = { (void *) o->ca_pem, strlen(o->ca_pem), CURL_BLOB_COPY };
+                sym_curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+        }
+        if (o->cert_pem) {
+                struct curl_blob cert = { (void *) o->cert_pem, strlen(o->cert_pem), CURL_BLOB_COPY };
+                sym_curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
+                sym_curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        }
+        if (o->key_pem) {
+                struct curl_blob key = { (void *) o->key_pem, strlen(o->key_pem), CURL_BLOB_COPY };
+                sym_curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key);
+                sym_curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+        }
+#endif
+        if (o->insecure) {
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        return 0;
+}
+
+void http_handle_protocols(CURL *c, const char *protocols, const char *redir_protocols) {
+#if HTTP_PROTOCOL_BITS
+        static const struct { const char *name; long bit; } table[] = {
+                { "file", CURLPROTO_FILE }, { "http", CURLPROTO_HTTP }, { "https", CURLPROTO_HTTPS },
+        };
+        const char *lists[2] = { protocols, redir_protocols };
+        long bits[2] = { 0, 0 };
+        for (size_t l = 0; l < 2; l++)
+                for (const char *p = lists[l]; p && *p;) {
+                        size_t n = strcspn(p, ",");
+                        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                                if (strlen(table[i].name) == n && strncmp(p, table[i].name, n) == 0)
+                                        bits[l] |= table[i].bit;
+                        p += n + (p[n] == ',');
+                }
+        sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS, bits[0]);
+        if (redir_protocols)
+                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, bits[1]);
+#else
+        sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+        if (redir_protocols)
+                sym_curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, redir_protocols);
+#endif
+}
+
+/* One attempt: 0, or -errno; *retry says whether another attempt may help. */
+static int attempt(const char *url, const struct http_options *o, struct http_body *b, bool *retry, char **error) {
+        char errbuf[CURL_ERROR_SIZE] = "";
+        long status = 0;
+        CURL *c;
+        *retry = false;
+        free(*error);
+        *error = NULL;
+        /* a libcurl that cannot be loaded is final: *error says why */
+        int r = http_handle_new(&c, error);
+        if (r < 0)
+                return r;
+        r = http_handle_setup(c, url, o, b, errbuf);
+        if (r < 0) {
+                sym_curl_easy_cleanup(c);
+                *error = strdup(errbuf);
+                return r;
+        }
+        http_handle_protocols(c, "file,http,https", "http,https");
+        sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+        CURLcode cc = sym_curl_easy_perform(c);
+        sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        sym_curl_easy_cleanup(c);
+
+        if (b->too_big) {
+                r = -EFBIG;
+                *error = strdup("response larger than 16 MiB");
+        } else if (cc != CURLE_OK) {
+                switch (cc) {
+                case CURLE_COULDNT_CONNECT: r = -ECONNREFUSED; *retry = true; break;
+                case CURLE_OPERATION_TIMEDOUT: r = -ETIMEDOUT; *retry = true; break;
+                case CURLE_COULDNT_RESOLVE_HOST: r = -EHOSTUNREACH; *retry = true; break;
+                case CURLE_FILE_COULDNT_READ_FILE: r = -ENOENT; break;
+                case CURLE_UNSUPPORTED_PROTOCOL: r = -EPROTONOSUPPORT; break;
+                case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: r = -EIO; *retry = true; break;
+                default: r = -EIO; break;
+                }
+                *error = strdup(errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
+        } else if (status >= 400 || (status != 0 && status < 200)) {
+                if (asprintf(error, "HTTP %ld", status) < 0)
+                        *error = NULL;
+                r = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : -EIO;
+                *retry = status >= 500 || status == 408 || status == 429;
+        }
+        return r;
+}
+
+int http_get(const char *url, const struct http_options *o, char **ret, size_t *len, char **error) {
+        _cleanup_free_ char *err = NULL;
+        int delay = o->backoff_ms > 0 ? o->backoff_ms : 500, r = -EIO;
+        for (int i = 0; i < (o->attempts > 0 ? o->attempts : 1); i++) {
+                struct http_body b = {};
+                bool retry = false;
+                if (i > 0) {
+                        log_debug("GET %s: attempt %d after %d ms (%s)", url, i + 1, delay, err ? err : "");
+                        sleep_ms(delay);
+                        delay *= 2;
+                }
+                r = attempt(url, o, &b, &retry, &err);
+                if (r >= 0) {
+                        if (!b.data && !(b.data = strdup("")))
+                                return -ENOMEM;
+                        *ret = b.data;
+                        if (len)
+                                *len = b.len;
+                        return 0;
+                }
+                free(b.data);
+                if (!retry)
+                        break;
+        }
+        if (error)
+                *error = TAKE_PTR(err);
+        return r;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
+#include <string.h>
+#include <sys/random.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "basic/macro.h"
+#include "basic/strv.h"
+#include "shared/pki.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free)
+
+static char *bio_to_string(BIO *b) {
+        char *data;
+        long n = BIO_get_mem_data(b, &data);
+        return n >= 0 ? strndup(data, (size_t) n) : NULL;
+}
+
+static int add_ext(X509 *cert, int nid, const char *value) {
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+        X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+        if (!ex)
+                return -EINVAL;
+        int ok = X509_add_ext(cert, ex, -1);
+        X509_EXTENSION_free(ex);
+        return ok ? 0 : -EINVAL;
+}
+
+/* A new RSA key. Through an EVP_PKEY_CTX, not EVP_RSA_gen(): that came
+ * with OpenSSL 3.0, and Ubuntu 18.04 (the bionic profile) has 1.1.1. */
+static EVP_PKEY *rsa_key_new(int bits) {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL);
+        EVP_PKEY *key = NULL;
+        if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, bits) <= 0 ||
+            EVP_PKEY_keygen(ctx, &key) <= 0) {
+                EVP_PKEY_free(key);
+                key = NULL;
+        }
+        EVP_PKEY_CTX_free(ctx);
+        return key;
+}
+
+int pki_make_ca(char **ret_cert_pem, secret *ret_key_pem) {
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = rsa_key_new(2048);
+        _cleanup_(X509_freep) X509 *cert = X509_new();
+        _cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+        unsigned char serial[16];
+        if (!key || !cert || !cb || !kb)
+                return -ENOMEM;
+        if (getrandom(serial, sizeof(serial), 0) != sizeof(serial))
+                return -EIO;
+        serial[0] &= 0x7f;
+        BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+        if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert))) {
+                BN_free(bn);
+                return -EIO;
+        }
+        BN_free(bn);
+        X509_set_version(cert, 2);
+        X509_gmtime_adj(X509_getm_notBefore(cert), -300);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 10L * 365 * 24 * 3600);
+        X509_set_pubkey(cert, key);
+        X509_NAME *name = X509_get_subject_name(cert);
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *) "kubernetes", -1, -1, 0);
+        X509_set_issuer_name(cert, name);
+        if (add_ext(cert, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
+            add_ext(cert, NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign") < 0 ||
+            add_ext(cert, NID_subject_key_identifier, "hash") < 0)
+                return -EIO;
+        if (!X509_sign(cert, key, EVP_sha256()))
+                return -EIO;
+        if (!PEM_write_bio_X509(cb, cert) || !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL))
+                return -EIO;
+        _cleanup_free_ char *c = bio_to_string(cb);
+        char *k = bio_to_string(kb);
+        if (!c || !k) {
+                free(k);
+                return -ENOMEM;
+        }
+        int r = secret_set(ret_key_pem, k);
+        explicit_bzero(k, strlen(k));
+        free(k);
+        if (r < 0)
+                return r;
+        *ret_cert_pem = TAKE_PTR(c);
+        return 0;
+}
+
+/* "sha256:" + hex sha256 of the certificate's SubjectPublicKeyInfo (DER). */
+static int cert_spki_hash(X509 *cert, char **ret) {
+        unsigned char *der = NULL;
+        int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+        if (len <= 0)
+                return -EINVAL;
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        int ok = EVP_Digest(der, (size_t) len, md, &mdlen, EVP_sha256(), NULL);
+        OPENSSL_free(der);
+        if (!ok || mdlen != 32)
+                return -EIO;
+        char *s = malloc(7 + 64 + 1);
+        if (!s)
+                return -ENOMEM;
+        strcpy(s, "sha256:");
+        for (unsigned i = 0; i < 32; i++)
+                sprintf(s + 7 + 2 * i, "%02x", md[i]);
+        *ret = s;
+        return 0;
+}
+
+int pki_ca_cert_hash(const char *cert_pem, char **ret) {
+        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(cert_pem, -1);
+        if (!b)
+                return -ENOMEM;
+        _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        if (!cert)
+                return -EINVAL;
+        return cert_spki_hash(cert, ret);
+}
+
+int pki_ca_bundle_hashes(const char *pem, size_t len, char ***ret) {
+        if (len > INT_MAX)
+                return -EFBIG;
+        _cleanup_(BIO_freep) BIO *b = BIO_new_mem_buf(pem, (int) len);
+        _cleanup_strv_free_ char **hashes = NULL;
+        if (!b)
+                return -ENOMEM;
+        for (;;) {
+                _cleanup_(X509_freep) X509 *cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+                char *h = NULL;
+                if (!cert)
+                        break;
+                int r = cert_spki_hash(cert, &h);
+                if (r < 0)
+                        return r;
+                if (strv_consume(&hashes, h) < 0)
+                        return -ENOMEM;
+        }
+        if (!hashes)
+                return -EINVAL;
+        *ret = TAKE_PTR(hashes);
+        return 0;
+}
+
+int pki_make_token(secret *ret) {
+        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+        unsigned char rnd[64];
+        char tok[24];
+        size_t j = 0;
+        while (j < 23) {
+                if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+                        return -EIO;
+                /* rejection sampling: bytes >= 252 (= 7 * 36) would bias the modulo */
+                for (size_t i = 0; i < sizeof(rnd) && j < 23; i++) {
+                        if (j == 6)
+                                tok[j++] = '.';
+                        if (rnd[i] < 252)
+                                tok[j++] = alphabet[rnd[i] % 36];
+                }
+        }
+        tok[23] = 0;
+        int r = secret_set(ret, tok);
+        explicit_bzero(tok, sizeof(tok));
+        explicit_bzero(rnd, sizeof(rnd));
+        return r;
+}
+
+int pki_token_is_valid(const char *t) {
+        if (!t || strlen(t) != 23 || t[6] != '.')
+                return 0;
+        for (size_t i = 0; i < 23; i++)
+                if (i != 6 && !((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9')))
+                        return 0;
+        return 1;
+}
+
+/* Unpadded base64url (RFC 7515 section 2). New string or NULL. */
+static char *base64url(const unsigned char *in, size_t len) {
+        if (len > (size_t) INT_MAX / 2)
+                return NULL;
+        char *out = malloc(4 * ((len + 2) / 3) + 1);
+        if (!out)
+                return NULL;
+        int n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+        while (n > 0 && out[n - 1] == '=')
+                n--;
+        out[n] = 0;
+        for (char *p = out; *p; p++)
+                *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+        return out;
+}
+
+char *pki_jws_hs256_detached(const char *content, size_t len, const char *kid, const void *key, size_t key_len) {
+        /* go-jose (which the bootstrap signer uses) marshals the protected
+         * header as a map, so its keys come out sorted: alg, kid. */
+        _cleanup_free_ char *header = NULL, *input = NULL;
+        if (asprintf(&header, "{\"alg\":\"HS256\",\"kid\":\"%s\"}", kid) < 0)
+                return NULL;
+        _cleanup_free_ char *h64 = base64url((const unsigned char *) header, strlen(header));
+        _cleanup_free_ char *p64 = base64url((const unsigned char *) content, len);
+        if (!h64 || !p64 || asprintf(&input, "%s.%s", h64, p64) < 0 || key_len > INT_MAX)
+                return NULL;
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int maclen = 0;
+        /* HMAC() refuses a NULL key; an empty one is a valid HS256 key */
+        if (!HMAC(EVP_sha256(), key_len ? key : "", (int) key_len, (const unsigned char *) input, strlen(input), mac, &maclen))
+                return NULL;
+        _cleanup_free_ char *s64 = base64url(mac, maclen);
+        OPENSSL_cleanse(mac, sizeof(mac));
+        char *jws = NULL;
+        if (!s64 || asprintf(&jws, "%s..%s", h64, s64) < 0)
+                return NULL;
+        return jws;
+}
+
+char *pki_bootstrap_jws(const char *content, size_t len, const secret *token) {
+        const char *t = secret_reveal(token);
+        char id[7];
+        if (!pki_token_is_valid(t))
+                return NULL;
+        memcpy(id, t, 6);
+        id[6] = 0;
+        return pki_jws_hs256_detached(content, len, id, t + 7, 16);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The cluster trust the fleet side mints per rollout (libcrypto): a CA for
+ * kubeadm (the master's seed carries cert and key; workers pin the hash of
+ * its public key) and a bootstrap token with an explicit TTL. */
+
+#include "basic/secret.h"
+
+/* A new self-signed RSA-2048 CA "kubernetes", valid 10 years, as PEM. */
+int pki_make_ca(char **ret_cert_pem, secret *ret_key_pem);
+/* kubeadm's CA pin: "sha256:" + hex sha256 of the certificate's
+ * SubjectPublicKeyInfo (DER). */
+int pki_ca_cert_hash(const char *cert_pem, char **ret);
+/* The pins of every certificate in a PEM bundle (kubeadm accepts a
+ * cluster-info CA bundle if any of its certificates matches a pin): a new
+ * strv of "sha256:<hex>"; -EINVAL when the bundle holds no certificate. */
+int pki_ca_bundle_hashes(const char *pem, size_t len, char ***ret);
+/* A random bootstrap token [a-z0-9]{6}.[a-z0-9]{16}. */
+int pki_make_token(secret *ret);
+/* True for a well-formed bootstrap token [a-z0-9]{6}.[a-z0-9]{16}. */
+int pki_token_is_valid(const char *token);
+/* The detached JWS the cluster's bootstrap signer puts in the cluster-info
+ * ConfigMap as "jws-kubeconfig-<token-id>" (RFC 7515 appendix F): HS256
+ * keyed by the token secret, protected header {"alg":"HS256","kid":"<id>"},
+ * serialised as "<header>..<signature>" in unpadded base64url. kubeadm 1.17
+ * recomputes it and compares strings (cluster-bootstrap token/jws), so this
+ * must produce the same bytes. A new string, or NULL (malformed token/ENOMEM). */
+char *pki_bootstrap_jws(const char *content, size_t len, const secret *token);
+/* The general form: a detached HS256 JWS of content with header kid. */
+char *pki_jws_hs256_detached(const char *content, size_t len, const char *kid, const void *key, size_t key_len);

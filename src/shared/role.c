@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <string.h>
+#include "basic/fileio.h"
+#include "basic/strv.h"
+#include "shared/manifests.h"
+#include "shared/renderer.h"
+#include "shared/role.h"
+#include "shared/schema.h"
+#include "shared/yamlnode.h"
+
+#define ROLE_SCHEMA_VERSION 1
+
+static const char * const kubernetes_modes[] = { "init", "join", "none", NULL };
+static const char * const lb_services[] = { "apigw", "mqtt", "lwm2m", "metrics", NULL };
+
+static bool in_list(const char * const *l, const char *v) {
+        for (; *l; l++)
+                if (STREQ(*l, v))
+                        return true;
+        return false;
+}
+
+static bool parse_topologies(struct schema_ctx *s, const struct ynode *n, const char *path, unsigned *ret) {
+        if (!n) {
+                *ret = TOPOLOGY_ALL;
+                return true;
+        }
+        if (!schema_expect(s, n, YNODE_SEQUENCE, path))
+                return false;
+        *ret = 0;
+        bool ok = true;
+        for (size_t i = 0; i < n->n; i++) {
+                const struct ynode *t = n->items[i];
+                bool found = false;
+                for (int k = 0; k < _TOPOLOGY_MAX; k++)
+                        if (t->kind == YNODE_SCALAR && STREQ(t->value, topology_to_string((enum topology) k))) {
+                                *ret |= TOPOLOGY_BIT(k);
+                                found = true;
+                        }
+                if (!found) {
+                        diag_add(s->diag, s->file, t->line, t->col, "%s[%zu]: unknown topology '%s' (known: 100k, few-devices)",
+                                 path, i, t->kind == YNODE_SCALAR ? t->value : "?");
+                        ok = false;
+                }
+        }
+        return ok;
+}
+
+/* Calls item() for each mapping of a list key, with "key[i]" as its path. */
+typedef bool (*item_fn)(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r);
+
+static bool each_mapping(struct schema_ctx *s, const struct ynode *list, const char *key, struct role *r, item_fn item) {
+        if (!schema_expect(s, list, YNODE_SEQUENCE, key))
+                return false;
+        bool ok = true;
+        for (size_t i = 0; i < list->n; i++) {
+                char path[128];
+                snprintf(path, sizeof(path), "%s[%zu]", key, i);
+                if (!schema_expect(s, list->items[i], YNODE_MAPPING, path) || !item(s, list->items[i], path, r))
+                        ok = false;
+        }
+        return ok;
+}
+
+#define GROW(arr, n) ({ __typeof__(arr) _a = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
+                        if (_a) { (arr) = _a; memset(&(arr)[(n)], 0, sizeof(*(arr))); } _a != NULL; })
+
+static bool need(struct schema_ctx *s, const struct ynode *m, const char *path, const char *key, const struct ynode **ret) {
+        *ret = ynode_get(m, key);
+        if (!*ret)
+                schema_missing(s, m, path, key);
+        return *ret != NULL;
+}
+
+/* Absolute and normalized: the agent joins these under --root, so a "." or
+ * ".." component (anywhere, also last) could point outside the tree. */
+static bool absolute_path(struct schema_ctx *s, const struct ynode *n, const char *path, const char *v) {
+        bool ok = v[0] == '/' && !strstr(v, "//");
+        for (const char *c = v; ok && *c; ) {
+                c++;                            /* past '/' */
+                size_t l = strcspn(c, "/");
+                ok = !((l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'));
+                c += l;
+        }
+        if (ok)
+                return true;
+        diag_add(s->diag, s->file, n->line, n->col, "%s: '%s' must be an absolute path without . or .. components", path, v);
+        return false;
+}
+
+static bool sysctl_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "key", "value", "origin", NULL };
+        const struct ynode *k, *v, *o;
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "key", &k) || !need(s, m, path, "value", &v) ||
+            !need(s, m, path, "origin", &o) || !GROW(r->sysctls, r->n_sysctls))
+                return false;
+        struct role_sysctl *sc = &r->sysctls[r->n_sysctls++];
+        char sk[160], sv[160], so[160];
+        snprintf(sk, sizeof(sk), "%s.key", path);
+        snprintf(sv, sizeof(sv), "%s.value", path);
+        snprintf(so, sizeof(so), "%s.origin", path);
+        bool ok = schema_string(s, k, sk, &sc->key) & schema_string(s, v, sv, &sc->value) & schema_string(s, o, so, &sc->origin);
+        if (ok && (strspn(sc->key, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(sc->key) || strstr(sc->key, ".."))) {
+                diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is not a sysctl name", path, sc->key);
+                ok = false;
+        }
+        /* Earlier entries that failed to parse have no key. */
+        for (size_t i = 0; ok && i + 1 < r->n_sysctls; i++)
+                if (r->sysctls[i].key && STREQ(r->sysctls[i].key, sc->key)) {
+                        diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is set twice", path, sc->key);
+                        ok = false;
+                }
+        return ok;
+}
+
+static bool volume_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "path", "owner", "group", "mode", "topologies", NULL };
+        const struct ynode *p, *o, *g, *md;
+        long long uid = 0, gid = 0;
+        char sub[160];
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "path", &p) || !need(s, m, path, "owner", &o) ||
+            !need(s, m, path, "group", &g) || !need(s, m, path, "mode", &md) || !GROW(r->volumes, r->n_volumes))
+                return false;
+        struct role_volume *v = &r->volumes[r->n_volumes++];
+        snprintf(sub, sizeof(sub), "%s.path", path);
+        bool ok = schema_string(s, p, sub, &v->path) && absolute_path(s, p, sub, v->path);
+        snprintf(sub, sizeof(sub), "%s.owner", path);
+        ok &= schema_int(s, o, sub, 0, 65535, &uid);
+        snprintf(sub, sizeof(sub), "%s.group", path);
+        ok &= schema_int(s, g, sub, 0, 65535, &gid);
+        snprintf(sub, sizeof(sub), "%s.mode", path);
+        ok &= schema_mode(s, md, sub, &v->mode);
+        snprintf(sub, sizeof(sub), "%s.topologies", path);
+        ok &= parse_topologies(s, ynode_get(m, "topologies"), sub, &v->topologies);
+        v->uid = (uid_t) uid;
+        v->gid = (gid_t) gid;
+        for (size_t i = 0; ok && i + 1 < r->n_volumes; i++)
+                if (r->volumes[i].path && STREQ(r->volumes[i].path, v->path) && (r->volumes[i].topologies & v->topologies)) {
+                        diag_add(s->diag, s->file, p->line, p->col, "%s.path: '%s' is declared twice", path, v->path);
+                        ok = false;
+                }
+        return ok;
+}
+
+static bool when_lb_mode(struct schema_ctx *s, const struct ynode *m, const char *path, char **ret) {
+        const struct ynode *w = ynode_get(m, "when_lb_mode");
+        char sub[160];
+        if (!w)
+                return true;
+        snprintf(sub, sizeof(sub), "%s.when_lb_mode", path);
+        if (!schema_string(s, w, sub, ret))
+                return false;
+        if (STREQ(*ret, "haproxy") || STREQ(*ret, "nginx"))
+                return true;
+        diag_add(s->diag, s->file, w->line, w->col, "%s.when_lb_mode: '%s' is not an lb mode (haproxy, nginx)", path, *ret);
+        return false;
+}
+
+static bool file_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "renderer", "dest", "mode", "check", "when_lb_mode", "reload", NULL };
+        const struct ynode *rn, *d, *md, *c, *rl;
+        char sub[160];
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "renderer", &rn) || !need(s, m, path, "dest", &d) ||
+            !need(s, m, path, "mode", &md) || !GROW(r->files, r->n_files))
+                return false;
+        struct role_file *f = &r->files[r->n_files++];
+        snprintf(sub, sizeof(sub), "%s.renderer", path);
+        bool ok = schema_string(s, rn, sub, &f->renderer);
+        /* Caught here, when the catalog loads, not halfway through a run. */
+        if (ok && !renderer_find(f->renderer)) {
+                diag_add(s->diag, s->file, rn->line, rn->col, "%s: unknown renderer '%s' (see src/shared/renderer.c)", sub,
+                         f->renderer);
+                ok = false;
+        }
+        snprintf(sub, sizeof(sub), "%s.dest", path);
+        ok &= schema_string(s, d, sub, &f->dest) && absolute_path(s, d, sub, f->dest);
+        snprintf(sub, sizeof(sub), "%s.mode", path);
+        ok &= schema_mode(s, md, sub, &f->mode);
+        if ((c = ynode_get(m, "check"))) {
+                snprintf(sub, sizeof(sub), "%s.check", path);
+                ok &= schema_string_list(s, c, sub, &f->check);
+                if (ok && !strv_contains(f->check, "{}")) {
+                        diag_add(s->diag, s->file, c->line, c->col, "%s: must name the candidate file as \"{}\"", sub);
+                        ok = false;
+                }
+        }
+        if ((rl = ynode_get(m, "reload"))) {
+                snprintf(sub, sizeof(sub), "%s.reload", path);
+                ok &= schema_string(s, rl, sub, &f->reload);
+        }
+        ok &= when_lb_mode(s, m, path, &f->when_lb_mode);
+        return ok;
+}
+
+static bool limit_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "unit", "nofile", "origin", NULL };
+        const struct ynode *u, *n, *o;
+        long long v = 0;
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "unit", &u) || !need(s, m, path, "nofile", &n) ||
+            !need(s, m, path, "origin", &o) || !GROW(r->limits, r->n_limits))
+                return false;
+        struct role_limit *l = &r->limits[r->n_limits++];
+        char su[160], sn[160], so[160];
+        snprintf(su, sizeof(su), "%s.unit", path);
+        snprintf(sn, sizeof(sn), "%s.nofile", path);
+        snprintf(so, sizeof(so), "%s.origin", path);
+        bool ok = schema_string(s, u, su, &l->unit) & schema_int(s, n, sn, 1024, 1LL << 30, &v) &
+                  schema_string(s, o, so, &l->origin);
+        l->nofile = (unsigned long long) v;
+        return ok;
+}
+
+static bool service_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "unit", "when_lb_mode", NULL };
+        const struct ynode *u;
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "unit", &u) || !GROW(r->services, r->n_services))
+                return false;
+        struct role_service *sv = &r->services[r->n_services++];
+        char sub[160];
+        snprintf(sub, sizeof(sub), "%s.unit", path);
+        return schema_string(s, u, sub, &sv->unit) & when_lb_mode(s, m, path, &sv->when_lb_mode);
+}
+
+static bool lb_target_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "service", "topologies", NULL };
+        const struct ynode *sv;
+        char sub[160];
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "service", &sv) || !GROW(r->lb_targets, r->n_lb_targets))
+                return false;
+        struct role_lb_target *t = &r->lb_targets[r->n_lb_targets++];
+        snprintf(sub, sizeof(sub), "%s.service", path);
+        bool ok = schema_string(s, sv, sub, &t->service);
+        if (ok && !in_list(lb_services, t->service)) {
+                diag_add(s->diag, s->file, sv->line, sv->col, "%s.service: '%s' is not an lb service (apigw, mqtt, lwm2m, metrics)",
+                         path, t->service);
+                ok = false;
+        }
+        snprintf(sub, sizeof(sub), "%s.topologies", path);
+        return ok & parse_topologies(s, ynode_get(m, "topologies"), sub, &t->topologies);
+}
+
+/* services: plain unit names or {unit, when_lb_mode} mappings */
+static bool parse_services(struct schema_ctx *s, const struct ynode *list, struct role *r) {
+        if (!schema_expect(s, list, YNODE_SEQUENCE, "services"))
+                return false;
+        bool ok = true;
+        for (size_t i = 0; i < list->n; i++) {
+                char path[64];
+                const struct ynode *it = list->items[i];
+                snprintf(path, sizeof(path), "services[%zu]", i);
+                if (it->kind == YNODE_MAPPING)
+                        ok &= service_item(s, it, path, r);
+                else if (GROW(r->services, r->n_services)) {
+                        ok &= schema_string(s, it, path, &r->services[r->n_services].unit);
+                        r->n_services++;
+                } else
+                        return false;
+        }
+        return ok;
+}
+
+static bool parse_role(struct schema_ctx *s, const struct ynode *root, const char *dirname, struct role *r) {
+        static const char * const keys[] = { "schema_version", "name", "description", "group", "kubernetes", "swap_off",
+                                             "kernel_modules", "sysctls", "volumes", "limits", "files", "services",
+                                             "lb_targets", "manifests", NULL };
+        const struct ynode *n;
+        long long version;
+        if (!schema_expect(s, root, YNODE_MAPPING, "role"))
+                return false;
+        bool ok = schema_known_keys(s, root, keys, "role");
+        if (!(n = ynode_get(root, "schema_version")))
+                schema_missing(s, root, "role", "schema_version"), ok = false;
+        else if (schema_int(s, n, "schema_version", 0, 1000, &version) && version != ROLE_SCHEMA_VERSION) {
+                diag_add(s->diag, s->file, n->line, n->col, "schema_version: %lld is not supported (this agent reads %d)",
+                         version, ROLE_SCHEMA_VERSION);
+                ok = false;
+        }
+        if (!(n = ynode_get(root, "name")))
+                schema_missing(s, root, "role", "name"), ok = false;
+        else if (schema_string(s, n, "name", &r->name) && dirname && !STREQ(r->name, dirname)) {
+                diag_add(s->diag, s->file, n->line, n->col, "name: '%s' differs from its directory '%s'", r->name, dirname);
+                ok = false;
+        }
+        if ((n = ynode_get(root, "description")))
+                ok &= schema_string(s, n, "description", &r->description);
+        if ((n = ynode_get(root, "group")))
+                ok &= schema_string(s, n, "group", &r->group);
+        if (!(n = ynode_get(root, "kubernetes")))
+                schema_missing(s, root, "role", "kubernetes"), ok = false;
+        else if (schema_string(s, n, "kubernetes", &r->kubernetes) && !in_list(kubernetes_modes, r->kubernetes)) {
+                diag_add(s->diag, s->file, n->line, n->col, "kubernetes: '%s' is not one of init, join, none", r->kubernetes);
+                ok = false;
+        }
+        if (r->kubernetes && !STREQ(r->kubernetes, "none") && !r->group && STREQ(r->kubernetes, "join")) {
+                diag_add(s->diag, s->file, root->line, root->col, "role: a role that joins the cluster needs a group (its dojot.components/group label)");
+                ok = false;
+        }
+        if ((n = ynode_get(root, "swap_off")))
+                ok &= schema_bool(s, n, "swap_off", &r->swap_off);
+        if ((n = ynode_get(root, "kernel_modules")))
+                ok &= schema_string_list(s, n, "kernel_modules", &r->kernel_modules);
+        if ((n = ynode_get(root, "sysctls")))
+                ok &= each_mapping(s, n, "sysctls", r, sysctl_item);
+        if ((n = ynode_get(root, "volumes")))
+                ok &= each_mapping(s, n, "volumes", r, volume_item);
+        if ((n = ynode_get(root, "limits")))
+                ok &= each_mapping(s, n, "limits", r, limit_item);
+        if ((n = ynode_get(root, "files")))
+                ok &= each_mapping(s, n, "files", r, file_item);
+        if ((n = ynode_get(root, "services")))
+                ok &= parse_services(s, n, r);
+        if ((n = ynode_get(root, "lb_targets")))
+                ok &= each_mapping(s, n, "lb_targets", r, lb_target_item);
+        if ((n = ynode_get(root, "manifests")))
+                ok &= manifest_decl_parse(s, n, &r->manifests);
+        return ok;
+}
+
+int role_parse(const char *buf, size_t len, const char *file, const char *dirname, struct role **ret, struct diag *d) {
+        _cleanup_ynode_ struct ynode *root = NULL;
+        struct schema_ctx s = { .file = file, .diag = d };
+        size_t before = diag_count(d);
+        int r = ynode_parse(buf, len, file, &root, d);
+        if (r < 0)
+                return r;
+        struct role *role = calloc(1, sizeof(*role));
+        if (!role)
+                return -ENOMEM;
+        if (!parse_role(&s, root, dirname, role) || diag_count(d) > before) {
+                role_free(role);
+                return -EINVAL;
+        }
+        *ret = role;
+        return 0;
+}
+
+/* roles/<name>/images: one image reference per line, '#' comments. */
+static int read_images(const char *dir, char ***ret, struct diag *d) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        if (asprintf(&path, "%s/images", dir) < 0)
+                return -ENOMEM;
+        int r = read_full_file(path, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                diag_add(d, path, 0, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        size_t lineno = 0;
+        /* strsep, not strtok: blank lines count, so the line numbers are right */
+        for (char *rest = text, *line; (line = strsep(&rest, "\n"));) {
+                lineno++;
+                line += strspn(line, " \t");
+                line[strcspn(line, "#")] = 0;
+                size_t l = strlen(line);
+                while (l > 0 && (line[l - 1] == ' ' || line[l - 1] == '\t' || line[l - 1] == '\r'))
+                        line[--l] = 0;
+                if (l == 0)
+                        continue;
+                if (strpbrk(line, " \t")) {
+                        diag_add(d, path, lineno, 1, "'%s' is not one image reference", line);
+                        return -EINVAL;
+                }
+                r = strv_extend(ret, line);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int role_load(const char *role_dir, struct role **ret, struct diag *d) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *dircopy = strdup(role_dir);
+        size_t len;
+        if (!dircopy || asprintf(&path, "%s/role.yaml", role_dir) < 0)
+                return -ENOMEM;
+        int r = read_full_file(path, &text, &len);
+        if (r < 0) {
+                diag_add(d, path, 0, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        size_t l = strlen(dircopy);
+        while (l > 1 && dircopy[l - 1] == '/')
+                dircopy[--l] = 0;
+        const char *base = strrchr(dircopy, '/');
+        struct role *role = NULL;
+        r = role_parse(text, len, path, base ? base + 1 : dircopy, &role, d);
+        if (r < 0)
+                return r;
+        role->dir = strdup(role_dir);
+        r = read_images(role_dir, &role->images, d);
+        if (r < 0 || !role->dir) {
+                role_free(role);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = role;
+        return 0;
+}
+
+void role_free(struct role *r) {
+        if (!r)
+                return;
+        free(r->name);
+        free(r->dir);
+        free(r->description);
+        manifest_decl_free(r->manifests);
+        free(r->group);
+        free(r->kubernetes);
+        strv_free(r->kernel_modules);
+        for (size_t i = 0; i < r->n_sysctls; i++) {
+                free(r->sysctls[i].key);
+                free(r->sysctls[i].value);
+                free(r->sysctls[i].origin);
+        }
+        free(r->sysctls);
+        for (size_t i = 0; i < r->n_volumes; i++)
+                free(r->volumes[i].path);
+        free(r->volumes);
+        for (size_t i = 0; i < r->n_files; i++) {
+                free(r->files[i].renderer);
+                free(r->files[i].dest);
+                strv_free(r->files[i].check);
+                free(r->files[i].when_lb_mode);
+                free(r->files[i].reload);
+        }
+        free(r->files);
+        for (size_t i = 0; i < r->n_limits; i++) {
+                free(r->limits[i].unit);
+                free(r->limits[i].origin);
+        }
+        free(r->limits);
+        for (size_t i = 0; i < r->n_services; i++) {
+                free(r->services[i].unit);
+                free(r->services[i].when_lb_mode);
+        }
+        free(r->services);
+        for (size_t i = 0; i < r->n_lb_targets; i++)
+                free(r->lb_targets[i].service);
+        free(r->lb_targets);
+        strv_free(r->images);
+        free(r);
+}
+
+static int role_dir_filter(const struct dirent *de) {
+        return de->d_name[0] != '.';
+}
+
+int role_catalog_load(const char *dir, struct role_catalog **ret, struct diag *d) {
+        struct dirent **names = NULL;
+        int n = scandir(dir, &names, role_dir_filter, alphasort);
+        if (n < 0) {
+                int r = negative_errno();
+                diag_add(d, dir, 0, 0, "cannot read the role catalog: %s", strerror(-r));
+                return r;
+        }
+        struct role_catalog *cat = calloc(1, sizeof(*cat));
+        int r = cat ? 0 : -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *sub = NULL, *yaml = NULL;
+                if (r >= 0 && asprintf(&sub, "%s/%s", dir, names[i]->d_name) >= 0 && asprintf(&yaml, "%s/role.yaml", sub) >= 0 &&
+                    access(yaml, F_OK) == 0) {
+                        struct role *role = NULL;
+                        int k = role_load(sub, &role, d);
+                        if (k < 0)
+                                r = k;
+                        else {
+                                struct role **rs = realloc(cat->roles, (cat->n + 1) * sizeof(*rs));
+                                if (!rs) {
+                                        role_free(role);
+                                        r = -ENOMEM;
+                                } else {
+                                        cat->roles = rs;
+                                        cat->roles[cat->n++] = role;
+                                }
+                        }
+                }
+                free(names[i]);
+        }
+        free(names);
+        if (r >= 0 && cat->n == 0) {
+                diag_add(d, dir, 0, 0, "no roles found (expected <role>/role.yaml)");
+                r = -ENOENT;
+        }
+        if (r < 0) {
+                role_catalog_free(cat);
+                return r;
+        }
+        *ret = cat;
+        return 0;
+}
+
+void role_catalog_free(struct role_catalog *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n; i++)
+                role_free(c->roles[i]);
+        free(c->roles);
+        free(c);
+}
+
+const struct role *role_catalog_find(const struct role_catalog *c, const char *name) {
+        for (size_t i = 0; c && i < c->n; i++)
+                if (STREQ(c->roles[i]->name, name))
+                        return c->roles[i];
+        return NULL;
+}
+
+char **role_catalog_names(const struct role_catalog *c) {
+        char **l = calloc(1, sizeof(char *));
+        for (size_t i = 0; l && i < c->n; i++)
+                if (strv_extend(&l, c->roles[i]->name) < 0) {
+                        strv_free(l);
+                        return NULL;
+                }
+        return l;
+}
+
+/* --- seed vs catalog ------------------------------------------------------- */
+
+static bool lb_target_allows(const struct role *r, const char *service, enum topology t) {
+        for (size_t i = 0; i < r->n_lb_targets; i++)
+                if (STREQ(r->lb_targets[i].service, service) && (r->lb_targets[i].topologies & TOPOLOGY_BIT(t)))
+                        return true;
+        return false;
+}
+
+static char *roles_allowing(const struct role_catalog *cat, const char *service, enum topology t) {
+        _cleanup_strv_free_ char **l = NULL;
+        for (size_t i = 0; i < cat->n; i++)
+                if (lb_target_allows(cat->roles[i], service, t))
+                        strv_extend(&l, cat->roles[i]->name);
+        return l ? strv_join(l, ", ") : strdup("none");
+}
+
+static void check_backends(const struct role_catalog *cat, const struct node_config *c, const struct node_list *l,
+                           const char *service, struct diag *d) {
+        for (size_t i = 0; i < l->n; i++) {
+                const struct node_ref *nr = &l->nodes[i];
+                const struct role *r = role_catalog_find(cat, nr->role);
+                if (!r || lb_target_allows(r, service, c->topology))
+                        continue;
+                _cleanup_free_ char *allowed = roles_allowing(cat, service, c->topology);
+                diag_add(d, nr->pos.file, nr->pos.line, nr->pos.col,
+                         "lb.%s_nodes[%zu]: node '%s' has role %s, which cannot be an %s backend in topology %s (only: %s)",
+                         service, i, nr->name, nr->role, service, topology_to_string(c->topology), allowed);
+        }
+}
+
+static void require(struct diag *d, const struct node_config *c, bool present, const char *key, const struct role *r) {
+        if (!present)
+                diag_add(d, c->user_data_file, c->role_pos.line, c->role_pos.col, "%s: required for role %s (kubernetes: %s)",
+                         key, r->name, r->kubernetes);
+}
+
+int role_check_config(const struct role_catalog *cat, const struct node_config *c, struct diag *d) {
+        size_t before = diag_count(d);
+        const struct role *r = role_catalog_find(cat, c->role);
+        if (!r) {
+                diag_add(d, c->user_data_file, c->role_pos.line, c->role_pos.col, "role: unknown role '%s'", c->role);
+                return -EINVAL;
+        }
+        const struct cluster_config *k = &c->cluster;
+        if (STREQ(r->kubernetes, "init")) {
+                require(d, c, c->has_cluster && k->advertise_address, "cluster.advertise_address", r);
+                require(d, c, c->has_cluster && k->ca_cert, "cluster.ca_cert", r);
+                require(d, c, c->has_cluster && secret_is_set(&k->ca_key), "cluster.ca_key", r);
+                require(d, c, c->has_cluster && secret_is_set(&k->token), "cluster.token", r);
+        } else if (STREQ(r->kubernetes, "join")) {
+                require(d, c, c->has_cluster && k->api_endpoint, "cluster.api_endpoint", r);
+                require(d, c, c->has_cluster && secret_is_set(&k->token), "cluster.token", r);
+                require(d, c, c->has_cluster && k->ca_cert_hashes && k->ca_cert_hashes[0], "cluster.ca_cert_hashes", r);
+        }
+        bool needs_lb = false;
+        for (size_t i = 0; i < r->n_files; i++)
+                needs_lb |= r->files[i].when_lb_mode != NULL;
+        if (needs_lb && (!c->has_lb || c->lb.mode == LB_MODE_NONE))
+                diag_add(d, c->user_data_file, c->role_pos.line, c->role_pos.col, "lb: required for role %s (with lb.mode haproxy or nginx)", r->name);
+        if (c->has_lb) {
+                check_backends(cat, c, &c->lb.apigw, "apigw", d);
+                check_backends(cat, c, &c->lb.mqtt, "mqtt", d);
+                check_backends(cat, c, &c->lb.lwm2m, "lwm2m", d);
+                check_backends(cat, c, &c->lb.metrics, "metrics", d);
+                if (c->lb.apigw.n + c->lb.mqtt.n + c->lb.lwm2m.n + c->lb.metrics.n == 0)
+                        diag_add(d, c->lb.pos.file, c->lb.pos.line, c->lb.pos.col,
+                                 "lb: no backends (apigw_nodes, mqtt_nodes, lwm2m_nodes and metrics_nodes are all empty)");
+        }
+        return diag_count(d) > before ? -EINVAL : 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* A NoCloud seed as its two files' contents, whatever delivered it (a
+ * directory, a cidata drive, a URL), and the one validation path both
+ * programs share: the agent before it applies a seed, the fleet tool on
+ * every seed it writes. */
+
+#include <stddef.h>
+
+struct seed {
+        char *source;           /* "seed-dir:/var/lib/...", "cidata:/dev/vdb", "url:http://..." */
+        char *meta_data;        /* contents, NUL-terminated */
+        size_t meta_len;
+        char *user_data;
+        size_t user_len;
+        char *meta_name;        /* names for messages: "<source>/meta-data" */
+        char *user_name;
+};
+
+void seed_done(struct seed *s);
+
+/* Reads DIR/meta-data and DIR/user-data. meta-data is required (-ENOENT:
+ * no seed here); a missing user-data is -EBADMSG, logged. SOURCE is kept
+ * as s->source, SHOWN prefixes the file names in messages. */
+int seed_read_files(const char *dir, const char *source, const char *shown, struct seed *ret);
+/* A seed from a local directory (validate/plan SEED_DIR, the fleet tool's
+ * output): source "seed-dir:DIR". */
+int seed_read_dir(const char *dir, struct seed *ret);
+
+struct role_catalog;
+struct node_config;
+struct diag;
+
+/* Loads the role catalog and parses + validates the seed against it.
+ * Problems go to d; returns 0, -EINVAL (d has them) or another -errno. */
+int seed_load_config(const char *roles_dir, const struct seed *seed,
+                     struct role_catalog **ret_catalog, struct node_config **ret_config, struct diag *d);
