@@ -22,22 +22,34 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct inventory *, inventory_free)
 
-/* The lb backend groups of the inventory (facts §1) and the lb service each
- * feeds, as roles/<role>/role.yaml lb_targets name them. */
-static const char * const lb_groups[][2] = {
-        { "apigw_nodes", "apigw" }, { "mqtt_nodes", "mqtt" }, { "lwm2m_nodes", "lwm2m" }, { "metrics_nodes", "metrics" },
-};
-
-/* Every group name ansible-dojot's playbooks read (facts §1). */
+/* The group names ansible-dojot's playbooks read besides the lb backend
+ * groups (ansible-dojot v0.5.0 inventories/example/hosts.yaml). */
 static const char * const known_groups[] = {
-        "k8s-nodes", "master_nodes", "worker_nodes", "dojot-k8s", "apigw_nodes", "mqtt_nodes",
-        "lwm2m_nodes", "metrics_nodes", "nginx", "haproxy",
+        "k8s-nodes", "master_nodes", "worker_nodes", "dojot-k8s", "nginx", "haproxy",
 };
 
-/* The guide's few-devices setup puts everything on its single worker
- * (facts §1: "the small setup points every group at the single worker");
- * roles/dojot/role.yaml is the role that may back every lb service there. */
-#define FEW_DEVICES_WORKER_ROLE "dojot"
+/* The lb backend groups of the inventory are the catalog's lb services
+ * (roles/lb/role.yaml lb_services) as "<service>_nodes", which is also the
+ * seed's key for them: a new strv of the services, in the catalog's order. */
+static char **lb_services_of(const struct role_catalog *cat) {
+        char **l = calloc(1, sizeof(char *));
+        for (size_t i = 0; l && i < cat->n; i++)
+                for (size_t j = 0; j < cat->roles[i]->n_lb_services; j++)
+                        if (!strv_contains(l, cat->roles[i]->lb_services[j].name) &&
+                            strv_extend(&l, cat->roles[i]->lb_services[j].name) < 0) {
+                                strv_free(l);
+                                return NULL;
+                        }
+        return l;
+}
+
+/* "mqtt_nodes" for "mqtt" (static buffer: for one message or lookup) */
+static const char *lb_group(const char *service) {
+        static char buf[128];
+        snprintf(buf, sizeof(buf), "%s_nodes", service);
+        return buf;
+}
+
 
 static bool is_ip_literal(const char *s) {
         unsigned char buf[16];
@@ -93,6 +105,23 @@ static bool role_serves(const struct role *r, const char *service, enum topology
                 if (STREQ(r->lb_targets[i].service, service) && (r->lb_targets[i].topologies & TOPOLOGY_BIT(t)))
                         return true;
         return false;
+}
+
+/* The guide's few-devices setup puts everything on its single worker
+ * (install guide, "Configuração do inventário": the small setup points every
+ * group at it): the joining role that may back every lb service there
+ * (roles/dojot/role.yaml), read from the catalog, not named here. */
+static const struct role *few_devices_worker_role(const struct role_catalog *cat) {
+        _cleanup_strv_free_ char **services = lb_services_of(cat);
+        for (size_t i = 0; services && i < cat->n; i++) {
+                const struct role *r = cat->roles[i];
+                bool all = STREQ(r->kubernetes, "join");
+                STRV_FOREACH(sp, services)
+                        all = all && role_serves(r, *sp, TOPOLOGY_FEW_DEVICES);
+                if (all)
+                        return r;
+        }
+        return NULL;
 }
 
 static char *roles_serving(const struct role_catalog *cat, const char *service, enum topology t) {
@@ -186,20 +215,34 @@ static const struct inv_group *group_named(const struct inventory *inv, const ch
         return NULL;
 }
 
-static void check_group_names(struct planner *pl) {
+static int check_group_names(struct planner *pl) {
+        _cleanup_strv_free_ char **known = lb_services_of(pl->cat);
+        if (!known)
+                return -ENOMEM;
+        for (char **k = known; *k; k++) {
+                char *g = strdup(lb_group(*k));
+                if (!g)
+                        return -ENOMEM;
+                free(*k);
+                *k = g;
+        }
+        for (size_t k = 0; k < ELEMENTSOF(known_groups); k++)
+                if (strv_extend(&known, known_groups[k]) < 0)
+                        return -ENOMEM;
         for (size_t i = 0; i < pl->inv->n_groups; i++) {
                 const struct inv_group *g = &pl->inv->groups[i];
-                char folded[128], known[128];
+                char folded[128], fk[128];
                 group_fold(g->name, folded, sizeof(folded));
-                for (size_t k = 0; k < ELEMENTSOF(known_groups); k++) {
-                        group_fold(known_groups[k], known, sizeof(known));
-                        if (STREQ(folded, known) && !STREQ(g->name, known_groups[k])) {
+                STRV_FOREACH(k, known) {
+                        group_fold(*k, fk, sizeof(fk));
+                        if (STREQ(folded, fk) && !STREQ(g->name, *k)) {
                                 diag_add(pl->d, pl->inv->file, g->line, g->col,
-                                         "group '%s': not a group ansible-dojot reads; did you mean '%s'?", g->name, known_groups[k]);
+                                         "group '%s': not a group ansible-dojot reads; did you mean '%s'?", g->name, *k);
                                 pl->bad = true;
                         }
                 }
         }
+        return 0;
 }
 
 static void check_dangling(struct planner *pl) {
@@ -240,17 +283,17 @@ static const struct role *decide_role(struct planner *pl, const struct inv_host 
                 return NULL;
         }
         if (*lb_mode)
-                r = role_with_kubernetes(pl->cat, "none");
+                r = role_catalog_lb_role(pl->cat, STREQ(*lb_mode, "haproxy") ? LB_MODE_HAPROXY : LB_MODE_NGINX);
         else if (master)
                 r = role_with_kubernetes(pl->cat, "init");
         else if (worker) {
                 if (var)
                         r = var;
                 else if (pl->topology == TOPOLOGY_FEW_DEVICES) {
-                        r = role_catalog_find(pl->cat, FEW_DEVICES_WORKER_ROLE);
+                        r = few_devices_worker_role(pl->cat);
                         if (!r) {
-                                fail_at(pl, h, "host '%s': the role catalog %s has no role %s", h->name, pl->o->roles_dir,
-                                        FEW_DEVICES_WORKER_ROLE);
+                                fail_at(pl, h, "host '%s': the role catalog %s has no joining role that may back every lb service "
+                                        "in topology few-devices (lb_targets)", h->name, pl->o->roles_dir);
                                 return NULL;
                         }
                 }
@@ -282,8 +325,11 @@ static const struct role *decide_role(struct planner *pl, const struct inv_host 
         } else
                 return NULL;
         if (!r) {
-                fail_at(pl, h, "host '%s': the role catalog %s has no role with kubernetes: %s", h->name, pl->o->roles_dir,
-                        *lb_mode ? "none" : "init");
+                if (*lb_mode)
+                        fail_at(pl, h, "host '%s': the role catalog %s has no lb role whose lb_services forward in mode %s", h->name,
+                                pl->o->roles_dir, *lb_mode);
+                else
+                        fail_at(pl, h, "host '%s': the role catalog %s has no role with kubernetes: init", h->name, pl->o->roles_dir);
                 return NULL;
         }
         if (var && var != r) {
@@ -381,9 +427,14 @@ static void check_lb(struct planner *pl) {
                 if (pl->p->nodes[i].lb_mode && !lb)
                         lb = &pl->p->nodes[i];
         const char *topo = topology_to_string(pl->topology);
+        _cleanup_strv_free_ char **lb_services = lb_services_of(pl->cat);
+        if (!lb_services)
+                return;
 
-        for (size_t g = 0; g < ELEMENTSOF(lb_groups); g++) {
-                const char *group = lb_groups[g][0], *service = lb_groups[g][1];
+        STRV_FOREACH(sp, lb_services) {
+                const char *service = *sp;
+                char group[128];
+                snprintf(group, sizeof(group), "%s", lb_group(service));
                 /* (a) every backend is a node whose role serves that service */
                 for (size_t i = 0; i < pl->inv->n; i++) {
                         const struct inv_host *h = &pl->inv->hosts[i];
@@ -437,10 +488,10 @@ static void check_lb(struct planner *pl) {
                 const struct role *r = role_catalog_find(pl->cat, nd->role);
                 _cleanup_strv_free_ char **services = NULL, **groups = NULL;
                 bool listed = false;
-                for (size_t g = 0; g < ELEMENTSOF(lb_groups); g++)
-                        if (role_serves(r, lb_groups[g][1], pl->topology)) {
-                                listed |= inv_host_in(host_of(pl, nd), lb_groups[g][0]);
-                                if (strv_extend(&services, lb_groups[g][1]) < 0 || strv_extend(&groups, lb_groups[g][0]) < 0)
+                STRV_FOREACH(sp, lb_services)
+                        if (role_serves(r, *sp, pl->topology)) {
+                                listed |= inv_host_in(host_of(pl, nd), lb_group(*sp));
+                                if (strv_extend(&services, *sp) < 0 || strv_extend(&groups, lb_group(*sp)) < 0)
                                         return;
                         }
                 if (services && !listed && !strv_contains(reported, nd->host)) {
@@ -450,9 +501,17 @@ static void check_lb(struct planner *pl) {
                 }
         }
         /* (d) an lb with nothing behind it */
-        if (backends == 0)
-                fail_at(pl, host_of(pl, lb), "host '%s': an lb without backends (apigw_nodes, mqtt_nodes, lwm2m_nodes and metrics_nodes are empty)",
-                        lb->host);
+        if (backends == 0) {
+                size_t n = strv_length(lb_services);
+                char *last = n > 1 ? lb_services[n - 1] : NULL;
+                if (last)
+                        lb_services[n - 1] = NULL;
+                _cleanup_free_ char *list = strv_join(lb_services, "_nodes, ");
+                if (last)
+                        lb_services[n - 1] = last;
+                fail_at(pl, host_of(pl, lb), "host '%s': an lb without backends (%s_nodes%s%s%s are empty)", lb->host, list ? list : "?",
+                        last ? " and " : "", last ? last : "", last ? "_nodes" : "");
+        }
         /* (e) the guide: NGINX cannot carry 100k devices, HAProxy cannot do
          * LwM2M over UDP (install guide p.3). */
         if (STREQ(lb->lb_mode, "nginx") && pl->topology == TOPOLOGY_100K)
@@ -554,10 +613,10 @@ int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret,
         }
 
         /* A misspelt group changes what every other check sees: report it alone. */
-        check_group_names(&pl);
-        if (pl.bad) {
+        r = check_group_names(&pl);
+        if (r < 0 || pl.bad) {
                 seedgen_plan_done(&p);
-                return -EINVAL;
+                return r < 0 ? r : -EINVAL;
         }
         check_dangling(&pl);
         for (size_t i = 0; i < p.inv->n; i++) {
@@ -755,8 +814,11 @@ static char *user_data(const struct seedgen_options *o, const struct seedgen_pla
                 fprintf(f, "  gateway: %s\n", o->gateway);
         if (nd->lb_mode) {
                 fprintf(f, "lb:\n  mode: %s\n", nd->lb_mode);
-                for (size_t g = 0; g < ELEMENTSOF(lb_groups); g++)
-                        emit_node_list(f, lb_groups[g][0], p, lb_groups[g][0], 2);
+                for (size_t i = 0; i < r->n_lb_services; i++) {
+                        char group[128];
+                        snprintf(group, sizeof(group), "%s", lb_group(r->lb_services[i].name));
+                        emit_node_list(f, group, p, group, 2);
+                }
         }
         /* What the cluster section holds follows the role's kubernetes: init
          * or join (roles/<role>/role.yaml), not the role's name. */

@@ -391,15 +391,24 @@ static bool parse_cluster(struct parser *p, const struct ynode *m) {
         return ok;
 }
 
+#define LB_NODES_SUFFIX "_nodes"
+
+/* "mqtt" for "mqtt_nodes"; NULL for any other key */
+static char *lb_service_of_key(const char *key) {
+        size_t n = strlen(key), sn = strlen(LB_NODES_SUFFIX);
+        if (n <= sn || !STREQ(key + n - sn, LB_NODES_SUFFIX))
+                return NULL;
+        return strndup(key, n - sn);
+}
+
 static bool parse_lb(struct parser *p, const struct ynode *m) {
-        static const char * const keys[] = { "mode", "apigw_nodes", "mqtt_nodes", "lwm2m_nodes", "metrics_nodes", NULL };
         struct lb_config *lb = &p->c->lb;
         const struct ynode *v;
         lb->pos = pos_of(p, m);
         if (!schema_expect(&p->s, m, YNODE_MAPPING, "lb"))
                 return false;
         p->c->has_lb = true;
-        bool ok = schema_known_keys(&p->s, m, keys, "lb");
+        bool ok = true;
         if (!(v = ynode_get(m, "mode"))) {
                 schema_missing(&p->s, m, "lb", "mode");
                 ok = false;
@@ -411,17 +420,42 @@ static bool parse_lb(struct parser *p, const struct ynode *m) {
                 err(p, v, "lb.mode: expected haproxy or nginx, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
                 ok = false;
         }
-        struct { const char *key; struct node_list *l; } lists[] = {
-                { "apigw_nodes", &lb->apigw }, { "mqtt_nodes", &lb->mqtt },
-                { "lwm2m_nodes", &lb->lwm2m }, { "metrics_nodes", &lb->metrics },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
-                if ((v = ynode_get(m, lists[i].key))) {
-                        char path[32];
-                        snprintf(path, sizeof(path), "lb.%s", lists[i].key);
-                        ok &= parse_node_list(p, v, path, lists[i].l);
+        lb->groups = calloc(m->n ? m->n : 1, sizeof(*lb->groups));
+        if (!lb->groups)
+                return false;
+        for (size_t i = 0; i < m->n; i++) {
+                const struct ynode *k = m->keys[i];
+                if (STREQ(k->value, "mode"))
+                        continue;
+                _cleanup_free_ char *service = lb_service_of_key(k->value);
+                if (!service) {
+                        err(p, k, "unknown key '%s' in lb", k->value);
+                        ok = false;
+                        continue;
                 }
+                struct lb_backends *g = &lb->groups[lb->n_groups++];
+                g->service = TAKE_PTR(service);
+                g->pos = pos_of(p, k);
+                char path[96];
+                snprintf(path, sizeof(path), "lb.%s", k->value);
+                ok &= parse_node_list(p, m->items[i], path, &g->nodes);
+        }
         return ok;
+}
+
+const struct node_list *lb_backends(const struct lb_config *lb, const char *service) {
+        static const struct node_list none = {};
+        for (size_t i = 0; i < lb->n_groups; i++)
+                if (STREQ(lb->groups[i].service, service))
+                        return &lb->groups[i].nodes;
+        return &none;
+}
+
+size_t lb_backends_total(const struct lb_config *lb) {
+        size_t n = 0;
+        for (size_t i = 0; i < lb->n_groups; i++)
+                n += lb->groups[i].nodes.n;
+        return n;
 }
 
 /* --- dojot variables (group_vars/all/dojot.yaml names, facts §1) ---------- */
@@ -772,10 +806,11 @@ void config_free(struct node_config *c) {
         free(c->cluster.pod_subnet);
         free(c->cluster.service_subnet);
         node_list_done(&c->cluster.nodes);
-        node_list_done(&c->lb.apigw);
-        node_list_done(&c->lb.mqtt);
-        node_list_done(&c->lb.lwm2m);
-        node_list_done(&c->lb.metrics);
+        for (size_t i = 0; i < c->lb.n_groups; i++) {
+                free(c->lb.groups[i].service);
+                node_list_done(&c->lb.groups[i].nodes);
+        }
+        free(c->lb.groups);
         cJSON_Delete(c->dojot.vars);
         strv_free(c->ssh_authorized_keys);
         free(c);

@@ -76,11 +76,26 @@ struct cluster_config {
         struct config_pos pos;
 };
 
+/* One backend list of the lb section, "<service>_nodes": which services
+ * exist is the role catalog's data (roles/lb/role.yaml lb.services), checked
+ * in role_check_config(), not here. */
+struct lb_backends {
+        char *service;          /* "mqtt" for mqtt_nodes */
+        struct node_list nodes;
+        struct config_pos pos;  /* the key */
+};
+
 struct lb_config {
         enum lb_mode mode;
-        struct node_list apigw, mqtt, lwm2m, metrics;
+        size_t n_groups;
+        struct lb_backends *groups;     /* in the seed's order */
         struct config_pos pos;
 };
+
+/* The seed's backends for one lb service; an empty list when it has none. */
+const struct node_list *lb_backends(const struct lb_config *lb, const char *service);
+/* The number of backends over every service. */
+size_t lb_backends_total(const struct lb_config *lb);
 
 struct dojot_config {
         enum dojot_variant variant;

@@ -1,32 +1,37 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <string.h>
+#include "basic/macro.h"
 #include "shared/lbconf.h"
 
-static int nodeport(const struct node_config *c, const char *group, const char *key) {
-        const cJSON *np = cJSON_GetObjectItem(c->dojot.vars, "dojot_nodeports");
-        const cJSON *v = group ? cJSON_GetObjectItem(cJSON_GetObjectItem(np, group), key) : cJSON_GetObjectItem(np, key);
-        return (int) cJSON_GetNumberValue(v);
+/* dojot_nodeports' entry at a path such as "mqtts" or "apigw.https" */
+static int nodeport(const struct node_config *c, const char *path) {
+        const cJSON *v = cJSON_GetObjectItem(c->dojot.vars, "dojot_nodeports");
+        const char *dot = strchr(path, '.');
+        if (dot) {
+                _cleanup_free_ char *group = strndup(path, dot - path);
+                v = group ? cJSON_GetObjectItem(v, group) : NULL;
+                path = dot + 1;
+        }
+        return (int) cJSON_GetNumberValue(cJSON_GetObjectItem(v, path));
 }
 
-size_t lb_listeners(const struct node_config *c, bool haproxy, struct lb_listener *out) {
-        const struct lb_config *lb = &c->lb;
+int lb_listeners(const struct role *lb_role, const struct node_config *c, struct lb_listener *out, size_t cap) {
         size_t n = 0;
-        if (config_dojot_bool(c, "dojot_insecure_mqtt"))
-                out[n++] = (struct lb_listener) { "mqtt", 1883, LB_TCP, &lb->mqtt, nodeport(c, NULL, "mqtt"), true };
-        out[n++] = (struct lb_listener) { "mqtts", 8883, LB_TCP, &lb->mqtt, nodeport(c, NULL, "mqtts"), true };
-        out[n++] = (struct lb_listener) { "apigw", 80, LB_TCP, &lb->apigw, nodeport(c, "apigw", "http"), false };
-        /* kong-external has 8443->30002 only with mutual TLS (facts §0.9) */
-        if (config_dojot_bool(c, "dojot_apigw_enable_mutual_tls"))
-                out[n++] = (struct lb_listener) { "apigws", 443, LB_TCP, &lb->apigw, nodeport(c, "apigw", "https"), false };
-        if (haproxy) {
-                out[n++] = (struct lb_listener) { "metrics", 8080, LB_TCP, &lb->metrics, nodeport(c, NULL, "metrics"), false };
-                return n;
+        for (size_t i = 0; i < lb_role->n_lb_services; i++) {
+                const struct role_lb_service *svc = &lb_role->lb_services[i];
+                if (!(svc->modes & LB_MODE_BIT(c->lb.mode)))
+                        continue;
+                for (size_t j = 0; j < svc->n_listeners; j++) {
+                        const struct role_lb_listener *l = &svc->listeners[j];
+                        if (l->when && !config_dojot_bool(c, l->when))
+                                continue;
+                        if (n == cap)
+                                return -E2BIG;
+                        out[n++] = (struct lb_listener) { l->name, l->port, l->proto, lb_backends(&c->lb, svc->name),
+                                                          nodeport(c, l->nodeport), l->long_lived };
+                }
         }
-        out[n++] = (struct lb_listener) { "coap", 5683, LB_UDP, &lb->lwm2m, nodeport(c, "lwm2m", "coap"), false };
-        out[n++] = (struct lb_listener) { "coaps", 5684, LB_UDP, &lb->lwm2m, nodeport(c, "lwm2m", "coaps"), false };
-        out[n++] = (struct lb_listener) { "file_server", 5693, LB_UDP, &lb->lwm2m, nodeport(c, "lwm2m", "file_server"), false };
-        out[n++] = (struct lb_listener) { "file_servers", 5694, LB_UDP, &lb->lwm2m, nodeport(c, "lwm2m", "file_servers"), false };
-        /* the original never installed coap_http.conf (facts §0.9) */
-        out[n++] = (struct lb_listener) { "coap_http", 5896, LB_TCP, &lb->lwm2m, nodeport(c, "lwm2m", "http"), false };
-        return n;
+        return (int) n;
 }

@@ -2,14 +2,14 @@
 #pragma once
 
 /* What the lb forwards, shared by the HAProxy and NGINX renderers: the
- * listen ports, protocols, backend lists and NodePorts of facts §0.7, §5, §6,
- * with the original's defects fixed (443 only when the NodePort exists,
- * 1883 really off when insecure MQTT is off, 5896 included). */
+ * listeners of the lb role's services (roles/lb/role.yaml lb_services, the
+ * one place the ports, protocols and NodePorts are spelled) that the seed's
+ * lb mode and dojot variables turn on, each with the seed's backends. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "shared/config.h"
-
-enum lb_proto { LB_TCP, LB_UDP };
+#include "shared/role.h"
 
 struct lb_listener {
         const char *name;               /* "mqtt", "apigws", ... */
@@ -17,9 +17,9 @@ struct lb_listener {
         enum lb_proto proto;
         const struct node_list *backends;
         int nodeport;
-        bool mqtt;                      /* long-lived device connections */
+        bool long_lived;                /* device connections (MQTT) */
 };
 
-/* Fills out[] (capacity 16) with the listeners this config enables for the
- * given lb software ("haproxy": TCP only, no LwM2M; "nginx": all). */
-size_t lb_listeners(const struct node_config *c, bool haproxy, struct lb_listener *out);
+/* Fills out[] (capacity cap) with the listeners the role forwards for the
+ * config's lb mode; returns how many, or -E2BIG when out is too small. */
+int lb_listeners(const struct role *lb_role, const struct node_config *c, struct lb_listener *out, size_t cap);

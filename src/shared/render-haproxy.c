@@ -2,6 +2,7 @@
 /* /etc/haproxy/haproxy.cfg for the 100k lb (facts §6): TCP only, leastconn,
  * health checks that drop nodes without a local VerneMQ. */
 #include <string.h>
+#include "basic/macro.h"
 #include "shared/lbconf.h"
 #include "shared/renderer.h"
 
@@ -21,12 +22,16 @@ static void put_httpclient(FILE *f, const struct base_packages *packages) {
 }
 
 static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error) {
-        struct lb_listener ls[16];
-        size_t n = lb_listeners(ctx->config, true, ls);
+        struct lb_listener ls[32];
+        int n = lb_listeners(ctx->role, ctx->config, ls, ELEMENTSOF(ls));
+        if (n < 0) {
+                if (asprintf(error, "role %s: more lb listeners than the %zu the renderer takes", ctx->role->name, ELEMENTSOF(ls)) < 0)
+                        *error = NULL;
+                return n;
+        }
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        (void) error;
         if (!f)
                 return -ENOMEM;
         fputs("# Written by node-agent (role lb, mode haproxy) from the seed; do not edit:\n"
@@ -54,7 +59,7 @@ static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error
               "    timeout client 300s\n"
               "    timeout server 300s\n"
               "    default-server init-addr last,libc,none\n", f);
-        for (size_t i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++) {
                 const struct lb_listener *l = &ls[i];
                 if (l->backends->n == 0)
                         continue;

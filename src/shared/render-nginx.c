@@ -3,16 +3,21 @@
  * of TCP and LwM2M's UDP, least_conn upstreams. One file instead of the
  * original's stream-conf.d includes, so a check covers all of it. */
 #include <string.h>
+#include "basic/macro.h"
 #include "shared/lbconf.h"
 #include "shared/renderer.h"
 
 static int render_nginx(const struct render_ctx *ctx, char **ret, char **error) {
-        struct lb_listener ls[16];
-        size_t n = lb_listeners(ctx->config, false, ls);
+        struct lb_listener ls[32];
+        int n = lb_listeners(ctx->role, ctx->config, ls, ELEMENTSOF(ls));
+        if (n < 0) {
+                if (asprintf(error, "role %s: more lb listeners than the %zu the renderer takes", ctx->role->name, ELEMENTSOF(ls)) < 0)
+                        *error = NULL;
+                return n;
+        }
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
-        (void) error;
         if (!f)
                 return -ENOMEM;
         fputs("# Written by node-agent (role lb, mode nginx) from the seed; do not edit:\n"
@@ -32,19 +37,19 @@ static int render_nginx(const struct render_ctx *ctx, char **ret, char **error) 
               "\n"
               "stream {\n"
               "    access_log off;\n", f);
-        for (size_t i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++) {
                 const struct lb_listener *l = &ls[i];
                 if (l->backends->n == 0)
                         continue;
                 fprintf(f, "\n    upstream %s {\n        least_conn;\n", l->name);
-                if (l->mqtt)
+                if (l->long_lived)
                         fprintf(f, "        zone %s 256k;\n", l->name);
                 for (size_t b = 0; b < l->backends->n; b++)
                         fprintf(f, strchr(l->backends->nodes[b].address, ':') ? "        server [%s]:%d;\n" : "        server %s:%d;\n",
                                 l->backends->nodes[b].address, l->nodeport);
                 fprintf(f, "    }\n    server {\n        listen %d%s;\n        proxy_pass %s;\n", l->port,
                         l->proto == LB_UDP ? " udp" : "", l->name);
-                if (l->mqtt)
+                if (l->long_lived)
                         fputs("        proxy_timeout 10m;\n        proxy_connect_timeout 5s;\n        proxy_buffer_size 16k;\n", f);
                 fputs("    }\n", f);
         }

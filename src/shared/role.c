@@ -12,7 +12,6 @@
 #define ROLE_SCHEMA_VERSION 1
 
 static const char * const kubernetes_modes[] = { "init", "join", "none", NULL };
-static const char * const lb_services[] = { "apigw", "mqtt", "lwm2m", "metrics", NULL };
 
 static bool in_list(const char * const *l, const char *v) {
         for (; *l; l++)
@@ -90,17 +89,20 @@ static bool absolute_path(struct schema_ctx *s, const struct ynode *n, const cha
 }
 
 static bool sysctl_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
-        static const char * const keys[] = { "key", "value", "origin", NULL };
+        static const char * const keys[] = { "key", "value", "value_from", "origin", NULL };
         const struct ynode *k, *v, *o;
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "key", &k) || !need(s, m, path, "value", &v) ||
-            !need(s, m, path, "origin", &o) || !GROW(r->sysctls, r->n_sysctls))
+        bool from = ynode_get(m, "value_from") && !ynode_get(m, "value");
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "key", &k) ||
+            !need(s, m, path, from ? "value_from" : "value", &v) || !need(s, m, path, "origin", &o) || !GROW(r->sysctls, r->n_sysctls))
                 return false;
         struct role_sysctl *sc = &r->sysctls[r->n_sysctls++];
+        *sc = (struct role_sysctl) { .line = v->line, .col = v->col };
         char sk[160], sv[160], so[160];
         snprintf(sk, sizeof(sk), "%s.key", path);
-        snprintf(sv, sizeof(sv), "%s.value", path);
+        snprintf(sv, sizeof(sv), from ? "%s.value_from" : "%s.value", path);
         snprintf(so, sizeof(so), "%s.origin", path);
-        bool ok = schema_string(s, k, sk, &sc->key) & schema_string(s, v, sv, &sc->value) & schema_string(s, o, so, &sc->origin);
+        bool ok = schema_string(s, k, sk, &sc->key) & schema_string(s, v, sv, from ? &sc->value_from : &sc->value) &
+                  schema_string(s, o, so, &sc->origin);
         if (ok && (strspn(sc->key, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(sc->key) || strstr(sc->key, ".."))) {
                 diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is not a sysctl name", path, sc->key);
                 ok = false;
@@ -229,15 +231,158 @@ static bool lb_target_item(struct schema_ctx *s, const struct ynode *m, const ch
         if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "service", &sv) || !GROW(r->lb_targets, r->n_lb_targets))
                 return false;
         struct role_lb_target *t = &r->lb_targets[r->n_lb_targets++];
+        /* which services exist is the lb role's data: role_catalog_load checks */
+        t->line = sv->line;
+        t->col = sv->col;
         snprintf(sub, sizeof(sub), "%s.service", path);
         bool ok = schema_string(s, sv, sub, &t->service);
-        if (ok && !in_list(lb_services, t->service)) {
-                diag_add(s->diag, s->file, sv->line, sv->col, "%s.service: '%s' is not an lb service (apigw, mqtt, lwm2m, metrics)",
-                         path, t->service);
-                ok = false;
-        }
         snprintf(sub, sizeof(sub), "%s.topologies", path);
         return ok & parse_topologies(s, ynode_get(m, "topologies"), sub, &t->topologies);
+}
+
+/* lb_services[].modes: the lb modes that forward the service; all if absent */
+static bool lb_modes(struct schema_ctx *s, const struct ynode *n, const char *path, unsigned *ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        *ret = LB_MODE_BIT(LB_MODE_HAPROXY) | LB_MODE_BIT(LB_MODE_NGINX);
+        if (!n)
+                return true;
+        if (!schema_string_list(s, n, path, &l))
+                return false;
+        *ret = 0;
+        for (size_t i = 0; l[i]; i++) {
+                if (STREQ(l[i], "haproxy"))
+                        *ret |= LB_MODE_BIT(LB_MODE_HAPROXY);
+                else if (STREQ(l[i], "nginx"))
+                        *ret |= LB_MODE_BIT(LB_MODE_NGINX);
+                else {
+                        diag_add(s->diag, s->file, n->items[i]->line, n->items[i]->col, "%s[%zu]: '%s' is not an lb mode (haproxy, nginx)",
+                                 path, i, l[i]);
+                        return false;
+                }
+        }
+        return true;
+}
+
+static bool lb_listener_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role_lb_service *svc) {
+        static const char * const keys[] = { "name", "port", "proto", "nodeport", "when", "long_lived", NULL };
+        const struct ynode *nm, *pt, *np, *v;
+        char sub[256];
+        long long port;
+        if (!schema_expect(s, m, YNODE_MAPPING, path) || !schema_known_keys(s, m, keys, path) || !need(s, m, path, "name", &nm) ||
+            !need(s, m, path, "port", &pt) || !need(s, m, path, "nodeport", &np) || !GROW(svc->listeners, svc->n_listeners))
+                return false;
+        struct role_lb_listener *l = &svc->listeners[svc->n_listeners++];
+        *l = (struct role_lb_listener) {};
+        snprintf(sub, sizeof(sub), "%s.name", path);
+        bool ok = schema_string(s, nm, sub, &l->name);
+        snprintf(sub, sizeof(sub), "%s.port", path);
+        if (schema_int(s, pt, sub, 1, 65535, &port))
+                l->port = (int) port;
+        else
+                ok = false;
+        snprintf(sub, sizeof(sub), "%s.nodeport", path);
+        ok &= schema_string(s, np, sub, &l->nodeport);
+        if ((v = ynode_get(m, "proto"))) {
+                _cleanup_free_ char *proto = NULL;
+                snprintf(sub, sizeof(sub), "%s.proto", path);
+                if (schema_string(s, v, sub, &proto) && (STREQ(proto, "tcp") || STREQ(proto, "udp")))
+                        l->proto = STREQ(proto, "udp") ? LB_UDP : LB_TCP;
+                else {
+                        if (proto)
+                                diag_add(s->diag, s->file, v->line, v->col, "%s: '%s' is not tcp or udp", sub, proto);
+                        ok = false;
+                }
+        }
+        if ((v = ynode_get(m, "when"))) {
+                snprintf(sub, sizeof(sub), "%s.when", path);
+                ok &= schema_string(s, v, sub, &l->when);
+        }
+        if ((v = ynode_get(m, "long_lived"))) {
+                snprintf(sub, sizeof(sub), "%s.long_lived", path);
+                ok &= schema_bool(s, v, sub, &l->long_lived);
+        }
+        return ok;
+}
+
+static bool lb_service_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+        static const char * const keys[] = { "name", "modes", "listeners", NULL };
+        const struct ynode *nm, *ls;
+        char sub[160];
+        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "name", &nm) || !need(s, m, path, "listeners", &ls) ||
+            !GROW(r->lb_services, r->n_lb_services))
+                return false;
+        struct role_lb_service *svc = &r->lb_services[r->n_lb_services++];
+        *svc = (struct role_lb_service) {};
+        snprintf(sub, sizeof(sub), "%s.name", path);
+        bool ok = schema_string(s, nm, sub, &svc->name);
+        snprintf(sub, sizeof(sub), "%s.modes", path);
+        ok &= lb_modes(s, ynode_get(m, "modes"), sub, &svc->modes);
+        snprintf(sub, sizeof(sub), "%s.listeners", path);
+        if (!schema_expect(s, ls, YNODE_SEQUENCE, sub))
+                return false;
+        for (size_t i = 0; i < ls->n; i++) {
+                char lp[192];
+                snprintf(lp, sizeof(lp), "%s[%zu]", sub, i);
+                ok &= lb_listener_item(s, ls->items[i], lp, svc);
+        }
+        return ok;
+}
+
+/* "1883,5683-5684,...": the ports the role's lb listens on at or above the
+ * role's own ip_local_port_range start (else the kernel's 32768), which an
+ * outgoing socket could otherwise hold while haproxy/nginx restarts. */
+static char *lb_reserved_ports(const struct role *r) {
+        unsigned long low = 32768;
+        for (size_t i = 0; i < r->n_sysctls; i++)
+                if (STREQ(r->sysctls[i].key, "net.ipv4.ip_local_port_range") && r->sysctls[i].value)
+                        low = strtoul(r->sysctls[i].value, NULL, 10);
+        bool used[65536] = {};
+        for (size_t i = 0; i < r->n_lb_services; i++)
+                for (size_t j = 0; j < r->lb_services[i].n_listeners; j++)
+                        if ((unsigned long) r->lb_services[i].listeners[j].port >= low)
+                                used[r->lb_services[i].listeners[j].port] = true;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        const char *sep = "";
+        for (int p = 1; p < 65536; p++) {
+                if (!used[p])
+                        continue;
+                int end = p;
+                while (end + 1 < 65536 && used[end + 1])
+                        end++;
+                fprintf(f, end > p ? "%s%d-%d" : "%s%d", sep, p, end);
+                sep = ",";
+                p = end;
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+/* sysctls whose value_from names data of the role itself */
+static bool resolve_sysctl_values(struct schema_ctx *s, struct role *r) {
+        for (size_t i = 0; i < r->n_sysctls; i++) {
+                struct role_sysctl *sc = &r->sysctls[i];
+                if (sc->value || !sc->value_from)
+                        continue;
+                if (!STREQ(sc->value_from, "lb_listen_ports")) {
+                        diag_add(s->diag, s->file, sc->line, sc->col, "sysctls[%zu].value_from: '%s' is not known (lb_listen_ports)", i,
+                                 sc->value_from);
+                        return false;
+                }
+                if (r->n_lb_services == 0) {
+                        diag_add(s->diag, s->file, sc->line, sc->col, "sysctls[%zu].value_from: lb_listen_ports, but the role has no lb_services", i);
+                        return false;
+                }
+                if (!(sc->value = lb_reserved_ports(r)))
+                        return false;
+        }
+        return true;
 }
 
 /* services: plain unit names or {unit, when_lb_mode} mappings */
@@ -263,7 +408,7 @@ static bool parse_services(struct schema_ctx *s, const struct ynode *list, struc
 static bool parse_role(struct schema_ctx *s, const struct ynode *root, const char *dirname, struct role *r) {
         static const char * const keys[] = { "schema_version", "name", "description", "group", "kubernetes", "swap_off",
                                              "kernel_modules", "sysctls", "volumes", "limits", "files", "services",
-                                             "lb_targets", "manifests", NULL };
+                                             "lb_targets", "lb_services", "manifests", NULL };
         const struct ynode *n;
         long long version;
         if (!schema_expect(s, root, YNODE_MAPPING, "role"))
@@ -312,6 +457,9 @@ static bool parse_role(struct schema_ctx *s, const struct ynode *root, const cha
                 ok &= parse_services(s, n, r);
         if ((n = ynode_get(root, "lb_targets")))
                 ok &= each_mapping(s, n, "lb_targets", r, lb_target_item);
+        if ((n = ynode_get(root, "lb_services")))
+                ok &= each_mapping(s, n, "lb_services", r, lb_service_item);
+        ok = ok && resolve_sysctl_values(s, r);
         if ((n = ynode_get(root, "manifests")))
                 ok &= manifest_decl_parse(s, n, &r->manifests);
         return ok;
@@ -410,6 +558,7 @@ void role_free(struct role *r) {
         for (size_t i = 0; i < r->n_sysctls; i++) {
                 free(r->sysctls[i].key);
                 free(r->sysctls[i].value);
+                free(r->sysctls[i].value_from);
                 free(r->sysctls[i].origin);
         }
         free(r->sysctls);
@@ -437,8 +586,62 @@ void role_free(struct role *r) {
         for (size_t i = 0; i < r->n_lb_targets; i++)
                 free(r->lb_targets[i].service);
         free(r->lb_targets);
+        for (size_t i = 0; i < r->n_lb_services; i++) {
+                for (size_t j = 0; j < r->lb_services[i].n_listeners; j++) {
+                        free(r->lb_services[i].listeners[j].name);
+                        free(r->lb_services[i].listeners[j].nodeport);
+                        free(r->lb_services[i].listeners[j].when);
+                }
+                free(r->lb_services[i].listeners);
+                free(r->lb_services[i].name);
+        }
+        free(r->lb_services);
         strv_free(r->images);
         free(r);
+}
+
+/* New "mqtt, apigw, ..." of the catalog's lb services, or "none". */
+static char *lb_service_names(const struct role_catalog *c) {
+        _cleanup_strv_free_ char **l = NULL;
+        for (size_t i = 0; i < c->n; i++)
+                for (size_t j = 0; j < c->roles[i]->n_lb_services; j++)
+                        if (!strv_contains(l, c->roles[i]->lb_services[j].name) && strv_extend(&l, c->roles[i]->lb_services[j].name) < 0)
+                                return NULL;
+        return l ? strv_join(l, ", ") : strdup("none");
+}
+
+/* lb_targets name services an lb role of the same catalog declares */
+static int check_lb_targets(const struct role_catalog *c, struct diag *d) {
+        size_t before = diag_count(d);
+        for (size_t i = 0; i < c->n; i++) {
+                const struct role *r = c->roles[i];
+                for (size_t t = 0; t < r->n_lb_targets; t++) {
+                        if (role_catalog_lb_service(c, r->lb_targets[t].service))
+                                continue;
+                        _cleanup_free_ char *file = NULL, *known = lb_service_names(c);
+                        if (!known || asprintf(&file, "%s/role.yaml", r->dir) < 0)
+                                return -ENOMEM;
+                        diag_add(d, file, r->lb_targets[t].line, r->lb_targets[t].col,
+                                 "lb_targets[%zu].service: '%s' is not an lb service (%s)", t, r->lb_targets[t].service, known);
+                }
+        }
+        return diag_count(d) > before ? -EINVAL : 0;
+}
+
+const struct role_lb_service *role_catalog_lb_service(const struct role_catalog *c, const char *name) {
+        for (size_t i = 0; i < c->n; i++)
+                for (size_t j = 0; j < c->roles[i]->n_lb_services; j++)
+                        if (STREQ(c->roles[i]->lb_services[j].name, name))
+                                return &c->roles[i]->lb_services[j];
+        return NULL;
+}
+
+const struct role *role_catalog_lb_role(const struct role_catalog *c, enum lb_mode m) {
+        for (size_t i = 0; i < c->n; i++)
+                for (size_t j = 0; j < c->roles[i]->n_lb_services; j++)
+                        if (c->roles[i]->lb_services[j].modes & LB_MODE_BIT(m))
+                                return c->roles[i];
+        return NULL;
 }
 
 static int role_dir_filter(const struct dirent *de) {
@@ -481,6 +684,8 @@ int role_catalog_load(const char *dir, struct role_catalog **ret, struct diag *d
                 diag_add(d, dir, 0, 0, "no roles found (expected <role>/role.yaml)");
                 r = -ENOENT;
         }
+        if (r >= 0)
+                r = check_lb_targets(cat, d);
         if (r < 0) {
                 role_catalog_free(cat);
                 return r;
@@ -576,13 +781,21 @@ int role_check_config(const struct role_catalog *cat, const struct node_config *
         if (needs_lb && (!c->has_lb || c->lb.mode == LB_MODE_NONE))
                 diag_add(d, c->user_data_file, c->role_pos.line, c->role_pos.col, "lb: required for role %s (with lb.mode haproxy or nginx)", r->name);
         if (c->has_lb) {
-                check_backends(cat, c, &c->lb.apigw, "apigw", d);
-                check_backends(cat, c, &c->lb.mqtt, "mqtt", d);
-                check_backends(cat, c, &c->lb.lwm2m, "lwm2m", d);
-                check_backends(cat, c, &c->lb.metrics, "metrics", d);
-                if (c->lb.apigw.n + c->lb.mqtt.n + c->lb.lwm2m.n + c->lb.metrics.n == 0)
-                        diag_add(d, c->lb.pos.file, c->lb.pos.line, c->lb.pos.col,
-                                 "lb: no backends (apigw_nodes, mqtt_nodes, lwm2m_nodes and metrics_nodes are all empty)");
+                for (size_t i = 0; i < c->lb.n_groups; i++) {
+                        const struct lb_backends *g = &c->lb.groups[i];
+                        if (role_catalog_lb_service(cat, g->service)) {
+                                check_backends(cat, c, &g->nodes, g->service, d);
+                                continue;
+                        }
+                        _cleanup_free_ char *known = lb_service_names(cat);
+                        diag_add(d, g->pos.file, g->pos.line, g->pos.col, "unknown key '%s_nodes' in lb (the lb services: %s)",
+                                 g->service, known ? known : "?");
+                }
+                if (lb_backends_total(&c->lb) == 0) {
+                        _cleanup_free_ char *known = lb_service_names(cat);
+                        diag_add(d, c->lb.pos.file, c->lb.pos.line, c->lb.pos.col, "lb: no backends (no <service>_nodes lists a node; services: %s)",
+                                 known ? known : "?");
+                }
         }
         return diag_count(d) > before ? -EINVAL : 0;
 }

@@ -18,6 +18,8 @@ struct role_sysctl {
         char *key;              /* "net.ipv4.ip_local_port_range" */
         char *value;            /* "1024 65535", as /proc/sys prints it */
         char *origin;           /* why: "dojot guide p.29", "kubeadm preflight", "nodeos: our choice" */
+        char *value_from;       /* instead of value: "lb_listen_ports" (computed at load) */
+        size_t line, col;       /* of the value */
 };
 
 struct role_volume {
@@ -50,9 +52,31 @@ struct role_service {
 
 struct manifest_decl;           /* manifests.h */
 
+enum lb_proto { LB_TCP, LB_UDP };
+
+/* A port the lb listens on for one service (role.yaml lb.services[].listeners). */
+struct role_lb_listener {
+        char *name;             /* "mqtts": haproxy's listen / nginx's upstream name */
+        int port;               /* on the lb */
+        enum lb_proto proto;
+        char *nodeport;         /* the dojot_nodeports entry it forwards to: "mqtts", "apigw.https" */
+        char *when;             /* a boolean dojot variable that turns it on; NULL: always */
+        bool long_lived;        /* device connections (MQTT): long proxy timeouts */
+};
+
+/* A service the lb forwards: the seed's lb.<name>_nodes are its backends. */
+struct role_lb_service {
+        char *name;             /* "mqtt" */
+        unsigned modes;         /* LB_MODE_BIT() of the lb modes that forward it */
+        size_t n_listeners;
+        struct role_lb_listener *listeners;
+};
+#define LB_MODE_BIT(m) (1u << (m))
+
 struct role_lb_target {
         char *service;          /* "mqtt", "apigw", ... an lb backend list this role may appear in */
         unsigned topologies;
+        size_t line, col;       /* of service, for the catalog's check */
 };
 
 struct role {
@@ -74,6 +98,8 @@ struct role {
         struct role_lb_target *lb_targets;
         size_t n_services;
         struct role_service *services;  /* units enabled and started, in order */
+        size_t n_lb_services;
+        struct role_lb_service *lb_services;    /* a load balancer role's services, in order; else none */
         bool swap_off;
         char **images;          /* roles/<name>/images: one image reference per line */
         struct manifest_decl *manifests;        /* cluster manifests this role applies, or NULL */
@@ -96,6 +122,10 @@ int role_parse(const char *buf, size_t len, const char *file, const char *dirnam
 int role_catalog_load(const char *dir, struct role_catalog **ret, struct diag *d);
 void role_catalog_free(struct role_catalog *c);
 const struct role *role_catalog_find(const struct role_catalog *c, const char *name);
+/* The service named so of any lb role of the catalog, or NULL. */
+const struct role_lb_service *role_catalog_lb_service(const struct role_catalog *c, const char *name);
+/* The role that forwards in lb mode m (its lb services name the mode), or NULL. */
+const struct role *role_catalog_lb_role(const struct role_catalog *c, enum lb_mode m);
 /* New strv of the catalog's role names. */
 char **role_catalog_names(const struct role_catalog *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct role_catalog *, role_catalog_free)

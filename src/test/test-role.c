@@ -56,6 +56,32 @@ static void assert_refused(const char *yaml, const char * const *want) {
 
 #define REFUSED(yaml, ...) assert_refused((yaml), (const char * const[]) { __VA_ARGS__, NULL })
 
+/* Which lb services exist is the lb role's data, so a target is checked
+ * against the catalog it is loaded with. */
+static void lb_target_must_name_a_service_of_the_catalog(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = make_tmpdir("nodeos-roles-"), *lb_yaml = NULL, *sub = NULL, *file = NULL;
+        _cleanup_free_ char *lb_dir = NULL, *test_dir = NULL;
+        assert_int_equal(read_full_file("roles/lb/role.yaml", &lb_yaml, NULL), 0);
+        assert_true(asprintf(&lb_dir, "%s/lb", dir) > 0 && asprintf(&test_dir, "%s/test", dir) > 0);
+        assert_int_equal(mkdir(lb_dir, 0755), 0);
+        assert_int_equal(mkdir(test_dir, 0755), 0);
+        write_text(lb_dir, "role.yaml", lb_yaml);
+        write_text(lb_dir, "images", "");
+        write_text(test_dir, "role.yaml", HEAD "lb_targets:\n  - {service: mqtts}\n");
+        write_text(test_dir, "images", "");
+        struct diag d = {};
+        struct role_catalog *cat = NULL;
+        assert_int_equal(role_catalog_load(dir, &cat, &d), -EINVAL);
+        assert_null(cat);
+        assert_true(asprintf(&file, "%s/role.yaml:5:15: lb_targets[0].service: 'mqtts' is not an lb service (mqtt, apigw, metrics, lwm2m)",
+                             test_dir) > 0);
+        assert_int_equal(diag_count(&d), 1);
+        assert_string_equal(d.lines[0], file);
+        diag_done(&d);
+        rm_rf(dir);
+}
+
 /* --- the repo's catalog --------------------------------------------------------- */
 
 static void every_repo_role_loads(void **state) {
@@ -255,8 +281,6 @@ static void refuses_bad_values_with_their_paths(void **state) {
                 "role.yaml:5:32: volumes[0].owner: 70000 is out of range (0..65535)");
         REFUSED(HEAD "limits:\n  - {unit: docker.service, nofile: 10, origin: x}\n",
                 "role.yaml:5:36: limits[0].nofile: 10 is out of range (1024..1073741824)");
-        REFUSED(HEAD "lb_targets:\n  - {service: mqtts}\n",
-                "role.yaml:5:15: lb_targets[0].service: 'mqtts' is not an lb service (apigw, mqtt, lwm2m, metrics)");
         REFUSED(HEAD "files:\n  - {renderer: nginx, dest: /etc/nginx/nginx.conf, mode: \"0644\", check: [nginx, -t]}\n",
                 "role.yaml:5:73: files[0].check: must name the candidate file as \"{}\"");
         REFUSED(HEAD "services:\n  - {unit: nginx.service, when_lb_mode: envoy}\n",
@@ -338,6 +362,7 @@ int main(void) {
         }
         static const struct CMUnitTest tests[] = {
                 cmocka_unit_test(every_repo_role_loads),
+                cmocka_unit_test(lb_target_must_name_a_service_of_the_catalog),
                 cmocka_unit_test(only_verne_may_be_an_mqtt_backend_in_100k),
                 cmocka_unit_test(a_full_role_file_fills_every_field),
                 cmocka_unit_test(refuses_unknown_keys_with_positions),
