@@ -18,6 +18,7 @@
 #include "basic/strv.h"
 #include "shared/http.h"
 #include "shared/pki.h"
+#include "shared/validate.h"
 #include "shared/yamlnode.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(cJSON *, cJSON_Delete)
@@ -141,7 +142,7 @@ static bool pinned(char * const *pins, const char *hash) {
 int joincheck_verify_cluster_info(const char *json, size_t len, const char *endpoint, const secret *token,
                                   char * const *ca_hashes, struct joincheck_result *res) {
         const char *t = secret_reveal(token);
-        if (!pki_token_is_valid(t))
+        if (!bootstrap_token_is_valid(t))
                 return verdict(res, JOINCHECK_TOKEN_REJECTED, -EACCES, "bootstrap token is malformed");
         char tid[7];
         memcpy(tid, t, 6);

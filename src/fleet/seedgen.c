@@ -18,6 +18,7 @@
 #include "shared/pki.h"
 #include "shared/role.h"
 #include "shared/seed.h"
+#include "shared/validate.h"
 #include "shared/yamlnode.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct inventory *, inventory_free)
@@ -50,30 +51,6 @@ static const char *lb_group(const char *service) {
         return buf;
 }
 
-
-static bool is_ip_literal(const char *s) {
-        unsigned char buf[16];
-        return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-/* RFC 1123 host name, lower case (it becomes the Kubernetes node name). */
-static bool hostname_is_valid(const char *s) {
-        size_t label = 0, total = strlen(s);
-        if (total == 0 || total > 253 || is_ip_literal(s))
-                return false;
-        for (const char *p = s; *p; p++) {
-                if (*p == '.') {
-                        if (label == 0 || p[-1] == '-')
-                                return false;
-                        label = 0;
-                        continue;
-                }
-                if (!(islower((unsigned char) *p) || isdigit((unsigned char) *p) || *p == '-') ||
-                    (label == 0 && *p == '-') || ++label > 63)
-                        return false;
-        }
-        return label > 0 && s[total - 1] != '-';
-}
 
 /* "first_verne_worker_host" -> "first-verne-worker-host" */
 static char *hostname_from_name(const char *name) {
@@ -379,7 +356,7 @@ static void check_identity(struct planner *pl) {
                 const struct inv_host *h = host_of(pl, nd);
                 if (!nd->address)
                         fail_at(pl, h, "host '%s': no ansible_host address", nd->host);
-                else if (!is_ip_literal(nd->address)) {
+                else if (!ip_address_is_valid(nd->address)) {
                         diag_add(pl->d, pl->inv->file, h->addr_line, h->addr_col,
                                  "host '%s': ansible_host '%s' is not an IP address (the seed's network.address needs one)",
                                  nd->host, nd->address);

@@ -11,168 +11,8 @@
 #include "basic/strv.h"
 #include "shared/config.h"
 #include "shared/schema.h"
+#include "shared/validate.h"
 #include "shared/yamlnode.h"
-
-/* --- value validators ------------------------------------------------------ */
-
-static bool is_ip(const char *s) {
-        unsigned char b[16];
-        return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
-/* "addr/prefix"; network=true also requires the host bits to be zero. */
-static const char *cidr_problem(const char *s, bool network) {
-        unsigned char b[16];
-        const char *slash = strchr(s, '/');
-        if (!slash)
-                return "missing /prefix";
-        char addr[64];
-        size_t l = (size_t) (slash - s);
-        if (l == 0 || l >= sizeof(addr))
-                return "bad address";
-        memcpy(addr, s, l);
-        addr[l] = 0;
-        int fam = inet_pton(AF_INET, addr, b) == 1 ? AF_INET : inet_pton(AF_INET6, addr, b) == 1 ? AF_INET6 : 0;
-        if (!fam)
-                return "bad address";
-        /* digits only: strtol() would also take " 8", "+8" and "-0" */
-        size_t nd = strspn(slash + 1, "0123456789");
-        long p = nd > 0 && nd <= 3 && slash[1 + nd] == 0 ? strtol(slash + 1, NULL, 10) : -1;
-        int max = fam == AF_INET ? 32 : 128;
-        if (p < 0 || p > max)
-                return fam == AF_INET ? "prefix must be 0..32" : "prefix must be 0..128";
-        if (network)
-                for (int bit = (int) p; bit < max; bit++)
-                        if (b[bit / 8] & (0x80 >> (bit % 8)))
-                                return "host bits set (not a network address)";
-        return NULL;
-}
-
-static bool is_hostname(const char *s) {
-        size_t len = strlen(s), label = 0;
-        if (len == 0 || len > 253)
-                return false;
-        for (size_t i = 0; i <= len; i++) {
-                char c = s[i];
-                if (c == '.' || c == 0) {
-                        if (label == 0 || label > 63 || s[i - 1] == '-')
-                                return false;
-                        label = 0;
-                        continue;
-                }
-                if (!(islower((unsigned char) c) || isdigit((unsigned char) c) || c == '-') || (label == 0 && c == '-'))
-                        return false;
-                label++;
-        }
-        return true;
-}
-
-static bool is_token(const char *s) {
-        if (strlen(s) != 23 || s[6] != '.')
-                return false;
-        for (size_t i = 0; i < 23; i++)
-                if (i != 6 && !(islower((unsigned char) s[i]) || isdigit((unsigned char) s[i])))
-                        return false;
-        return true;
-}
-
-static bool is_ca_hash(const char *s) {
-        if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
-                return false;
-        return strspn(s + 7, "0123456789abcdef") == 64;
-}
-
-static const char *endpoint_problem(const char *s) {
-        const char *colon;
-        char host[256];
-        if (s[0] == '[') {
-                const char *close = strchr(s, ']');
-                if (!close || close[1] != ':')
-                        return "want [IPv6]:port";
-                size_t l = (size_t) (close - s - 1);
-                if (l >= sizeof(host))
-                        return "host too long";
-                memcpy(host, s + 1, l);
-                host[l] = 0;
-                unsigned char b[16];
-                if (inet_pton(AF_INET6, host, b) != 1)
-                        return "bad IPv6 address";
-                colon = close + 1;
-        } else {
-                colon = strrchr(s, ':');
-                if (!colon)
-                        return "want host:port";
-                size_t l = (size_t) (colon - s);
-                if (l == 0 || l >= sizeof(host))
-                        return "want host:port";
-                memcpy(host, s, l);
-                host[l] = 0;
-                /* "fd00::10:6443" is ambiguous; kubeadm wants [fd00::10]:6443 */
-                if (strchr(host, ':'))
-                        return "an IPv6 address needs brackets: [IPv6]:port";
-                if (!is_ip(host) && !is_hostname(host))
-                        return "bad host";
-        }
-        size_t nd = strspn(colon + 1, "0123456789");
-        long port = nd > 0 && nd <= 5 && colon[1 + nd] == 0 ? strtol(colon + 1, NULL, 10) : 0;
-        if (port < 1 || port > 65535)
-                return "port must be 1..65535";
-        return NULL;
-}
-
-static int digits(const char *s, size_t n) {
-        int v = 0;
-        for (size_t i = 0; i < n; i++)
-                v = v * 10 + (s[i] - '0');
-        return v;
-}
-
-/* RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" -> unix seconds.
- * Written out by hand: strptime() skips blanks inside numbers and takes
- * 2026-02-31, and kubeadm would reject what we let through. Returns NULL or
- * why the text is not a time. */
-static const char *rfc3339_problem(const char *s, int64_t *ret) {
-        static const char pattern[] = "dddd-dd-ddTdd:dd:dd";
-        for (size_t i = 0; i < sizeof(pattern) - 1; i++)
-                if (pattern[i] == 'd' ? !isdigit((unsigned char) s[i]) : s[i] != pattern[i])
-                        return "is not an RFC 3339 time like 2026-11-25T12:00:00Z";
-        const char *end = s + sizeof(pattern) - 1;
-        if (*end == '.' && isdigit((unsigned char) end[1]))
-                for (end++; isdigit((unsigned char) *end); end++)
-                        ;
-        long off;
-        if (*end == 'Z' && end[1] == 0)
-                off = 0;
-        else if ((*end == '+' || *end == '-') && strlen(end) == 6 && end[3] == ':' && isdigit((unsigned char) end[1]) &&
-                 isdigit((unsigned char) end[2]) && isdigit((unsigned char) end[4]) && isdigit((unsigned char) end[5]) &&
-                 digits(end + 1, 2) <= 23 && digits(end + 4, 2) <= 59)
-                off = (*end == '-' ? -1 : 1) * (digits(end + 1, 2) * 3600L + digits(end + 4, 2) * 60L);
-        else
-                return "is not an RFC 3339 time like 2026-11-25T12:00:00Z";
-        struct tm want = {
-                .tm_year = digits(s, 4) - 1900, .tm_mon = digits(s + 5, 2) - 1, .tm_mday = digits(s + 8, 2),
-                .tm_hour = digits(s + 11, 2), .tm_min = digits(s + 14, 2), .tm_sec = digits(s + 17, 2),
-        }, tm = want;
-        int64_t t = (int64_t) timegm(&tm);
-        /* timegm() normalizes Feb 31 to Mar 3: a changed field means no such time */
-        if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
-            tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
-                return "is not a calendar date and time";
-        if (t - off <= 0)
-                return "is not after 1970-01-01T00:00:00Z";
-        *ret = t - off;
-        return NULL;
-}
-
-static bool is_ssh_key(const char *s) {
-        static const char * const types[] = { "ssh-ed25519 ", "ssh-rsa ", "ecdsa-sha2-nistp256 ", "ecdsa-sha2-nistp384 ",
-                                              "ecdsa-sha2-nistp521 ", "sk-ssh-ed25519@openssh.com ",
-                                              "sk-ecdsa-sha2-nistp256@openssh.com " };
-        for (size_t i = 0; i < ELEMENTSOF(types); i++)
-                if (strncmp(s, types[i], strlen(types[i])) == 0 && s[strlen(types[i])] != 0 && !strchr(s, '\n'))
-                        return true;
-        return false;
-}
 
 /* --- parsing context ------------------------------------------------------- */
 
@@ -201,7 +41,7 @@ static struct config_pos pos_of(const struct parser *p, const struct ynode *n) {
 static bool ip_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
         if (!schema_string(&p->s, n, path, ret))
                 return false;
-        if (is_ip(*ret))
+        if (ip_address_is_valid(*ret))
                 return true;
         err(p, n, "%s: '%s' is not an IP address", path, *ret);
         return false;
@@ -246,7 +86,7 @@ static bool parse_node_ref(struct parser *p, const struct ynode *m, const char *
         if (!ok)
                 return false;
         snprintf(sub, sizeof(sub), "%s.name", path);
-        if (schema_string(&p->s, v[0], sub, &nr->name) && !is_hostname(nr->name)) {
+        if (schema_string(&p->s, v[0], sub, &nr->name) && !hostname_is_valid(nr->name)) {
                 err(p, v[0], "%s: '%s' is not a valid hostname", sub, nr->name);
                 ok = false;
         }
@@ -300,7 +140,7 @@ static bool parse_network(struct parser *p, const struct ynode *m) {
         if ((v = ynode_get(m, "dns"))) {
                 if (schema_string_list(&p->s, v, "network.dns", &n->dns))
                         for (size_t i = 0; n->dns[i]; i++)
-                                if (!is_ip(n->dns[i])) {
+                                if (!ip_address_is_valid(n->dns[i])) {
                                         err(p, v->items[i], "network.dns[%zu]: '%s' is not an IP address", i, n->dns[i]);
                                         ok = false;
                                 }
@@ -340,7 +180,7 @@ static bool parse_cluster(struct parser *p, const struct ynode *m) {
                 /* Never echo the value: it is a credential, even when malformed. */
                 if (!parse_secret(p, v, "cluster.token", &k->token))
                         ok = false;
-                else if (!is_token(secret_reveal(&k->token))) {
+                else if (!bootstrap_token_is_valid(secret_reveal(&k->token))) {
                         err(p, v, "cluster.token: malformed bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
                         ok = false;
                 } else if (STREQ(secret_reveal(&k->token), "abcdef.0123456789abcdef")) {
@@ -360,7 +200,7 @@ static bool parse_cluster(struct parser *p, const struct ynode *m) {
         }
         if ((v = ynode_get(m, "ca_cert_hashes")) && schema_string_list(&p->s, v, "cluster.ca_cert_hashes", &k->ca_cert_hashes)) {
                 for (size_t i = 0; k->ca_cert_hashes[i]; i++)
-                        if (!is_ca_hash(k->ca_cert_hashes[i])) {
+                        if (!ca_cert_hash_is_valid(k->ca_cert_hashes[i])) {
                                 err(p, v->items[i], "cluster.ca_cert_hashes[%zu]: '%s' is not sha256:<64 lowercase hex>", i,
                                     k->ca_cert_hashes[i]);
                                 ok = false;
@@ -647,7 +487,7 @@ static bool parse_meta(struct parser *p, const struct ynode *m) {
         } else
                 ok &= schema_string(&p->s, v, "instance-id", &p->c->instance_id);
         if ((v = ynode_get(m, "local-hostname")) && schema_string(&p->s, v, "local-hostname", &p->c->hostname) &&
-            !is_hostname(p->c->hostname)) {
+            !hostname_is_valid(p->c->hostname)) {
                 err(p, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
                 ok = false;
         }
@@ -678,7 +518,7 @@ static bool parse_user(struct parser *p, const struct ynode *m) {
                 ok &= role_value(p, v, "role", &p->c->role);
         }
         if ((v = ynode_get(m, "hostname"))) {
-                if (schema_string(&p->s, v, "hostname", &p->c->hostname) && !is_hostname(p->c->hostname)) {
+                if (schema_string(&p->s, v, "hostname", &p->c->hostname) && !hostname_is_valid(p->c->hostname)) {
                         err(p, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
                         ok = false;
                 }
@@ -704,7 +544,7 @@ static bool parse_user(struct parser *p, const struct ynode *m) {
         if ((v = ynode_get(m, "ssh_authorized_keys")) &&
             schema_string_list(&p->s, v, "ssh_authorized_keys", &p->c->ssh_authorized_keys)) {
                 for (size_t i = 0; p->c->ssh_authorized_keys[i]; i++)
-                        if (!is_ssh_key(p->c->ssh_authorized_keys[i])) {
+                        if (!ssh_public_key_is_valid(p->c->ssh_authorized_keys[i])) {
                                 err(p, v->items[i], "ssh_authorized_keys[%zu]: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", i);
                                 ok = false;
                         }

@@ -12,6 +12,7 @@
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "shared/pki.h"
+#include "shared/validate.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
@@ -174,15 +175,6 @@ int pki_make_token(secret *ret) {
         return r;
 }
 
-int pki_token_is_valid(const char *t) {
-        if (!t || strlen(t) != 23 || t[6] != '.')
-                return 0;
-        for (size_t i = 0; i < 23; i++)
-                if (i != 6 && !((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9')))
-                        return 0;
-        return 1;
-}
-
 /* Unpadded base64url (RFC 7515 section 2). New string or NULL. */
 static char *base64url(const unsigned char *in, size_t len) {
         if (len > (size_t) INT_MAX / 2)
@@ -225,7 +217,7 @@ char *pki_jws_hs256_detached(const char *content, size_t len, const char *kid, c
 char *pki_bootstrap_jws(const char *content, size_t len, const secret *token) {
         const char *t = secret_reveal(token);
         char id[7];
-        if (!pki_token_is_valid(t))
+        if (!bootstrap_token_is_valid(t))
                 return NULL;
         memcpy(id, t, 6);
         id[6] = 0;

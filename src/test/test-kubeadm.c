@@ -32,6 +32,7 @@
 #include "shared/config.h"
 #include "shared/kube.h"
 #include "shared/pki.h"
+#include "shared/validate.h"
 #include "shared/renderer.h"
 #include "shared/role.h"
 #include "shared/yamlnode.h"
@@ -324,11 +325,11 @@ static void jws_matches_the_cluster_bootstrap_known_answers(void **state) {
 
 static void token_format_is_checked(void **state) {
         (void) state;
-        assert_true(pki_token_is_valid("abcdef.0123456789abcdef"));
-        assert_false(pki_token_is_valid("abcdef.0123456789abcde"));
-        assert_false(pki_token_is_valid("ABCDEF.0123456789abcdef"));
-        assert_false(pki_token_is_valid("abcdef:0123456789abcdef"));
-        assert_false(pki_token_is_valid(NULL));
+        assert_true(bootstrap_token_is_valid("abcdef.0123456789abcdef"));
+        assert_false(bootstrap_token_is_valid("abcdef.0123456789abcde"));
+        assert_false(bootstrap_token_is_valid("ABCDEF.0123456789abcdef"));
+        assert_false(bootstrap_token_is_valid("abcdef:0123456789abcdef"));
+        assert_false(bootstrap_token_is_valid(NULL));
 }
 
 /* ---- a throwaway CA, server certificates and an HTTPS API -------------------- */
