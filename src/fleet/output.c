@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The output tree of a run (layout in seedgen.h): seed directories, cidata
+ * ISOs made by the real tool, nodes.tsv and the CA. */
+#include <dirent.h>
+#include <ftw.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "basic/exec.h"
+#include "basic/fileio.h"
+#include "fleet/output.h"
+#include "shared/config.h"
+#include "shared/role.h"
+#include "shared/seed.h"
+
+static int write_in(const char *dir, const char *name, const char *content, mode_t mode) {
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        return write_file_atomic("/", path, content, strlen(content), mode, -1, -1, NULL);
+}
+
+int write_seed_dir(const char *dir, const char *meta, const char *user) {
+        int r = mkdir_p(dir, 0700);
+        if (r >= 0)
+                r = write_in(dir, "meta-data", meta, 0600);
+        if (r >= 0)
+                r = write_in(dir, "user-data", user, 0600);
+        return r;
+}
+
+int validate_seed(const struct seedgen_options *o, const char *dir, struct diag *d) {
+        struct seed seed = {};
+        struct role_catalog *cat = NULL;
+        struct node_config *cfg = NULL;
+        int r = seed_read_dir(dir, &seed);
+        if (r >= 0)
+                r = seed_load_config(o->roles_dir, &seed, &cat, &cfg, d);
+        config_free(cfg);
+        role_catalog_free(cat);
+        seed_done(&seed);
+        return r;
+}
+
+/* The ISO is made by the real tool: xorriso (as mkisofs), else genisoimage;
+ * volume id "cidata" is what NoCloud looks for. */
+int make_iso(const char *dir, struct diag *d) {
+        static const char * const tools[][3] = { { "xorriso", "-as", "mkisofs" }, { "genisoimage", NULL, NULL } };
+        _cleanup_free_ char *iso = NULL, *m = NULL, *u = NULL;
+        if (asprintf(&iso, "%s/cidata.iso", dir) < 0 || asprintf(&m, "%s/meta-data", dir) < 0 ||
+            asprintf(&u, "%s/user-data", dir) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(tools); i++) {
+                char *argv[16];
+                size_t n = 0;
+                for (size_t k = 0; k < 3 && tools[i][k]; k++)
+                        argv[n++] = (char *) tools[i][k];
+                char *rest[] = { "-quiet", "-o", iso, "-V", "cidata", "-J", "-r", m, u, NULL };
+                memcpy(argv + n, rest, sizeof(rest));
+                struct exec_result er = {};
+                int r = exec_run(argv, 60000, &er);
+                if (r < 0 || er.status == -ENOENT || er.status == 127) {
+                        exec_result_done(&er);
+                        continue;       /* not installed: try the next tool */
+                }
+                if (er.status != 0) {
+                        _cleanup_free_ char *tail = exec_output_tail(er.output, 3);
+                        diag_add(d, iso, 0, 0, "%s failed (status %d): %s", tools[i][0], er.status, tail ? tail : "");
+                        exec_result_done(&er);
+                        return -EIO;
+                }
+                exec_result_done(&er);
+                return chmod(iso, 0600) < 0 ? negative_errno() : 0;
+        }
+        diag_add(d, iso, 0, 0, "neither xorriso nor genisoimage is installed (apt-get install xorriso), or pass --no-iso");
+        return -ENOENT;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
+        (void) st, (void) flag, (void) f;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+/* Removes what a run writes into OUT_DIR, and nothing else. */
+int remove_outputs(const char *out) {
+        static const char * const ours[] = { "seeds", "http", "nodes.tsv", "ca.crt", "ca.key" };
+        for (size_t i = 0; i < ELEMENTSOF(ours); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", out, ours[i]) < 0)
+                        return -ENOMEM;
+                if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+                        return negative_errno();
+        }
+        return 0;
+}
+
+/* A rerun replaces the previous rollout's seeds; anything else in OUT_DIR
+ * is not ours to delete, so a non-empty directory without our nodes.tsv is
+ * refused. */
+int prepare_out_dir(const char *out, struct diag *d) {
+        _cleanup_free_ char *marker = NULL;
+        if (asprintf(&marker, "%s/nodes.tsv", out) < 0)
+                return -ENOMEM;
+        DIR *dir = opendir(out);
+        if (!dir)
+                return errno == ENOENT ? mkdir_p(out, 0700) : negative_errno();
+        bool empty = true;
+        for (struct dirent *e; (e = readdir(dir));)
+                empty &= STREQ(e->d_name, ".") || STREQ(e->d_name, "..");
+        closedir(dir);
+        if (empty)
+                return 0;
+        if (access(marker, F_OK) < 0) {
+                diag_add(d, out, 0, 0, "not empty and not a nodeos-seedgen output (no nodes.tsv); choose an empty directory");
+                return -EEXIST;
+        }
+        return remove_outputs(out);
+}
+
+int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "# nodeos-seedgen rollout %s, topology %s, variant %s. No secrets here.\n"
+                   "# hostname\taddress\trole\tmac\tlb_mode\tinventory_host\n", t->rollout, p->topology, p->variant);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct seedgen_node *nd = &p->nodes[i];
+                fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\n", nd->hostname, nd->address, nd->role, nd->mac ? nd->mac : "-",
+                        nd->lb_mode ? nd->lb_mode : "-", nd->host);
+        }
+        if (fclose(f) != 0)
+                return -EIO;
+        int r = write_in(out, "ca.crt", t->ca_cert, 0644);
+        if (r >= 0)
+                r = write_in(out, "ca.key", secret_reveal(&t->ca_key), 0600);
+        if (r >= 0)
+                r = write_in(out, "nodes.tsv", text, 0644);
+        return r;
+}
