@@ -21,11 +21,8 @@
  * another role on it would half-configure a node that lacks the role's
  * packages and images. */
 static int check_image_role(const struct engine_options *o, const char *role, char **reason) {
-        _cleanup_free_ char *path = path_in_root(o->root, o->image_role_file ? o->image_role_file : DEFAULT_IMAGE_ROLE_FILE);
         _cleanup_free_ char *text = NULL;
-        if (!path)
-                return -ENOMEM;
-        if (read_full_file(path, &text, NULL) < 0)
+        if (read_file_in_root(o->root, o->image_role_file ? o->image_role_file : DEFAULT_IMAGE_ROLE_FILE, &text, NULL) < 0)
                 return 0;       /* not a role image (tests, generic image) */
         text[strcspn(text, " \t\n")] = 0;
         if (STREQ(text, role))

@@ -1,27 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "agent/state.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
 #include "basic/macro.h"
 
-static int state_path(const struct state *s, const char *name, char **ret) {
+static int read_state_file(const struct state *s, const char *name, char **ret) {
         _cleanup_free_ char *rel = NULL;
         if (asprintf(&rel, STATE_DIR "/%s", name) < 0)
                 return -ENOMEM;
-        *ret = path_in_root(s->root, rel);
-        return *ret ? 0 : -ENOMEM;
+        return read_file_in_root(s->root, rel, ret, NULL);
 }
 
 int state_load(const char *root, struct state *s) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
         *s = (struct state) { .root = strdup(root ? root : "/") };
         if (!s->root)
                 return -ENOMEM;
-        int r = state_path(s, "state.json", &path);
-        if (r < 0)
+        int r = read_state_file(s, "state.json", &text);
+        if (r == -ENOMEM)
                 return r;
-        r = read_full_file(path, &text, NULL);
         if (r >= 0)
                 s->json = cJSON_Parse(text);
         if (!s->json || !cJSON_IsObject(s->json)) {
@@ -54,11 +54,13 @@ static void set_string(cJSON *o, const char *key, const char *value) {
 }
 
 static int remove_sentinel(struct state *s, const char *name) {
-        _cleanup_free_ char *path = NULL;
-        int r = state_path(s, name, &path);
+        _cleanup_close_ int dir = -EBADF;
+        int r = chase(s->root, STATE_DIR, 0, 0, &dir, NULL);
+        if (r == -ENOENT)
+                return 0;
         if (r < 0)
                 return r;
-        if (unlink(path) < 0 && errno != ENOENT)
+        if (unlinkat(dir, name, 0) < 0 && errno != ENOENT)
                 return negative_errno();
         return 0;
 }
@@ -149,8 +151,8 @@ int state_finish(struct state *s, bool ok, const char *reason) {
 }
 
 bool state_is_complete(const struct state *s, const char *instance_id) {
-        _cleanup_free_ char *path = NULL, *text = NULL, *want = NULL;
-        if (state_path(s, "success", &path) < 0 || read_full_file(path, &text, NULL) < 0)
+        _cleanup_free_ char *text = NULL, *want = NULL;
+        if (read_state_file(s, "success", &text) < 0)
                 return false;
         if (asprintf(&want, "instance=%s ", instance_id) < 0)
                 return false;

@@ -38,11 +38,9 @@ static void print_table(const cJSON *st, const char *result) {
 }
 
 int status_print(const char *root, int json) {
-        _cleanup_free_ char *path = path_in_root(root, STATE_DIR "/state.json"), *text = NULL;
-        if (!path)
-                return 3;
+        _cleanup_free_ char *text = NULL;
         cJSON *st = NULL;
-        if (read_full_file(path, &text, NULL) >= 0)
+        if (read_file_in_root(root, STATE_DIR "/state.json", &text, NULL) >= 0)
                 st = cJSON_Parse(text);
         if (!st)
                 st = cJSON_CreateObject();

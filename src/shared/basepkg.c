@@ -73,7 +73,7 @@ int base_packages_load(const char *root, struct base_packages *ret, char **error
         *ret = (struct base_packages) {};
         if (!path)
                 return -ENOMEM;
-        int r = read_full_file(path, &text, NULL);
+        int r = read_file_in_root(root, BASE_PACKAGES_PATH, &text, NULL);
         if (r == -ENOENT)
                 return 0;
         if (r < 0) {

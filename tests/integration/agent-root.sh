@@ -155,8 +155,9 @@ root=$tmp/lb-proc; mkdir -p "$root/proc/sys/net/ipv4"; echo "32768	60999" >"$roo
 run_role "$root" cloud-init/examples/lb
 check "lb: ip_local_port_range applied and read back" grep -qE '^1024[[:space:]]+65535$' "$root/proc/sys/net/ipv4/ip_local_port_range"
 check "lb: the step reports it applied and verified" grep -q 'step=sysctl status=done .*1 applied and verified' "$root.log"
-# a value that does not read back fails the run: here the "kernel" file is /dev/null
-root=$tmp/lb-lost; mkdir -p "$root/proc/sys/net/ipv4"; ln -s /dev/null "$root/proc/sys/net/ipv4/ip_local_port_range"
+# a value that does not read back fails the run: here the "kernel" file is a
+# null device (the link is absolute: it resolves in the tree, as at boot)
+root=$tmp/lb-lost; mkdir -p "$root/proc/sys/net/ipv4"; mknod "$root/null" c 1 3; ln -s /null "$root/proc/sys/net/ipv4/ip_local_port_range"
 if run_role "$root" cloud-init/examples/lb; then nok "lb: a sysctl that does not read back must fail the run"; else ok "lb: a sysctl that does not read back fails the run"; fi
 check "lb: the failure names the key and both values" grep -q "sysctl net.ipv4.ip_local_port_range reads back '', want '1024 65535'" "$root.log"
 

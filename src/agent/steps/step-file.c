@@ -6,7 +6,9 @@
  * checker's output. */
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/exec.h"
 #include "basic/fileio.h"
 #include "basic/strv.h"
@@ -22,16 +24,36 @@ static char **check_argv(char * const *check, const char *candidate) {
         return argv;
 }
 
-static int run_check(const struct role_file *f, const char *candidate, struct step_result *res) {
+/* New copy of s with every from replaced by to, or NULL. */
+static char *replace_all(const char *s, const char *from, const char *to) {
+        char *out = NULL;
+        size_t len = 0, fl = strlen(from);
+        FILE *f = open_memstream(&out, &len);
+        if (!f)
+                return NULL;
+        for (const char *p; (p = strstr(s, from)); s = p + fl)
+                fprintf(f, "%.*s%s", (int) (p - s), s, to);
+        fputs(s, f);
+        if (fclose(f) != 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+/* The checker is given the candidate's /proc path; its messages name the
+ * file as the operator knows it (shown: the candidate under the root). */
+static int run_check(const struct role_file *f, const char *candidate, const char *shown, struct step_result *res) {
         _cleanup_strv_free_ char **argv = check_argv(f->check, candidate);
         struct exec_result er;
         if (!argv)
                 return -ENOMEM;
         int r = exec_run(argv, 60000, &er);
         if (r < 0)
-                return step_fail(res, r, "%s: cannot run checker '%s': %s", f->dest, argv[0], strerror(-r));
+                return step_fail(res, r, "%s: cannot run checker '%s': %s", f->dest, argv[0], chase_strerror(r));
         if (er.status != 0) {
-                _cleanup_free_ char *tail = exec_output_tail(er.output, 6);
+                _cleanup_free_ char *output = replace_all(er.output, candidate, shown);
+                _cleanup_free_ char *tail = exec_output_tail(output ? output : er.output, 6);
                 exec_result_done(&er);
                 return step_fail(res, -EINVAL, "%s: rejected by '%s' (exit %d), previous file kept: %s",
                                  f->dest, argv[0], er.status, tail ? tail : "");
@@ -40,10 +62,22 @@ static int run_check(const struct role_file *f, const char *candidate, struct st
         return 0;
 }
 
+/* The checker reads the candidate through the agent's fd of its
+ * directory (/proc/PID/fd/N/NAME), so it checks the very file written
+ * inside the root, whatever symlinks the tree holds. */
+static char *candidate_path(int dirfd, const char *name) {
+        char *p;
+        if (asprintf(&p, "/proc/%d/fd/%d/%s", (int) getpid(), dirfd, name) < 0)
+                return NULL;
+        return p;
+}
+
 static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         const struct role_file *f = s->data;
         const struct renderer *rd = renderer_find(f->renderer);
-        _cleanup_free_ char *text = NULL, *error = NULL, *cand_rel = NULL, *cand = NULL, *dest = NULL;
+        _cleanup_free_ char *text = NULL, *error = NULL, *name = NULL, *cand_name = NULL, *cand = NULL, *shown_rel = NULL,
+                           *shown = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
         bool changed;
 
         if (!rd)
@@ -51,32 +85,36 @@ static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct 
         struct render_ctx rctx = step_render_ctx(ctx);
         int r = rd->render(&rctx, &text, &error);
         if (r < 0)
-                return step_fail(res, r, "%s: cannot render (%s): %s", f->dest, f->renderer, error ? error : strerror(-r));
+                return step_fail(res, r, "%s: cannot render (%s): %s", f->dest, f->renderer, error ? error : chase_strerror(r));
+        r = chase(ctx->root, f->dest, CHASE_PARENT | CHASE_MKDIR, 0755, &dirfd, &name);
+        if (r < 0)
+                return step_fail(res, r, "cannot write %s: %s", f->dest, chase_strerror(r));
         if (file_has_content(ctx->root, f->dest, text, strlen(text)) && !f->check) {
-                r = write_file_atomic(ctx->root, f->dest, text, strlen(text), f->mode, -1, -1, &changed);
+                r = write_file_at(dirfd, name, text, strlen(text), f->mode, -1, -1, &changed);
                 if (r < 0)
-                        return step_fail(res, r, "cannot write %s: %s", f->dest, strerror(-r));
+                        return step_fail(res, r, "cannot write %s: %s", f->dest, chase_strerror(r));
                 step_result_set(res, STEP_DONE, "%s unchanged", f->dest);
                 return 0;
         }
-        if (asprintf(&cand_rel, "%s.nodeos-new", f->dest) < 0 ||
-            !(cand = path_in_root(ctx->root, cand_rel)) || !(dest = path_in_root(ctx->root, f->dest)))
+        if (asprintf(&cand_name, "%s.nodeos-new", name) < 0 || !(cand = candidate_path(dirfd, cand_name)) ||
+            asprintf(&shown_rel, "%s.nodeos-new", f->dest) < 0 || !(shown = path_in_root(ctx->root, shown_rel)))
                 return -ENOMEM;
-        r = write_file_atomic(ctx->root, cand_rel, text, strlen(text), f->mode, -1, -1, NULL);
+        r = write_file_at(dirfd, cand_name, text, strlen(text), f->mode, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write %s: %s", cand_rel, strerror(-r));
+                return step_fail(res, r, "cannot write %s.nodeos-new: %s", f->dest, chase_strerror(r));
         if (f->check) {
-                r = run_check(f, cand, res);
+                r = run_check(f, cand, shown, res);
                 if (r < 0) {
-                        (void) unlink(cand);
+                        (void) unlinkat(dirfd, cand_name, 0);
                         return r;
                 }
         }
         changed = !file_has_content(ctx->root, f->dest, text, strlen(text));
-        if (rename(cand, dest) < 0) {
+        /* replaces what is at the destination, a symlink too, without following it */
+        if (renameat(dirfd, cand_name, dirfd, name) < 0) {
                 r = negative_errno();
-                (void) unlink(cand);
-                return step_fail(res, r, "cannot install %s: %s", f->dest, strerror(-r));
+                (void) unlinkat(dirfd, cand_name, 0);
+                return step_fail(res, r, "cannot install %s: %s", f->dest, chase_strerror(r));
         }
         if (ctx->live && changed && f->reload) {
                 /* try-restart: a running service picks the change up now; the

@@ -15,11 +15,11 @@ static int hostname_apply(const struct agent_ctx *ctx, const struct step *s, str
                 return -ENOMEM;
         int r = write_file_atomic(ctx->root, "/etc/hostname", line, strlen(line), 0644, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write /etc/hostname: %s", strerror(-r));
+                return step_fail(res, r, "cannot write /etc/hostname: %s", chase_strerror(r));
         /* kubeadm's preflight resolves the node name; keep it answerable without DNS. */
         r = write_file_atomic(ctx->root, "/etc/hosts", hosts, strlen(hosts), 0644, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write /etc/hosts: %s", strerror(-r));
+                return step_fail(res, r, "cannot write /etc/hosts: %s", chase_strerror(r));
         if (ctx->live && sethostname(name, strlen(name)) < 0)
                 return step_fail(res, negative_errno(), "sethostname(%s): %m", name);
         step_result_set(res, STEP_DONE, "hostname %s", name);

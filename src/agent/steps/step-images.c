@@ -88,7 +88,7 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
         _cleanup_free_ char *why = NULL;
         int r = docker_new(ctx->docker_socket, &d, &why);
         if (r < 0)
-                return step_fail(res, r, "%s", why ? why : strerror(-r));
+                return step_fail(res, r, "%s", why ? why : chase_strerror(r));
         r = docker_wait_ready(d, 120000);
         for (int i = 0; r >= 0 && i < a.n; i++) {
                 _cleanup_free_ char *path = NULL, *err = NULL;
@@ -130,7 +130,7 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
         if (r >= 0)
                 r = role_images_missing(d, role_images, provided, &missing);
         if (r < 0)
-                return step_fail(res, r, "docker is not answering on its socket: %s", strerror(-r));
+                return step_fail(res, r, "docker is not answering on its socket: %s", chase_strerror(r));
         _cleanup_free_ char *fl = strv_join(failed, ","), *ml = strv_join(missing, ",");
         if (missing)
                 log_warning("role images not loaded (in neither the image store nor Docker): %s", ml ? ml : "");

@@ -82,12 +82,12 @@ static int write_config(const struct agent_ctx *ctx, const char *mode, const cha
         struct render_ctx rctx = step_render_ctx(ctx);
         int r = rd->render(&rctx, &text, &error);
         if (r < 0)
-                return step_fail(res, r, "%s: cannot render (%s): %s", dest, name, error ? error : strerror(-r));
+                return step_fail(res, r, "%s: cannot render (%s): %s", dest, name, error ? error : chase_strerror(r));
         size_t len = strlen(text);
         r = write_file_atomic(ctx->root, dest, text, len, 0600, -1, -1, NULL);
         explicit_bzero(text, len);
         if (r < 0)
-                return step_fail(res, r, "cannot write %s: %s", dest, strerror(-r));
+                return step_fail(res, r, "cannot write %s: %s", dest, chase_strerror(r));
         return 0;
 }
 
@@ -163,7 +163,7 @@ static int kubeadm_init(const struct agent_ctx *ctx, const char *dest, struct st
         if (r >= 0)
                 r = write_file_atomic(ctx->root, KUBE_PKI_DIR "/ca.key", key, strlen(key), 0600, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write the cluster CA to %s: %s", KUBE_PKI_DIR, strerror(-r));
+                return step_fail(res, r, "cannot write the cluster CA to %s: %s", KUBE_PKI_DIR, chase_strerror(r));
         /* --skip-token-print: the token stays out of the output; kubeadm
          * allows skip-* flags together with --config. */
         char *argv[] = { "kubeadm", "init", "--config", cfg, "--skip-token-print", NULL };
@@ -193,7 +193,7 @@ static int kubeadm_join(const struct agent_ctx *ctx, const char *dest, struct st
         o.token_expires = k->token_expires;
         int r = joincheck_run(k->api_endpoint, &k->token, k->ca_cert_hashes, &o, &jr);
         if (r < 0) {
-                r = step_fail(res, r, "join preflight: %s", jr.detail ? jr.detail : strerror(-r));
+                r = step_fail(res, r, "join preflight: %s", jr.detail ? jr.detail : chase_strerror(r));
                 joincheck_result_done(&jr);
                 return r;
         }

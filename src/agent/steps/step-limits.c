@@ -64,7 +64,7 @@ static int limits_apply(const struct agent_ctx *ctx, const struct step *s, struc
                 }
                 int r = write_file_atomic(ctx->root, dest, text, strlen(text), 0644, -1, -1, NULL);
                 if (r < 0)
-                        return step_fail(res, r, "cannot write %s: %s", dest, strerror(-r));
+                        return step_fail(res, r, "cannot write %s: %s", dest, chase_strerror(r));
         }
         /* No daemon-reload here: the services step reloads once, and only if a
          * unit it starts has changed files. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "agent/kubeapi.h"
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/strv.h"
@@ -54,23 +55,28 @@ static char *kubeconfig_path(const struct agent_ctx *ctx, const char **why) {
 /* Writes each rendered set and objects.json; removes files of sets the
  * variant no longer selects, so the directory is what was applied. */
 static int write_rendered(const struct agent_ctx *ctx, const struct manifest_render *mr, struct step_result *res) {
-        _cleanup_free_ char *json = manifests_objects_json(mr), *dir = path_in_root(ctx->root, MANIFESTS_DIR);
+        _cleanup_free_ char *json = manifests_objects_json(mr);
         char path[512];
         int r;
-        if (!json || !dir)
+        if (!json)
                 return -ENOMEM;
         for (size_t i = 0; i < mr->n_docs; i++) {
                 snprintf(path, sizeof(path), MANIFESTS_DIR "/%s", mr->docs[i].file);
                 r = write_file_atomic(ctx->root, path, mr->docs[i].text, strlen(mr->docs[i].text), 0644, -1, -1, NULL);
                 if (r < 0)
-                        return step_fail(res, r, "cannot write %s: %s", path, strerror(-r));
+                        return step_fail(res, r, "cannot write %s: %s", path, chase_strerror(r));
         }
         r = write_file_atomic(ctx->root, MANIFESTS_DIR "/objects.json", json, strlen(json), 0644, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write " MANIFESTS_DIR "/objects.json: %s", strerror(-r));
-        DIR *d = opendir(dir);
-        if (!d)
+                return step_fail(res, r, "cannot write " MANIFESTS_DIR "/objects.json: %s", chase_strerror(r));
+        int dirfd_ = -EBADF;
+        if (chase(ctx->root, MANIFESTS_DIR, 0, 0, &dirfd_, NULL) < 0)
                 return 0;
+        DIR *d = fdopendir(dirfd_);
+        if (!d) {
+                close(dirfd_);
+                return 0;
+        }
         for (struct dirent *de; (de = readdir(d)); ) {
                 size_t l = strlen(de->d_name);
                 bool ours = false;
@@ -103,7 +109,7 @@ static int wait_for_api(struct kubeapi *k, const struct manifest_decl *d, struct
                         d->attempts, err ? err : "");
         }
         return step_fail(res, r, "the API at %s did not answer in %d attempt(s) %d s apart: %s", kubeapi_server(k),
-                         d->attempts, d->delay_s, err ? err : strerror(-r));
+                         d->attempts, d->delay_s, err ? err : chase_strerror(r));
 }
 
 static int manifests_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
@@ -120,7 +126,7 @@ static int manifests_apply(const struct agent_ctx *ctx, const struct step *s, st
         if (r < 0) {
                 _cleanup_free_ char *all = diag_join(&dg);
                 diag_done(&dg);
-                return step_fail(res, r, "cannot render the manifests: %s", all ? all : strerror(-r));
+                return step_fail(res, r, "cannot render the manifests: %s", all ? all : chase_strerror(r));
         }
         r = write_rendered(ctx, &mr, res);
         if (r < 0)
@@ -132,7 +138,7 @@ static int manifests_apply(const struct agent_ctx *ctx, const struct step *s, st
         }
         r = kubeapi_open(kc, &k, &err);
         if (r < 0) {
-                r = step_fail(res, r, "%s", err ? err : strerror(-r));
+                r = step_fail(res, r, "%s", err ? err : chase_strerror(r));
                 goto out;
         }
         if ((r = wait_for_api(k, decl, res)) < 0)
@@ -152,7 +158,7 @@ static int manifests_apply(const struct agent_ctx *ctx, const struct step *s, st
                 if (r < 0) {
                         r = step_fail(res, r, "%s:%zu: %s %s not applied%s: %s", mr.objects[i].file, mr.objects[i].line,
                                       obj_str(o, "kind", NULL), obj_str(o, "metadata", "name"),
-                                      retryable ? " after every retry" : "", err ? err : strerror(-r));
+                                      retryable ? " after every retry" : "", err ? err : chase_strerror(r));
                         goto out;
                 }
                 counts[ar]++;
@@ -209,7 +215,7 @@ static int node_labels_apply(const struct agent_ctx *ctx, const struct step *s, 
                 goto out;
         }
         if ((r = kubeapi_open(kc, &k, &err)) < 0) {
-                r = step_fail(res, r, "%s", err ? err : strerror(-r));
+                r = step_fail(res, r, "%s", err ? err : chase_strerror(r));
                 goto out;
         }
         left = n;

@@ -14,7 +14,7 @@ static int modules_apply(const struct agent_ctx *ctx, const struct step *s, stru
                 return -ENOMEM;
         int r = write_file_atomic(ctx->root, "/etc/modules-load.d/nodeos.conf", text, strlen(text), 0644, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write /etc/modules-load.d/nodeos.conf: %s", strerror(-r));
+                return step_fail(res, r, "cannot write /etc/modules-load.d/nodeos.conf: %s", chase_strerror(r));
         if (ctx->live)
                 STRV_FOREACH(m, mods) {
                         r = step_run(res, 30000, (char *[]) { "modprobe", *m, NULL });

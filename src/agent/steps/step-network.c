@@ -9,6 +9,8 @@
 #include "basic/macro.h"
 #include "basic/strv.h"
 
+#define NETWORK_UNIT "/etc/systemd/network/10-nodeos.network"
+
 #define NETWORKD_RELOAD_TIMEOUT_USEC (15ULL * 1000000ULL)
 
 static char *network_unit(const struct net_config *n) {
@@ -52,7 +54,7 @@ static int networkd_reload(char **why) {
                                                    "org.freedesktop.network1.Manager", "Reload");
         if (r >= 0)
                 r = sd_bus_call(bus, m, NETWORKD_RELOAD_TIMEOUT_USEC, &e, NULL);
-        if (r < 0 && asprintf(why, "%s", e.message ? e.message : strerror(-r)) < 0)
+        if (r < 0 && asprintf(why, "%s", e.message ? e.message : chase_strerror(r)) < 0)
                 *why = NULL;
         return r;
 }
@@ -64,10 +66,9 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
         bool changed;
         if (!unit)
                 return -ENOMEM;
-        int r = write_file_atomic(ctx->root, "/etc/systemd/network/10-nodeos.network", unit, strlen(unit),
-                                  0644, -1, -1, &changed);
+        int r = write_file_atomic(ctx->root, NETWORK_UNIT, unit, strlen(unit), 0644, -1, -1, &changed);
         if (r < 0)
-                return step_fail(res, r, "cannot write the networkd unit: %s", strerror(-r));
+                return step_fail(res, r, "cannot write " NETWORK_UNIT ": %s", chase_strerror(r));
         if (ctx->live) {
                 _cleanup_sysmgr_ struct sysmgr *m = NULL;
                 char *networkd[] = { "systemd-networkd.service", NULL };

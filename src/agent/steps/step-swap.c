@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
 
 static bool is_swap_line(const char *line, size_t len) {
@@ -18,11 +19,9 @@ static bool is_swap_line(const char *line, size_t len) {
 }
 
 static int drop_fstab_swap(const struct agent_ctx *ctx, size_t *dropped) {
-        _cleanup_free_ char *path = path_in_root(ctx->root, "/etc/fstab"), *text = NULL, *out = NULL;
+        _cleanup_free_ char *text = NULL, *out = NULL;
         size_t len, outlen = 0;
-        if (!path)
-                return -ENOMEM;
-        int r = read_full_file(path, &text, &len);
+        int r = read_file_in_root(ctx->root, "/etc/fstab", &text, &len);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -47,13 +46,11 @@ static int drop_fstab_swap(const struct agent_ctx *ctx, size_t *dropped) {
 }
 
 static int mask_swap_target(const struct agent_ctx *ctx) {
-        _cleanup_free_ char *dir = path_in_root(ctx->root, "/etc/systemd/system"), *link = NULL;
-        if (!dir || asprintf(&link, "%s/swap.target", dir) < 0)
-                return -ENOMEM;
-        int r = mkdir_p(dir, 0755);
+        _cleanup_close_ int dir = -EBADF;
+        int r = mkdir_in_root(ctx->root, "/etc/systemd/system", 0755, &dir);
         if (r < 0)
                 return r;
-        if (symlink("/dev/null", link) < 0 && errno != EEXIST)
+        if (symlinkat("/dev/null", dir, "swap.target") < 0 && errno != EEXIST)
                 return negative_errno();
         return 0;
 }
@@ -63,10 +60,10 @@ static int swap_apply(const struct agent_ctx *ctx, const struct step *s, struct 
         size_t dropped = 0;
         int r = drop_fstab_swap(ctx, &dropped);
         if (r < 0)
-                return step_fail(res, r, "cannot rewrite /etc/fstab: %s", strerror(-r));
+                return step_fail(res, r, "cannot rewrite /etc/fstab: %s", chase_strerror(r));
         r = mask_swap_target(ctx);
         if (r < 0)
-                return step_fail(res, r, "cannot mask swap.target: %s", strerror(-r));
+                return step_fail(res, r, "cannot mask swap.target: %s", chase_strerror(r));
         if (ctx->live) {
                 r = step_run(res, 120000, (char *[]) { "swapoff", "-a", NULL });
                 if (r < 0)

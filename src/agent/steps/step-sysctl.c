@@ -3,9 +3,11 @@
  * kubeadm's preflight, or our own choice), applied through /proc/sys, read
  * back and verified. Under --root, /proc/sys is the tree's own: a key whose
  * file does not exist there is persisted but not applied. */
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
 
 static char *sysctl_conf(const struct role *role) {
@@ -22,14 +24,16 @@ static char *sysctl_conf(const struct role *role) {
         return text;
 }
 
-static char *proc_path(const char *root, const char *key) {
-        _cleanup_free_ char *rel = NULL;
+/* "/proc/sys/net/ipv4/ip_local_port_range" for "net.ipv4.ip_local_port_range":
+ * under the root, so a tree's /proc/sys stands in for the kernel's in tests */
+static char *proc_path(const char *key) {
+        char *rel = NULL;
         if (asprintf(&rel, "/proc/sys/%s", key) < 0)
                 return NULL;
         for (char *p = rel + strlen("/proc/sys/"); *p; p++)
                 if (*p == '.')
                         *p = '/';
-        return path_in_root(root, rel);
+        return rel;
 }
 
 /* /proc/sys prints vectors tab-separated; compare field by field. */
@@ -50,21 +54,22 @@ static bool sysctl_value_equal(const char *a, const char *b) {
 }
 
 static int apply_one(const struct agent_ctx *ctx, const struct role_sysctl *sc, struct step_result *res, bool *applied) {
-        _cleanup_free_ char *path = proc_path(ctx->root, sc->key), *back = NULL;
+        _cleanup_free_ char *path = proc_path(sc->key), *back = NULL;
         if (!path)
                 return -ENOMEM;
         *applied = false;
-        if (access(path, F_OK) < 0) {
+        _cleanup_close_ int fd = chase_open(ctx->root, path, O_WRONLY);
+        if (fd < 0) {
                 if (!ctx->live)
                         return 0;
-                return step_fail(res, -ENOENT, "sysctl %s: %s does not exist (module not loaded?)", sc->key, path);
+                return step_fail(res, fd, "sysctl %s: %s: %s (module not loaded?)", sc->key, path, chase_strerror(fd));
         }
-        _cleanup_fclose_ FILE *f = fopen(path, "we");
+        _cleanup_fclose_ FILE *f = fdopen(TAKE_FD(fd), "we");
         if (!f || fprintf(f, "%s\n", sc->value) < 0 || fflush(f) != 0)
                 return step_fail(res, negative_errno(), "cannot set sysctl %s = %s: %m", sc->key, sc->value);
-        int r = read_full_file(path, &back, NULL);
+        int r = read_file_in_root(ctx->root, path, &back, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot read back sysctl %s: %s", sc->key, strerror(-r));
+                return step_fail(res, r, "cannot read back sysctl %s: %s", sc->key, chase_strerror(r));
         if (!sysctl_value_equal(back, sc->value)) {
                 back[strcspn(back, "\n")] = 0;         /* may be empty: never strtok's NULL */
                 return step_fail(res, -EIO, "sysctl %s reads back '%s', want '%s'", sc->key, back, sc->value);
@@ -80,7 +85,7 @@ static int sysctl_apply(const struct agent_ctx *ctx, const struct step *s, struc
                 return -ENOMEM;
         int r = write_file_atomic(ctx->root, dest, conf, strlen(conf), 0644, -1, -1, NULL);
         if (r < 0)
-                return step_fail(res, r, "cannot write %s: %s", dest, strerror(-r));
+                return step_fail(res, r, "cannot write %s: %s", dest, chase_strerror(r));
         size_t applied = 0;
         for (size_t i = 0; i < ctx->role->n_sysctls; i++) {
                 bool ok;

@@ -4,20 +4,23 @@
  * labelled node (facts §8). Owners and modes come from the role data. */
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
+#include "basic/macro.h"
 
+/* Owner and mode are set on the directory's fd, never by path: a symlink
+ * put at the path after the mkdir cannot redirect them. */
 static int make_volume(const struct agent_ctx *ctx, const struct role_volume *v, struct step_result *res) {
-        _cleanup_free_ char *path = path_in_root(ctx->root, v->path);
-        if (!path)
-                return -ENOMEM;
-        int r = mkdir_p(path, 0755);
+        _cleanup_close_ int fd = -EBADF;
+        int r = mkdir_in_root(ctx->root, v->path, 0755, &fd);
         if (r < 0)
-                return step_fail(res, r, "cannot create %s: %s", v->path, strerror(-r));
-        if (chown(path, v->uid, v->gid) < 0)
+                return step_fail(res, r, "cannot create %s: %s", v->path, chase_strerror(r));
+        if (fchown(fd, v->uid, v->gid) < 0)
                 return step_fail(res, negative_errno(), "cannot chown %s to %u:%u: %m", v->path,
                                  (unsigned) v->uid, (unsigned) v->gid);
-        if (chmod(path, v->mode) < 0)
+        if (fchmod(fd, v->mode) < 0)
                 return step_fail(res, negative_errno(), "cannot chmod %s to %04o: %m", v->path, (unsigned) v->mode);
         return 0;
 }

@@ -39,7 +39,7 @@ int step_run_hiding(struct step_result *res, int timeout_ms, char * const *argv,
         _cleanup_free_ char *cmd = strv_join(argv, " ");
         int r = exec_run(argv, timeout_ms, &er);
         if (r < 0)
-                return step_fail(res, r, "cannot run '%s': %s", cmd ? cmd : argv[0], strerror(-r));
+                return step_fail(res, r, "cannot run '%s': %s", cmd ? cmd : argv[0], chase_strerror(r));
         if (hide)
                 hide(er.output, data);
         if (er.status != 0) {
@@ -59,11 +59,11 @@ int step_sysmgr_open(struct step_result *res, struct sysmgr **ret) {
         int r = sysmgr_open(ret);
         if (r < 0)
                 return step_fail(res, r, "cannot reach systemd (its private socket or the system bus): %s",
-                                 strerror(-r));
+                                 chase_strerror(r));
         return 0;
 }
 
 int step_sysmgr_fail(struct step_result *res, const struct sysmgr *m, int r) {
         const char *why = sysmgr_error(m);
-        return step_fail(res, r, "systemd: %s", why[0] ? why : strerror(-r));
+        return step_fail(res, r, "systemd: %s", why[0] ? why : chase_strerror(r));
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include "agent/state.h"
 #include "agent/sysmgr.h"
+#include "basic/chase.h"
 #include "shared/basepkg.h"
 #include "shared/config.h"
 #include "shared/renderer.h"
