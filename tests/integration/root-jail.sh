@@ -66,7 +66,7 @@ if "$AGENT" run --root "$root" --seed cloud-init/examples/lb >"$root.log" 2>&1; 
 else ok "climb: a run through a link out of the tree fails"; fi
 check "climb: the error names the file and says it leads out" grep -q 'cannot write /etc/systemd/network/10-nodeos.network: leads out of the root' "$root.log"
 if [ "$(sums)" = "$before" ]; then ok "climb: nothing outside the root changed"; else nok "climb: the outside tree changed"; fi
-root=$tmp/loop; mkdir -p "$root/etc/systemd"; ln -s network2 "$root/etc/systemd/network"; ln -s /etc/systemd/network "$root/etc/systemd/network2"
+root=$tmp/loop; mkdir -p "$root/etc/systemd"; ln -s network2 "$root/etc/systemd/network"; ln -s network "$root/etc/systemd/network2"
 "$AGENT" run --root "$root" --seed cloud-init/examples/lb >"$root.log" 2>&1
 check "loop: the error names the file and the loop" grep -q 'cannot write /etc/systemd/network/10-nodeos.network: a symlink loop on the way' "$root.log"
 
