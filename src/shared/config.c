@@ -302,59 +302,83 @@ size_t lb_backends_total(const struct lb_config *lb) {
 
 enum var_type { V_STRING, V_BOOL, V_BOOL_OR_STRING, V_INT, V_MAP };
 
+/* What a string must look like to be what it becomes (Kubernetes' rules for
+ * the values that end up in Kubernetes objects: the master's manifests). */
+enum var_format { F_ANY, F_DNS_LABEL, F_DNS_SUBDOMAIN, F_DNS_SUBDOMAIN_OR_EMPTY, F_LABEL_VALUE, F_IMAGE_TAG, F_IP };
+
 struct var_spec {
         const char *name;
         enum var_type type;
         const char *dflt;               /* string/bool/int default as text */
         const struct var_spec *fields;  /* V_MAP: its keys (NULL-named end) */
         long long min, max;
+        enum var_format format;         /* V_STRING */
+};
+
+static const struct {
+        bool (*valid)(const char *);
+        const char *what;
+} var_formats[] = {
+        [F_DNS_LABEL] = { dns1123_label_is_valid,
+                          "a DNS-1123 label, as Kubernetes requires of a namespace (at most 63 of a-z, 0-9 and '-', "
+                          "starting and ending with a letter or digit)" },
+        [F_DNS_SUBDOMAIN] = { dns1123_subdomain_is_valid,
+                              "a DNS-1123 subdomain, as Kubernetes requires of a name (dot-separated labels of a-z, 0-9 "
+                              "and '-', at most 253)" },
+        [F_DNS_SUBDOMAIN_OR_EMPTY] = { dns1123_subdomain_is_valid,
+                                       "empty or a DNS-1123 subdomain, as Kubernetes requires of a StorageClass name" },
+        [F_LABEL_VALUE] = { label_value_is_valid,
+                            "a Kubernetes label value (at most 63 of A-Z, a-z, 0-9, '.', '_' and '-', starting and ending "
+                            "with a letter or digit)" },
+        [F_IMAGE_TAG] = { image_tag_is_valid, "an image tag (A-Z, a-z, 0-9, '_', '.' and '-', at most 128, not starting with '.' or '-')" },
+        [F_IP] = { ip_address_is_valid, "an IP address" },
 };
 
 static const struct var_spec nodeports_apigw[] = {
-        { "http", V_INT, "30001", NULL, 30000, 32767 }, { "https", V_INT, "30002", NULL, 30000, 32767 }, {} };
+        { "http", V_INT, "30001", NULL, 30000, 32767, F_ANY }, { "https", V_INT, "30002", NULL, 30000, 32767, F_ANY }, {} };
 static const struct var_spec nodeports_lwm2m[] = {
-        { "coap", V_INT, "30006", NULL, 30000, 32767 }, { "coaps", V_INT, "30007", NULL, 30000, 32767 },
-        { "file_server", V_INT, "30008", NULL, 30000, 32767 }, { "file_servers", V_INT, "30009", NULL, 30000, 32767 },
-        { "http", V_INT, "30010", NULL, 30000, 32767 }, {} };
+        { "coap", V_INT, "30006", NULL, 30000, 32767, F_ANY }, { "coaps", V_INT, "30007", NULL, 30000, 32767, F_ANY },
+        { "file_server", V_INT, "30008", NULL, 30000, 32767, F_ANY }, { "file_servers", V_INT, "30009", NULL, 30000, 32767, F_ANY },
+        { "http", V_INT, "30010", NULL, 30000, 32767, F_ANY }, {} };
 static const struct var_spec nodeports[] = {
-        { "apigw", V_MAP, NULL, nodeports_apigw, 0, 0 }, { "metrics", V_INT, "30003", NULL, 30000, 32767 },
-        { "mqtt", V_INT, "30004", NULL, 30000, 32767 }, { "mqtts", V_INT, "30005", NULL, 30000, 32767 },
-        { "lwm2m", V_MAP, NULL, nodeports_lwm2m, 0, 0 }, {} };
+        { "apigw", V_MAP, NULL, nodeports_apigw, 0, 0, F_ANY }, { "metrics", V_INT, "30003", NULL, 30000, 32767, F_ANY },
+        { "mqtt", V_INT, "30004", NULL, 30000, 32767, F_ANY }, { "mqtts", V_INT, "30005", NULL, 30000, 32767, F_ANY },
+        { "lwm2m", V_MAP, NULL, nodeports_lwm2m, 0, 0, F_ANY }, {} };
 static const struct var_spec node_labels[] = {
-        { "dojot", V_STRING, "dojot", NULL, 0, 0 }, { "x509", V_STRING, "x509", NULL, 0, 0 },
-        { "kafka", V_STRING, "kafka", NULL, 0, 0 }, { "vernemq", V_STRING, "vernemq", NULL, 0, 0 }, {} };
+        { "dojot", V_STRING, "dojot", NULL, 0, 0, F_LABEL_VALUE }, { "x509", V_STRING, "x509", NULL, 0, 0, F_LABEL_VALUE },
+        { "kafka", V_STRING, "kafka", NULL, 0, 0, F_LABEL_VALUE }, { "vernemq", V_STRING, "vernemq", NULL, 0, 0, F_LABEL_VALUE }, {} };
 static const struct var_spec locust[] = {
-        { "ip", V_STRING, "127.0.0.1", NULL, 0, 0 }, { "port", V_INT, "9646", NULL, 1, 65535 }, {} };
+        { "ip", V_STRING, "127.0.0.1", NULL, 0, 0, F_IP }, { "port", V_INT, "9646", NULL, 1, 65535, F_ANY }, {} };
 
 static const struct var_spec dojot_vars[] = {
-        { "dojot_namespace", V_STRING, "dojot", NULL, 0, 0 },
-        { "dojot_version", V_STRING, "v0.5.0", NULL, 0, 0 },
-        { "dojot_domain_name", V_STRING, "localhost", NULL, 0, 0 },
-        { "dojot_storage_class_name", V_STRING, "", NULL, 0, 0 },
-        { "dojot_kubernetes_rbac", V_BOOL, "true", NULL, 0, 0 },
-        { "dojot_zk_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_psql_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_x509_identity_mgmt_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_mongodb_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_minio_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_kafka_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_kafka_ws_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_apigw_persistent_volumes", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_guiv2_enabled", V_BOOL, "true", NULL, 0, 0 },
-        { "dojot_auth_email_enabled", V_BOOL, "false", NULL, 0, 0 },
+        { "dojot_namespace", V_STRING, "dojot", NULL, 0, 0, F_DNS_LABEL },
+        { "dojot_version", V_STRING, "v0.5.0", NULL, 0, 0, F_IMAGE_TAG },
+        { "dojot_domain_name", V_STRING, "localhost", NULL, 0, 0, F_DNS_SUBDOMAIN },
+        { "dojot_storage_class_name", V_STRING, "", NULL, 0, 0, F_DNS_SUBDOMAIN_OR_EMPTY },
+        { "dojot_kubernetes_rbac", V_BOOL, "true", NULL, 0, 0, F_ANY },
+        { "dojot_zk_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_psql_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_x509_identity_mgmt_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_mongodb_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_minio_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_kafka_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_kafka_ws_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_apigw_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_guiv2_enabled", V_BOOL, "true", NULL, 0, 0, F_ANY },
+        { "dojot_auth_email_enabled", V_BOOL, "false", NULL, 0, 0, F_ANY },
         /* A string in the original, where 'false' was still true (facts §1). */
-        { "dojot_insecure_mqtt", V_BOOL_OR_STRING, "true", NULL, 0, 0 },
-        { "dojot_vernemq_replicas", V_INT, "1", NULL, 1, 1000 },
-        { "dojot_bridges_replicas", V_INT, "1", NULL, 1, 1000 },
-        { "dojot_x509_identity_mgmt_replicas", V_INT, "1", NULL, 1, 1000 },
-        { "dojot_kafka_ws_enable_tls", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_apigw_enable_mutual_tls", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_fixed_nodeports_enabled", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_nodeports", V_MAP, NULL, nodeports, 0, 0 },
-        { "dojot_enable_node_affinity", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_node_label", V_MAP, NULL, node_labels, 0, 0 },
-        { "dojot_enable_locust_exporter", V_BOOL, "false", NULL, 0, 0 },
-        { "dojot_locust_exporter", V_MAP, NULL, locust, 0, 0 },
+        { "dojot_insecure_mqtt", V_BOOL_OR_STRING, "true", NULL, 0, 0, F_ANY },
+        { "dojot_vernemq_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
+        { "dojot_bridges_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
+        { "dojot_x509_identity_mgmt_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
+        { "dojot_kafka_ws_enable_tls", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_apigw_enable_mutual_tls", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_fixed_nodeports_enabled", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_nodeports", V_MAP, NULL, nodeports, 0, 0, F_ANY },
+        { "dojot_enable_node_affinity", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_node_label", V_MAP, NULL, node_labels, 0, 0, F_ANY },
+        { "dojot_enable_locust_exporter", V_BOOL, "false", NULL, 0, 0, F_ANY },
+        { "dojot_locust_exporter", V_MAP, NULL, locust, 0, 0, F_ANY },
         {}
 };
 
@@ -410,12 +434,17 @@ static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const str
         long long i;
         switch (spec->type) {
         case V_STRING:
-                if (n->kind == YNODE_SCALAR && !ynode_is_null(n))
-                        return cJSON_CreateString(n->value);
-                if (n->kind == YNODE_SCALAR && n->quoted)
-                        return cJSON_CreateString("");
-                err(p, n, "%s: expected a string", path);
-                return NULL;
+                if (n->kind != YNODE_SCALAR || (ynode_is_null(n) && !n->quoted)) {
+                        err(p, n, "%s: expected a string", path);
+                        return NULL;
+                }
+                const char *text = ynode_is_null(n) ? "" : n->value;
+                if (spec->format != F_ANY && !(spec->format == F_DNS_SUBDOMAIN_OR_EMPTY && !*text) &&
+                    !var_formats[spec->format].valid(text)) {
+                        err(p, n, "%s: '%s' is not %s", path, text, var_formats[spec->format].what);
+                        return NULL;
+                }
+                return cJSON_CreateString(text);
         case V_BOOL_OR_STRING:
                 if (n->kind == YNODE_SCALAR && n->quoted && (STREQ(n->value, "true") || STREQ(n->value, "false")))
                         return cJSON_CreateBool(STREQ(n->value, "true"));
@@ -552,6 +581,79 @@ static bool parse_user(struct parser *p, const struct ynode *m) {
         return ok;
 }
 
+/* --- checks across values --------------------------------------------------- */
+
+/* The seed's node at a dotted path under user-data ("dojot.vars.x.y"), or NULL. */
+static const struct ynode *seed_node_at(const struct ynode *user, const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        const struct ynode *n = user;
+        char *save = NULL;
+        for (char *k = copy ? strtok_r(copy, ".", &save) : NULL; n && k; k = strtok_r(NULL, ".", &save))
+                n = n->kind == YNODE_MAPPING ? ynode_get(n, k) : NULL;
+        return copy ? n : NULL;
+}
+
+struct nodeport {
+        char path[96];          /* "apigw.http" under dojot_nodeports */
+        long long port;
+};
+
+static size_t collect_nodeports(const cJSON *o, const char *prefix, struct nodeport *out, size_t n, size_t cap) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, o) {
+                char path[96];
+                if (snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", it->string) >= (int) sizeof(path))
+                        continue;
+                if (cJSON_IsObject(it))
+                        n = collect_nodeports(it, path, out, n, cap);
+                else if (cJSON_IsNumber(it) && n < cap) {
+                        snprintf(out[n].path, sizeof(out[n].path), "%s", path);
+                        out[n++].port = (long long) it->valuedouble;
+                }
+        }
+        return n;
+}
+
+/* Two Services on one NodePort: the API server refuses the second ("provided
+ * port is already allocated"), after the master has half applied dojot. */
+static void check_nodeports_unique(struct parser *p, const struct ynode *user) {
+        struct nodeport ports[32];
+        size_t n = collect_nodeports(cJSON_GetObjectItem(p->c->dojot.vars, "dojot_nodeports"), "", ports, 0, ELEMENTSOF(ports));
+        for (size_t j = 1; j < n; j++)
+                for (size_t i = 0; i < j; i++) {
+                        if (ports[i].port != ports[j].port)
+                                continue;
+                        char pi[192], pj[192];
+                        snprintf(pi, sizeof(pi), "dojot.vars.dojot_nodeports.%.95s", ports[i].path);
+                        snprintf(pj, sizeof(pj), "dojot.vars.dojot_nodeports.%.95s", ports[j].path);
+                        const struct ynode *at = seed_node_at(user, pj);
+                        const char *here = pj, *other = pi;
+                        if (!at) {
+                                at = seed_node_at(user, pi);
+                                here = pi, other = pj;
+                        }
+                        if (!at)
+                                continue;
+                        err(p, at, "%s: NodePort %lld is also %s%s; two services cannot share a NodePort "
+                            "(the API server refuses the second)", here, ports[i].port, other,
+                            seed_node_at(user, other) ? "" : " (its default)");
+                        break;
+                }
+}
+
+/* The lb forwards to the dojot NodePorts; without fixed NodePorts
+ * Kubernetes picks them at random and the lb sends traffic nowhere. The
+ * master's seed decides; an lb seed that says they are not fixed
+ * contradicts itself (nodeos-seedgen checks the inventory as a whole). */
+static void check_lb_needs_fixed_nodeports(struct parser *p, const struct ynode *user) {
+        const struct node_config *c = p->c;
+        const struct ynode *at = seed_node_at(user, "dojot.vars.dojot_fixed_nodeports_enabled");
+        if (!c->has_lb || c->lb.mode == LB_MODE_NONE || !at || config_dojot_bool(c, "dojot_fixed_nodeports_enabled"))
+                return;
+        err(p, at, "dojot.vars.dojot_fixed_nodeports_enabled: false, but this lb forwards to the dojot NodePorts, "
+            "which Kubernetes then assigns at random; set it to true");
+}
+
 static int fill_defaults(struct node_config *c) {
         if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* facts §0.5 */
                 return -ENOMEM;
@@ -571,7 +673,7 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
         _cleanup_config_ struct node_config *c = calloc(1, sizeof(*c));
         size_t before = diag_count(d);
         if (!c || !(c->meta_data_file = strdup(meta_file)) || !(c->user_data_file = strdup(user_file)) ||
-            !(c->dojot.vars = var_default(&(struct var_spec) { "vars", V_MAP, NULL, dojot_vars, 0, 0 })))
+            !(c->dojot.vars = var_default(&(struct var_spec) { "vars", V_MAP, NULL, dojot_vars, 0, 0, F_ANY })))
                 return -ENOMEM;
         struct parser p = { .c = c, .known_roles = known_roles, .s = { .diag = d } };
 
@@ -589,6 +691,10 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
 
         if (!c->hostname && user && meta && diag_count(d) == before)
                 diag_add(d, c->user_data_file, user->line, user->col, "hostname: missing (set hostname, or local-hostname in meta-data)");
+        if (user && diag_count(d) == before) {
+                check_nodeports_unique(&p, user);
+                check_lb_needs_fixed_nodeports(&p, user);
+        }
         if (diag_count(d) > before)
                 return -EINVAL;
         int r = fill_defaults(c);

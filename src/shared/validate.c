@@ -165,3 +165,61 @@ bool ssh_public_key_is_valid(const char *s) {
         return false;
 }
 
+
+static bool is_lower_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(char c) {
+        return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* n bytes of s as one DNS-1123 label */
+static bool dns_label_n(const char *s, size_t n) {
+        if (n == 0 || n > 63 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_lower_alnum(s[i]) && s[i] != '-')
+                        return false;
+        return true;
+}
+
+bool dns1123_label_is_valid(const char *s) {
+        return dns_label_n(s, strlen(s));
+}
+
+bool dns1123_subdomain_is_valid(const char *s) {
+        size_t len = strlen(s);
+        if (len == 0 || len > 253)
+                return false;
+        for (const char *p = s;;) {
+                size_t n = strcspn(p, ".");
+                if (!dns_label_n(p, n))
+                        return false;
+                if (!p[n])
+                        return true;
+                p += n + 1;
+        }
+}
+
+bool label_value_is_valid(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0)
+                return true;
+        if (n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_alnum(s[i]) && !strchr("._-", s[i]))
+                        return false;
+        return true;
+}
+
+bool image_tag_is_valid(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 128 || !(is_alnum(s[0]) || s[0] == '_'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_alnum(s[i]) && !strchr("_.-", s[i]))
+                        return false;
+        return true;
+}

@@ -24,5 +24,15 @@ bool ca_cert_hash_is_valid(const char *s);
 const char *endpoint_problem(const char *s);
 /* RFC 3339 time -> unix seconds in *ret; NULL or why not. */
 const char *rfc3339_problem(const char *s, int64_t *ret);
+/* Kubernetes' own rules (k8s.io/apimachinery/pkg/util/validation), for
+ * values that become parts of Kubernetes objects: */
+/* DNS-1123 label: namespaces. 1..63 of [a-z0-9-], alphanumeric at both ends. */
+bool dns1123_label_is_valid(const char *s);
+/* DNS-1123 subdomain: object names, domain names. Dot-separated labels, <= 253. */
+bool dns1123_subdomain_is_valid(const char *s);
+/* A label value: empty, or <= 63 of [A-Za-z0-9._-], alphanumeric at both ends. */
+bool label_value_is_valid(const char *s);
+/* An image tag (the reference grammar): [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. */
+bool image_tag_is_valid(const char *s);
 /* One OpenSSH public key line of a known type. */
 bool ssh_public_key_is_valid(const char *s);
