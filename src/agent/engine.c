@@ -72,6 +72,11 @@ static int fetch_and_validate(struct run *run) {
 
         t = now_ms();
         r = seed_load_config(o->roles_dir, &run->seed, &run->catalog, &run->config, &d);
+        /* everything the run renders, rendered now: a seed value that a
+         * renderer or the manifests refuse fails here, before any step (the
+         * base package list only adds optional lines, so none is needed) */
+        if (r >= 0)
+                r = seed_render_check(run->catalog, run->config, NULL, &d);
         if (r < 0) {
                 _cleanup_free_ char *all = diag_join(&d);
                 STRV_FOREACH(l, d.lines)

@@ -92,6 +92,13 @@ static int cmd_validate(const char *roles_dir, const char *seed_dir) {
         struct role_catalog *cat = NULL;
         struct node_config *cfg = NULL;
         int r = load_seed_config(roles_dir, seed_dir, &seed, &cat, &cfg);
+        if (r >= 0) {
+                /* what a run would render, rendered offline: validate is the whole truth */
+                struct diag d = {};
+                r = seed_render_check(cat, cfg, NULL, &d);
+                diag_print(&d, stderr);
+                diag_done(&d);
+        }
         if (r >= 0)
                 printf("%s: valid seed for role %s (instance %s, hostname %s, topology %s)\n", seed_dir,
                        cfg->role, cfg->instance_id, cfg->hostname, topology_to_string(cfg->topology));

@@ -9,6 +9,8 @@
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "shared/config.h"
+#include "shared/manifests.h"
+#include "shared/renderer.h"
 #include "shared/role.h"
 #include "shared/seed.h"
 
@@ -86,4 +88,66 @@ int seed_load_config(const char *roles_dir, const struct seed *seed,
         *ret_catalog = TAKE_PTR(cat);
         *ret_config = TAKE_PTR(cfg);
         return 0;
+}
+
+static bool file_applies(const struct role_file *f, const struct node_config *c) {
+        return !f->when_lb_mode || (c->lb.mode != LB_MODE_NONE && STREQ(f->when_lb_mode, lb_mode_to_string(c->lb.mode)));
+}
+
+static int render_files(const struct role_catalog *cat, const struct role *role, const struct node_config *cfg,
+                        const struct base_packages *packages, struct diag *d) {
+        struct render_ctx ctx = { .config = cfg, .role = role, .catalog = cat, .packages = packages };
+        for (size_t i = 0; i < role->n_files; i++) {
+                const struct role_file *f = &role->files[i];
+                const struct renderer *rd = renderer_find(f->renderer);
+                _cleanup_free_ char *text = NULL, *error = NULL;
+                if (!file_applies(f, cfg))
+                        continue;
+                int r = rd ? rd->render(&ctx, &text, &error) : -EINVAL;
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        diag_add(d, cfg->user_data_file, cfg->role_pos.line, cfg->role_pos.col, "role %s: %s cannot be rendered from this seed: %s",
+                                 role->name, f->dest, error ? error : rd ? strerror(-r) : "unknown renderer");
+        }
+        return 0;
+}
+
+/* The manifests' own diagnostics point into the role's templates, one per
+ * occurrence; the seed's author gets each distinct problem once. */
+static int render_manifests(const struct role *role, const struct node_config *cfg, struct diag *d) {
+        struct manifest_render mr = {};
+        struct diag md = {};
+        int r = manifests_render(role->manifests, role->dir, cfg, &mr, &md);
+        manifest_render_done(&mr);
+        _cleanup_strv_free_ char **seen = NULL;
+        STRV_FOREACH(l, md.lines) {
+                /* "file:line[:col]: problem" -> problem */
+                const char *why = strstr(*l, ": ");
+                why = why ? why + 2 : *l;
+                if (strv_contains(seen, why))
+                        continue;
+                if (strv_extend(&seen, why) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                diag_add(d, cfg->user_data_file, cfg->role_pos.line, cfg->role_pos.col,
+                         "role %s: its manifests cannot be rendered from this seed: %s (first at %s)", role->name, why, *l);
+        }
+        diag_done(&md);
+        return r == -ENOMEM ? r : 0;
+}
+
+int seed_render_check(const struct role_catalog *cat, const struct node_config *cfg, const struct base_packages *packages,
+                      struct diag *d) {
+        const struct role *role = role_catalog_find(cat, cfg->role);
+        size_t before = diag_count(d);
+        if (!role)
+                return -EINVAL;
+        int r = render_files(cat, role, cfg, packages, d);
+        if (r >= 0 && role->manifests)
+                r = render_manifests(role, cfg, d);
+        if (r < 0)
+                return r;
+        return diag_count(d) > before ? -EINVAL : 0;
 }

@@ -36,3 +36,15 @@ struct diag;
  * Problems go to d; returns 0, -EINVAL (d has them) or another -errno. */
 int seed_load_config(const char *roles_dir, const struct seed *seed,
                      struct role_catalog **ret_catalog, struct node_config **ret_config, struct diag *d);
+
+struct base_packages;
+
+/* Renders, in memory, everything a run would render from this seed: each
+ * file the role declares for it (the lb's haproxy.cfg or nginx.conf, the
+ * kubeadm configs, daemon.json, ...) and the role's cluster manifests, so
+ * that an error a run could hit because of the seed's values is found
+ * before anything is applied. Problems go to d, naming the seed; each
+ * cause once. packages: the image's base packages (NULL: none known).
+ * 0, -EINVAL (d has them) or -ENOMEM. */
+int seed_render_check(const struct role_catalog *cat, const struct node_config *cfg, const struct base_packages *packages,
+                      struct diag *d);
