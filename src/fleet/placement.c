@@ -497,6 +497,34 @@ static void check_lb(struct planner *pl) {
 /* dojot_enable_node_affinity pins every dojot workload to nodes labelled
  * with a dojot_node_label value (facts §9): a value no node carries leaves
  * its pods Pending forever. */
+static const struct seedgen_node *lb_node(const struct seedgen_plan *p) {
+        for (size_t i = 0; i < p->n; i++)
+                if (p->nodes[i].lb_mode)
+                        return &p->nodes[i];
+        return NULL;
+}
+
+/* The lb forwards to the dojot NodePorts: the master must fix them, or
+ * Kubernetes assigns them at random (dojot_fixed_nodeports_enabled, false
+ * by default in ansible-dojot's group_vars/all/dojot.yaml). An inventory
+ * that leaves it out gets it set in every seed; one that says false is
+ * refused at its line. */
+bool seedgen_plan_fixes_nodeports(const struct seedgen_plan *p) {
+        return lb_node(p) && !(p->vars && ynode_get(p->vars, "dojot_fixed_nodeports_enabled"));
+}
+
+static void check_lb_nodeports_fixed(struct planner *pl, const char *vars_file) {
+        const struct seedgen_node *lb = lb_node(pl->p);
+        const struct ynode *v = pl->p->vars ? ynode_get(pl->p->vars, "dojot_fixed_nodeports_enabled") : NULL;
+        bool fixed = false;
+        if (!lb || !v || (ynode_bool(v, &fixed) >= 0 && fixed))
+                return;
+        diag_add(pl->d, vars_file, v->line, v->col,
+                 "dojot_fixed_nodeports_enabled: false, but host '%s' is an lb forwarding to the dojot NodePorts, "
+                 "which Kubernetes then assigns at random; set it to true", lb->host);
+        pl->bad = true;
+}
+
 static void check_node_labels(struct planner *pl, const char *vars_file) {
         const struct ynode *aff = pl->p->vars ? ynode_get(pl->p->vars, "dojot_enable_node_affinity") : NULL;
         bool on = false;
@@ -560,6 +588,10 @@ int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret,
         r = inventory_load(hosts, &p.inv, d);
         if (r >= 0)
                 r = load_vars(o->inventory_dir, &p.vars, &vars_file, d);
+        /* the agent's own checks of the variables, at dojot.yaml's lines:
+         * an error there would otherwise surface at a generated seed's line */
+        if (r >= 0 && p.vars)
+                r = config_check_dojot_vars(p.vars, vars_file, d);
         if (r >= 0)
                 r = role_catalog_load(o->roles_dir, &p.cat, d);
         if (r < 0) {
@@ -628,6 +660,7 @@ int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret,
         check_counts(&pl);
         check_identity(&pl);
         check_lb(&pl);
+        check_lb_nodeports_fixed(&pl, vars_file);
         check_node_labels(&pl, vars_file);
         strv_free(pl.failed);
         if (pl.bad) {

@@ -15,6 +15,7 @@
  *   nodes.tsv                                           hostname, address, role, mac, lb mode, host
  *                                                       (no secrets; image/make-pxe reads it) */
 
+#include <stdbool.h>
 #include "basic/diag.h"
 
 struct inventory;
@@ -58,6 +59,9 @@ struct seedgen_plan {
  * host (or group) and the key. -EINVAL when the inventory cannot be mapped. */
 int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret, struct diag *d);
 void seedgen_plan_done(struct seedgen_plan *p);
+/* True when the rollout has an lb and the inventory leaves
+ * dojot_fixed_nodeports_enabled out: the seeds then set it to true. */
+bool seedgen_plan_fixes_nodeports(const struct seedgen_plan *p);
 /* Does everything: plan, mint, write, validate. Prints a summary on stdout. */
 int seedgen_run(const struct seedgen_options *o, struct diag *d);
 /* "36", "36h", "90m", "3600s", "7d" -> seconds (a bare number is hours).

@@ -122,10 +122,14 @@ char *seed_user_data(const struct seedgen_options *o, const struct seedgen_plan 
         if (!STREQ(r->kubernetes, "none"))
                 fprintf(f, "  token: \"%s\"\n  token_expires: \"%s\"\n", secret_reveal(&t->token), when);
         fprintf(f, "dojot:\n  variant: %s\n", p->variant);
-        if (p->vars && p->vars->n > 0) {
+        bool fix = seedgen_plan_fixes_nodeports(p);
+        if ((p->vars && p->vars->n > 0) || fix)
                 fprintf(f, "  vars:\n");
+        if (p->vars && p->vars->n > 0)
                 emit_ynode(f, p->vars, 4);
-        }
+        if (fix)
+                fputs("    # the rollout has an lb, which forwards to fixed NodePorts (nodeos-seedgen)\n"
+                      "    dojot_fixed_nodeports_enabled: true\n", f);
         if (fclose(f) != 0) {
                 free(text);
                 return NULL;

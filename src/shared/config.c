@@ -459,6 +459,31 @@ static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const str
         return NULL;
 }
 
+/* The variables of a mapping (a seed's dojot.vars, or an inventory's
+ * group_vars/all/dojot.yaml itself) into p->c->dojot.vars; where names the
+ * mapping in messages ("dojot.vars"; "" for a file of its own). */
+static bool parse_dojot_vars(struct parser *p, const struct ynode *v, const char *where) {
+        bool ok = true;
+        for (size_t i = 0; i < v->n; i++) {
+                const struct var_spec *spec = dojot_vars;
+                while (spec->name && !STREQ(spec->name, v->keys[i]->value))
+                        spec++;
+                char path[160];
+                snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "", v->keys[i]->value);
+                if (!spec->name) {
+                        err(p, v->keys[i], "unknown dojot variable '%s'%s%s", v->keys[i]->value, *where ? " in " : "", where);
+                        ok = false;
+                        continue;
+                }
+                cJSON *val = parse_var(p, spec, v->items[i], path);
+                if (!val)
+                        ok = false;
+                else
+                        cJSON_ReplaceItemInObject(p->c->dojot.vars, spec->name, val);
+        }
+        return ok;
+}
+
 static bool parse_dojot(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "variant", "vars", NULL };
         struct dojot_config *dj = &p->c->dojot;
@@ -479,25 +504,9 @@ static bool parse_dojot(struct parser *p, const struct ynode *m) {
                         ok = false;
                 }
         }
-        if ((v = ynode_get(m, "vars")) && schema_expect(&p->s, v, YNODE_MAPPING, "dojot.vars")) {
-                for (size_t i = 0; i < v->n; i++) {
-                        const struct var_spec *spec = dojot_vars;
-                        while (spec->name && !STREQ(spec->name, v->keys[i]->value))
-                                spec++;
-                        char path[160];
-                        snprintf(path, sizeof(path), "dojot.vars.%s", v->keys[i]->value);
-                        if (!spec->name) {
-                                err(p, v->keys[i], "unknown dojot variable '%s' in dojot.vars", v->keys[i]->value);
-                                ok = false;
-                                continue;
-                        }
-                        cJSON *val = parse_var(p, spec, v->items[i], path);
-                        if (!val)
-                                ok = false;
-                        else
-                                cJSON_ReplaceItemInObject(dj->vars, spec->name, val);
-                }
-        } else
+        if ((v = ynode_get(m, "vars")) && schema_expect(&p->s, v, YNODE_MAPPING, "dojot.vars"))
+                ok &= parse_dojot_vars(p, v, "dojot.vars");
+        else
                 ok &= v == NULL;
         return ok;
 }
@@ -616,7 +625,7 @@ static size_t collect_nodeports(const cJSON *o, const char *prefix, struct nodep
 
 /* Two Services on one NodePort: the API server refuses the second ("provided
  * port is already allocated"), after the master has half applied dojot. */
-static void check_nodeports_unique(struct parser *p, const struct ynode *user) {
+static void check_nodeports_unique(struct parser *p, const struct ynode *user, const char *where) {
         struct nodeport ports[32];
         size_t n = collect_nodeports(cJSON_GetObjectItem(p->c->dojot.vars, "dojot_nodeports"), "", ports, 0, ELEMENTSOF(ports));
         for (size_t j = 1; j < n; j++)
@@ -624,8 +633,8 @@ static void check_nodeports_unique(struct parser *p, const struct ynode *user) {
                         if (ports[i].port != ports[j].port)
                                 continue;
                         char pi[192], pj[192];
-                        snprintf(pi, sizeof(pi), "dojot.vars.dojot_nodeports.%.95s", ports[i].path);
-                        snprintf(pj, sizeof(pj), "dojot.vars.dojot_nodeports.%.95s", ports[j].path);
+                        snprintf(pi, sizeof(pi), "%s%sdojot_nodeports.%.95s", where, *where ? "." : "", ports[i].path);
+                        snprintf(pj, sizeof(pj), "%s%sdojot_nodeports.%.95s", where, *where ? "." : "", ports[j].path);
                         const struct ynode *at = seed_node_at(user, pj);
                         const char *here = pj, *other = pi;
                         if (!at) {
@@ -692,7 +701,7 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
         if (!c->hostname && user && meta && diag_count(d) == before)
                 diag_add(d, c->user_data_file, user->line, user->col, "hostname: missing (set hostname, or local-hostname in meta-data)");
         if (user && diag_count(d) == before) {
-                check_nodeports_unique(&p, user);
+                check_nodeports_unique(&p, user, "dojot.vars");
                 check_lb_needs_fixed_nodeports(&p, user);
         }
         if (diag_count(d) > before)
@@ -788,4 +797,16 @@ long long config_dojot_int(const struct node_config *c, const char *name) {
 
 const char *config_dojot_string(const struct node_config *c, const char *name) {
         return cJSON_GetStringValue(cJSON_GetObjectItem(c->dojot.vars, name));
+}
+
+int config_check_dojot_vars(const struct ynode *vars, const char *file, struct diag *d) {
+        struct node_config c = {};
+        size_t before = diag_count(d);
+        struct parser p = { .c = &c, .s = { .diag = d, .file = file } };
+        if (!(c.dojot.vars = var_default(&(struct var_spec) { "vars", V_MAP, NULL, dojot_vars, 0, 0, F_ANY })))
+                return -ENOMEM;
+        if (schema_expect(&p.s, vars, YNODE_MAPPING, "dojot.yaml") && parse_dojot_vars(&p, vars, "") && diag_count(d) == before)
+                check_nodeports_unique(&p, vars, "");
+        cJSON_Delete(c.dojot.vars);
+        return diag_count(d) > before ? -EINVAL : 0;
 }

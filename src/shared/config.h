@@ -129,6 +129,12 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
                  const char *user_data, size_t user_len, const char *user_file,
                  char * const *known_roles, struct node_config **ret, struct diag *d);
 
+struct ynode;
+/* The checks of a seed's dojot.vars, on an inventory's own variables file
+ * (ansible-dojot's group_vars/all/dojot.yaml, parsed into vars): problems at
+ * that file's lines and columns. 0, -EINVAL (d has them) or -ENOMEM. */
+int config_check_dojot_vars(const struct ynode *vars, const char *file, struct diag *d);
+
 /* Reads SEED_DIR/meta-data and SEED_DIR/user-data, then config_parse(). */
 int config_load_dir(const char *seed_dir, char * const *known_roles, struct node_config **ret, struct diag *d);
 

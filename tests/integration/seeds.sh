@@ -133,4 +133,14 @@ if [ "$rc" = 1 ] && grep -q 'neither xorriso nor genisoimage' "$tmp/half.err" &&
   ok "a run that fails half-way removes the seeds it wrote (no secrets left behind)"
 else nok "half-way failure: rc=$rc, left: $(ls -A "$tmp/out-half" 2>/dev/null | tr '\n' ' ')"; fi
 
+# an inventory with an lb that leaves dojot_fixed_nodeports_enabled out gets
+# it set in every seed (the lb forwards to fixed NodePorts)
+inv=$tmp/inv-unfixed; cp -r cloud-init/inventories/100k "$inv"
+sed -i '/^dojot_fixed_nodeports_enabled:/d' "$inv/group_vars/all/dojot.yaml"
+if "$SEEDGEN" --roles-dir "$ROLES" --no-iso "$inv" "$tmp/out-unfixed" >/dev/null 2>&1 &&
+   grep -q '^    dojot_fixed_nodeports_enabled: true$' "$tmp/out-unfixed/seeds/master-host/user-data" &&
+   "$AGENT" validate "$tmp/out-unfixed/seeds/master-host" >/dev/null 2>&1; then
+  ok "an lb rollout without dojot_fixed_nodeports_enabled gets it set true in its seeds"
+else nok "an lb rollout without dojot_fixed_nodeports_enabled: not set in the master's seed"; fi
+
 tap_end
