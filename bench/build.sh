@@ -71,7 +71,7 @@ if [ "${BENCH_MKOSI:-1}" != 0 ]; then
   mko() { (cd "$M" && mkosi --mirror "$mirror" --package "$pkgs" "$@" build); }
   bench_log "mkosi: cold build"
   timed mkosi-cold mko
-  mimg=$(find "$M/mkosi.output" -type f -size +1M | head -1)
+  mimg=$(find "$M/mkosi.output" -type f -size +1M | sed -n 1p)
   [ -n "$mimg" ] || bench_die "mkosi wrote no image (log: $W/mkosi-cold.log)"
   msize=$(qcow_mb "$mimg")
   timed mkosi-warm mko -f

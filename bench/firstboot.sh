@@ -59,7 +59,7 @@ offline_us=$(printf '%s\n' "${offline[@]}" | sort -n | sed -n 10p)
 
 # --- the equivalent #cloud-config, from the agent's rendering of the seed ---
 ci_seed=$BENCH_BUILD/firstboot.ci-seed; rm -rf "$ci_seed"; mkdir -p "$ci_seed"
-host=$(sed -n 's/^hostname: *//p' "$seed_src/user-data" | head -1)
+host=$(sed -n 's/^hostname: *//p' "$seed_src/user-data" | sed -n 1p)
 printf 'instance-id: %s-cloud-init-bench\nlocal-hostname: %s\n' "$host" "$host" >"$ci_seed/meta-data"
 {
   echo "#cloud-config"

@@ -97,7 +97,7 @@ setup() {
   pids+=($!)
   ip netns exec "$NS" haproxy -db -f "$cfg" >"$W/haproxy.log" 2>&1 &
   hap=$!; pids+=("$hap")
-  local i=0; while ! ip netns exec "$NS" ss -ltn | grep -q ':1883 ' && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  local i=0; while ! ip netns exec "$NS" ss -ltn | grep ':1883 ' >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
   [ $i -lt 50 ] || bench_die "selftest: haproxy did not listen: $(tail -3 "$W/haproxy.log")"
 }
 cleanup_ns() {

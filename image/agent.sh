@@ -61,11 +61,11 @@ agent_version() { git -C "$REPO" describe --always --dirty 2>/dev/null || echo u
 agent_cjson_dir() {
   local src=$1 dir=$2 c
   if [ -d "$src" ]; then
-    c=$(find "$src" -maxdepth 2 -name cJSON.c -print | LC_ALL=C sort | head -1)
+    c=$(find "$src" -maxdepth 2 -name cJSON.c -print | LC_ALL=C sort | sed -n 1p)
   elif [ -f "$src" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
     tar -xf "$src" -C "$dir" 2>/dev/null || return 0
-    c=$(find "$dir" -maxdepth 3 -name cJSON.c -print | LC_ALL=C sort | head -1)
+    c=$(find "$dir" -maxdepth 3 -name cJSON.c -print | LC_ALL=C sort | sed -n 1p)
   fi
   [ -z "${c:-}" ] || [ ! -f "$(dirname "$c")/cJSON.h" ] || dirname "$c"
 }
@@ -96,7 +96,7 @@ agent_build_problems() {
     echo "CJSON_SRC=$CJSON_SRC holds no cJSON.c with its cJSON.h (a cJSON release's source tree or tarball)"
   else
     v=$(agent_cjson_version "$d")
-    [ "$(printf '%s\n%s\n' "$AGENT_CJSON_MIN" "$v" | sort -V | head -1)" = "$AGENT_CJSON_MIN" ] && [[ $v != *'?'* ]] ||
+    [ "$(printf '%s\n%s\n' "$AGENT_CJSON_MIN" "$v" | sort -V | sed -n 1p)" = "$AGENT_CJSON_MIN" ] && [[ $v != *'?'* ]] ||
       echo "CJSON_SRC=$CJSON_SRC is cJSON $v: the agent needs $AGENT_CJSON_MIN or later (cJSON_ParseWithLength, cJSON_GetNumberValue)"
   fi
   rm -rf "$tmp"
@@ -222,7 +222,7 @@ agent_build_chroot() {
     # cJSON's MIT license asks for its notice in every copy
     if [ -n "$cjson_dir" ]; then
       local lic
-      lic=$(find "$cjson_dir" -maxdepth 1 -iname 'LICENSE*' -type f | head -1)
+      lic=$(find "$cjson_dir" -maxdepth 1 -iname 'LICENSE*' -type f | sed -n 1p)
       if [ -n "$lic" ]; then install -m 0644 "$lic" "$out.tmp/cJSON.LICENSE"; else note "warning: CJSON_SRC has no LICENSE file to ship beside the agent"; fi
     fi
     rm -rf "$R"

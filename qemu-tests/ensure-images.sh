@@ -4,7 +4,7 @@
 # out/ yet, or is there without the test images. Build logs: qemu-tests/out/build-<role>.log. Prints one line per
 # role (TAP); exits non-zero naming the first build that failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 profile=${QT_PROFILE:-bookworm}
 images=$(qemu-tests/test-images.sh)
 # an image counts as present only if it carries the test images: one built by

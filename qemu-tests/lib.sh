@@ -122,7 +122,7 @@ qt_boot() {
     pre=(ip netns exec "$QT_NETNS")
   elif [ -z "$*" ]; then
     # a NIC on a restricted user-mode network: no route to the host or beyond
-    args+=(-nic user,restrict=on,model=virtio-net-pci)
+    args+=(-nic "user,restrict=on,model=virtio-net-pci")
   fi
   echo "${pre[*]} qemu-system-x86_64 ${args[*]} $*" >"$dir/cmd"
   "${pre[@]}" qemu-system-x86_64 "${args[@]}" "$@" >"$dir/qemu.out" 2>&1 &
@@ -140,7 +140,7 @@ qt_wait() {
   while [ $SECONDS -lt $end ]; do
     if grep -aqE "$pat" "$log" 2>/dev/null; then return 0; fi
     if [ -n "$bad" ] && grep -aqE "$bad" "$log" 2>/dev/null; then
-      qt_log "$name: badness: $(grep -aE "$bad" "$log" | head -3)"; qt_tail "$name"; return 1
+      qt_log "$name: badness: $(grep -aE "$bad" "$log" | sed -n 1,3p)"; qt_tail "$name"; return 1
     fi
     if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       sleep 0.5; grep -aqE "$pat" "$log" && return 0
@@ -163,7 +163,7 @@ qt_probe_wait() {
 }
 
 # qt_fact NAME KEY -> the value the probe reported for KEY ("KEY=value" lines)
-qt_fact() { grep -a "^$2=" "$QT_OUT/$1/probe.log" | head -1 | cut -d= -f2- | tr -d '\r'; }
+qt_fact() { grep -a "^$2=" "$QT_OUT/$1/probe.log" | sed -n 1p | cut -d= -f2- | tr -d '\r'; }
 
 qt_tail() { tail -n 50 "$QT_OUT/$1/serial.log" 2>/dev/null | sed 's/^/#   | /' >&2; }
 

@@ -13,7 +13,7 @@ while [ $i -lt 900 ]; do
   sleep 1; i=$((i+1))
 done
 echo "QTEST-BEGIN"
-echo "sentinel=$(ls /var/lib/node-agent/ 2>/dev/null | grep -E '^(success|failed)$' | tr '\n' ' ')"
+echo "sentinel=$(for s in failed success; do [ -e "/var/lib/node-agent/$s" ] && printf '%s ' "$s"; done)"
 echo "failed_reason=$(cat /var/lib/node-agent/failed 2>/dev/null)"
 echo "hostname=$(hostname)"
 echo "root_ro=$(awk '$2=="/"{print $4}' /proc/mounts | tr ',' '\n' | grep -xE 'ro|rw' | tail -1)"

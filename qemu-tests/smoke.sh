@@ -6,7 +6,7 @@
 # the harness probe. TAP output.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 
 role=${SMOKE_ROLE:-verne}
 qt_log "the $role image, with the test images preloaded (built if missing)"

@@ -5,7 +5,7 @@
 # <dir>/artifacts/<target>-crash-<sha1>, to be added to src/fuzz/corpus/
 # once fixed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 secs=${FUZZ_SMOKE_SECONDS:-15}
 # UB must stop the run like a crash does, or it only scrolls by in the log.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

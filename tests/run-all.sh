@@ -3,12 +3,12 @@
 #   "N passed, N failed"
 # Every suite speaks TAP ("ok"/"not ok" lines); a suite that exits non-zero
 # without a "not ok" line counts as one failure, so a crash cannot pass.
-# Usage: tests/run-all.sh [unit|fuzz|integration|qemu|qemu-full ...]
-#   (default: unit fuzz integration qemu, the `make test` set)
+# Usage: tests/run-all.sh [lint|unit|fuzz|integration|qemu|qemu-full ...]
+#   (default: lint unit fuzz integration qemu, the `make test` set)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 BUILD=${BUILD:-build}
-suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(unit fuzz integration qemu)
+suites=("$@"); [ ${#suites[@]} -eq 0 ] && suites=(lint unit fuzz integration qemu)
 log_dir=$BUILD/test-logs; mkdir -p "$log_dir"
 passed=0 failed=0 failures=()
 start=$(date +%s)
@@ -24,7 +24,7 @@ run() {
   passed=$((passed + ok)); failed=$((failed + nok))
   if [ "$nok" -gt 0 ]; then
     failures+=("$name"); printf 'FAIL %-44s %3d passed, %d failed  (log: %s)\n' "$name" "$ok" "$nok" "$log"
-    grep -E '^not ok' "$log" | head -20 | sed 's/^/     /'
+    grep -E '^not ok' "$log" | sed -n 1,20p | sed 's/^/     /'
     tail -n 15 "$log" | sed 's/^/     | /'
   else
     printf 'ok   %-44s %3d passed\n' "$name" "$ok"
@@ -33,6 +33,8 @@ run() {
 
 for s in "${suites[@]}"; do
   case $s in
+  lint)
+    run "lint/shell" tests/lint.sh ;;
   unit)
     for t in "$BUILD"/tests/test-*; do
       [ -x "$t" ] || continue
@@ -69,5 +71,6 @@ done
 echo "---"
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "duration: $(( $(date +%s) - start )) s"
+echo "revision: $(git describe --always --dirty 2>/dev/null || echo unknown)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -210,7 +210,7 @@ bionic_stage_keyrings() {
   for v in BIONIC DOCKER K8S; do
     local m=${v}_MIRROR; k=${v}_KEYRING; f=${!k}
     if [ -z "${!m}" ] || [ -z "$f" ] || [ "$f" = none ]; then continue; fi
-    if head -c 64 "$f" | grep -q -- '-----BEGIN PGP'; then ext=asc; else ext=gpg; fi
+    if head -c 64 "$f" | grep -- '-----BEGIN PGP' >/dev/null; then ext=asc; else ext=gpg; fi
     install -m 0644 "$f" "$dir/nodeos-${v,,}.$ext"
   done
 }

@@ -2,6 +2,7 @@
 # machine (its apt sources file is passed to mmdebstrap; no host name is
 # written anywhere), Debian's docker.io and containerd.
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the profile's variables are read by build-image, agent.sh and lib.sh
 
 # The base image's timestamps (SOURCE_DATE_EPOCH of stages 1-2): fixed, so a
 # base depends only on its package set (2024-01-01T00:00:00Z).

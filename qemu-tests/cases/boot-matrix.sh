@@ -7,7 +7,7 @@
 # Usage: cases/boot-matrix.sh [ROLE] [bios|uefi ...]. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 role=verne
 case ${1:-} in master|dojot|kafka|x509|verne|lb) role=$1; shift ;; esac
 modes=("$@"); [ ${#modes[@]} -gt 0 ] || modes=(bios uefi)

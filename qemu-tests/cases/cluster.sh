@@ -21,7 +21,7 @@
 # Usage: cases/cluster.sh [few-devices|100k-small ...]. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 topos=("$@"); [ ${#topos[@]} -gt 0 ] || topos=(few-devices 100k-small)
 BUILD=${BUILD:-build}
 
@@ -68,7 +68,7 @@ run_topology() {
   # a MAC per host when the inventory has none (the harness's own range)
   local i=16 h
   for h in $(/usr/bin/python3 -c 'import sys,yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["all"]["hosts"]))' "$w/inventory/hosts.yaml"); do
-    grep -q "^    $h:\$" "$w/inventory/hosts.yaml" && ! sed -n "/^    $h:\$/,/^    [^ ]/p" "$w/inventory/hosts.yaml" | grep -q nodeos_mac &&
+    grep -q "^    $h:\$" "$w/inventory/hosts.yaml" && ! sed -n "/^    $h:\$/,/^    [^ ]/p" "$w/inventory/hosts.yaml" | grep nodeos_mac >/dev/null &&
       sed -i "/^    $h:\$/a\\      nodeos_mac: 52:54:00:52:00:$i" "$w/inventory/hosts.yaml"
     i=$((i + 1))
   done

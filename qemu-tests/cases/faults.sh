@@ -11,7 +11,7 @@
 # Usage: cases/faults.sh [ROLE] [malformed|reboot|kill ...]. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 role=verne
 case ${1:-} in master|dojot|kafka|x509|verne|lb) role=$1; shift ;; esac
 cases=("$@"); [ ${#cases[@]} -gt 0 ] || cases=(malformed reboot kill)
@@ -29,7 +29,7 @@ malformed() {
   local name=fault-malformed bad=$QT_OUT/fault-malformed.bad
   rm -rf "$bad"; mkdir -p "$bad"; cp "$seed_src"/{meta-data,user-data} "$bad/"
   sed -i -E 's|^(  address: )[0-9.]+/[0-9]+|\1192.168.0.300/24|' "$bad/user-data"
-  local want; want=$("$AGENT" validate --roles-dir roles "$bad" 2>&1 | grep -m1 -E 'user-data:[0-9]+:[0-9]+:')
+  local want; want=$("$AGENT" validate --roles-dir roles "$bad" 2>&1 | grep -E 'user-data:[0-9]+:[0-9]+:' | sed -n 1p)
   qt_check "$name: validate names the bad field offline ($want)" test -n "$want"
   qt_boot "$name" "$img" "$(seed_iso "$name" "$bad")"
   if qt_wait "$name" 'NODEOS-AGENT: FAILED' 300 'Kernel panic|Oops:|emergency mode|rescue mode|segfault at'; then
@@ -52,7 +52,7 @@ malformed() {
 
 reboot_case() {
   local name=fault-reboot act=$QT_OUT/fault-reboot.action ref
-  ref=$(qemu-tests/test-images.sh --refs | head -1)
+  ref=$(qemu-tests/test-images.sh --refs | sed -n 1p)
   printf 'docker rmi -f %s\nsync\nsystemctl poweroff\n' "$ref" >"$act"
   local iso; iso=$(seed_iso "$name" "$seed_src")
   QT_ACTION=$act qt_boot "$name" "$img" "$iso"
@@ -68,7 +68,7 @@ reboot_case() {
   qt_wait "$name" 'NODEOS-AGENT: SUCCESS' 300 && qt_ok "$name: second boot completes" || qt_nok "$name: second boot"
   qt_probe_wait "$name" 120
   local log=$QT_OUT/$name/serial.log
-  local changed; changed=$(grep -a 'stage=apply' "$log" | grep -v 'step=images ' | grep -av 'status=unchanged' | head -3)
+  local changed; changed=$(grep -a 'stage=apply' "$log" | grep -v 'step=images ' | grep -av 'status=unchanged' | sed -n 1,3p)
   qt_check "$name: second boot: every one-time step is unchanged${changed:+ (not: $changed)}" test -z "$changed"
   if [ -n "$images" ]; then
     qt_check "$name: second boot: the image step reloads what was deleted" grep -aqE 'step=images status=done .*loaded 1' "$log"

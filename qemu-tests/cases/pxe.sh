@@ -8,7 +8,7 @@
 # Reports the bytes each node fetched. Usage: cases/pxe.sh. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 AGENT_DIR=$QT_REPO/build
 work=$QT_OUT/pxe; rm -rf "$work"; mkdir -p "$work"
 

@@ -5,7 +5,7 @@
 # config, and a read-only root. Usage: cases/role.sh ROLE [SEED_DIR]. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 role=$1; seed_src=${2:-cloud-init/examples/$role}
 name=role-$role
 img=$(qt_image "$role") || { qt_nok "$name: no image"; qt_done; exit 1; }
@@ -20,7 +20,7 @@ if qt_wait "$name" 'NODEOS-AGENT: SUCCESS' 300; then qt_ok "$name: agent reports
 if qt_probe_wait "$name" 120; then qt_ok "$name: probe reported"; else qt_nok "$name: probe report"; fi
 
 f() { qt_fact "$name" "$1"; }
-want_host=$(sed -n 's/^hostname: *//p' "$work/user-data" | head -1)
+want_host=$(sed -n 's/^hostname: *//p' "$work/user-data" | sed -n 1p)
 qt_check "$name: hostname is $want_host (got '$(f hostname)')" test "$(f hostname)" = "$want_host"
 qt_check "$name: root is mounted read-only ($(f root_fstype), $(f root_ro))" test "$(f root_ro)" = ro
 qt_check "$name: writing to / is refused" test "$(f root_write)" = refused
@@ -31,7 +31,7 @@ qt_check "$name: no swap" test "$(f swap)" = 0
 # a seed with network.address: that address alone, the image's DHCP lease
 # given up when networkd reloaded, and no address from a router
 # advertisement (QEMU's user network advertises fec0::/64)
-want_addr=$(sed -n '/^network:/,/^[^ ]/s/^  address: *//p' "$work/user-data" | head -1)
+want_addr=$(sed -n '/^network:/,/^[^ ]/s/^  address: *//p' "$work/user-data" | sed -n 1p)
 if [ -n "$want_addr" ]; then
   qt_check "$name: the seed's static address only (got '$(f ipv4)', want '$want_addr')" test "$(f ipv4)" = "$want_addr "
   qt_check "$name: no IPv6 address from router advertisements (got '$(f ipv6_global)')" test -z "$(f ipv6_global)"
@@ -48,7 +48,7 @@ if grep -q br_netfilter "$role_yaml"; then
   qt_check "$name: ip_forward = 1" test "$(f sysctl.net.ipv4.ip_forward)" = 1
 fi
 # volume dirs: every path the role declares for this topology, with owner and mode
-topo=$(sed -n 's/^topology: *//p' "$work/user-data" | head -1); topo=${topo:-100k}
+topo=$(sed -n 's/^topology: *//p' "$work/user-data" | sed -n 1p); topo=${topo:-100k}
 while IFS='|' read -r path uid gid mode; do
   [ -n "$path" ] || continue
   qt_check "$name: volume $path is $uid:$gid mode $mode (got '$(f "volume.$path")')" test "$(f "volume.$path")" = "$uid:$gid:$mode"
@@ -60,10 +60,10 @@ if grep -q 'docker.service' "$role_yaml"; then
   done
 fi
 if [ "$role" = lb ]; then
-  mode=$(sed -n 's/^ *mode: *//p' "$work/user-data" | head -1)
+  mode=$(sed -n 's/^ *mode: *//p' "$work/user-data" | sed -n 1p)
   qt_check "$name: $mode config accepted by $mode in the guest" test "$(f "${mode}_check")" = ok
   hv=$(jq -r '.packages.haproxy // empty' "$img/manifest.json" 2>/dev/null)
-  if [ "$mode" = haproxy ] && [ -n "$hv" ] && [ "$(printf '2.6\n%s\n' "${hv%%-*}" | sort -V | head -1)" = 2.6 ]; then
+  if [ "$mode" = haproxy ] && [ -n "$hv" ] && [ "$(printf '2.6\n%s\n' "${hv%%-*}" | sort -V | sed -n 1p)" = 2.6 ]; then
     qt_check "$name: haproxy $hv runs without the system CA store (got '$(f haproxy_system_ca)')" test "$(f haproxy_system_ca)" = 0
   fi
 fi

@@ -7,10 +7,10 @@
 # Usage: cases/seed-forms.sh [ROLE]. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-cd "$QT_REPO"
+cd "$QT_REPO" || exit
 role=${1:-verne}; seed_src=cloud-init/examples/$role
 img=$(qt_image "$role") || { qt_nok "seed-forms: no $role image"; qt_done; exit 1; }
-want_host=$(sed -n 's/^hostname: *//p' "$seed_src/user-data" | head -1)
+want_host=$(sed -n 's/^hostname: *//p' "$seed_src/user-data" | sed -n 1p)
 
 check_boot() {  # NAME FORM
   local name=$1 form=$2 t0=$SECONDS

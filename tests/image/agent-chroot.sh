@@ -11,7 +11,7 @@
 # `make qemu-test` (a few minutes: one mmdebstrap, three compiles). TAP.
 # Usage: tests/image/agent-chroot.sh   (as root: mmdebstrap --mode=root, chroot)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 tmp=${TMPDIR:-/tmp}/nodeos-agent-chroot.$$; mkdir -p "$tmp"; trap 'rm -rf "$tmp"' EXIT
 export NODEOS_CACHE=$tmp/cache NODEOS_OUT=$tmp/out AGENT_BUILD=chroot
@@ -45,19 +45,19 @@ if build chroot; then
   want="node-agent $(git describe --always --dirty 2>/dev/null || echo unknown)"
   got=$("$bin" --version 2>&1)
   if [ "$got" = "$want" ]; then ok "it runs: --version says '$got'"; else nok "it runs: --version says '$got', not '$want'"; fi
-  has_needed() { if needed "$bin" | grep -qx "$1"; then ok "it links $1 (readelf)"; else nok "it links $1: $(needed "$bin" | tr '\n' ' ')"; fi; }
+  has_needed() { if needed "$bin" | grep -x "$1" >/dev/null; then ok "it links $1 (readelf)"; else nok "it links $1: $(needed "$bin" | tr '\n' ' ')"; fi; }
   for l in libyaml-0.so.2 libcjson.so.1 libsystemd.so.0 libcrypto.so.3 libc.so.6; do has_needed "$l"; done
   # opened on first use (src/shared/libload.c), by the soname of the suite's library
   for l in libcurl.so.4 libarchive.so.13; do
-    if needed "$bin" | grep -qx "$l"; then nok "it does not link $l: $(needed "$bin" | tr '\n' ' ')"
-    elif readelf -p .rodata "$bin" | grep -qF "$l"; then ok "it dlopens $l on first use (the soname is in .rodata, no NEEDED)"
+    if needed "$bin" | grep -x "$l" >/dev/null; then nok "it does not link $l: $(needed "$bin" | tr '\n' ' ')"
+    elif readelf -p .rodata "$bin" | grep -F "$l" >/dev/null; then ok "it dlopens $l on first use (the soname is in .rodata, no NEEDED)"
     else nok "it names $l to dlopen"; fi
   done
-  if readelf -p .comment "$bin" 2>/dev/null | grep -q 'GCC: (Debian'; then ok "compiled by the chroot's Debian gcc (.comment)"; else nok "compiled by the chroot's Debian gcc: $(readelf -p .comment "$bin" 2>&1 | tr '\n' ' ')"; fi
+  if readelf -p .comment "$bin" 2>/dev/null | grep 'GCC: (Debian' >/dev/null; then ok "compiled by the chroot's Debian gcc (.comment)"; else nok "compiled by the chroot's Debian gcc: $(readelf -p .comment "$bin" 2>&1 | tr '\n' ' ')"; fi
   # _FORTIFY_SOURCE=2 turns checked calls into __*_chk imports
-  if readelf --dyn-syms -W "$bin" | grep -q '__[a-z]*printf_chk\|__memcpy_chk\|__strcpy_chk'; then ok "fortified (__*_chk imports): bionic's gcc default is caught here"; else nok "fortified (__*_chk imports)"; fi
+  if readelf --dyn-syms -W "$bin" | grep '__[a-z]*printf_chk\|__memcpy_chk\|__strcpy_chk' >/dev/null; then ok "fortified (__*_chk imports): bionic's gcc default is caught here"; else nok "fortified (__*_chk imports)"; fi
   if grep -q "CFLAGS=.*-D_FORTIFY_SOURCE=2" "$log" || grep -q 'D_FORTIFY_SOURCE=2' "$log"; then ok "the build log shows the chroot's make with the CFLAGS"; else nok "the build log shows the chroot's make"; fi
-  check "the build chroot is cached as a tar" test -s "$(ls -d "$NODEOS_CACHE"/bookworm/agent-env-*/env.tar 2>/dev/null | head -1)"
+  check "the build chroot is cached as a tar" test -s "$(ls -d "$NODEOS_CACHE"/bookworm/agent-env-*/env.tar 2>/dev/null | sed -n 1p)"
   check "the extracted chroot is removed" test -z "$(ls -d "$NODEOS_CACHE"/bookworm/agent-env-*/root.tmp 2>/dev/null)"
   check "this machine's own agent is not what was built" test "$bin" != "$PWD/build/node-agent"
 
@@ -75,8 +75,8 @@ fi
 if build compat AGENT_BUILD_CFLAGS="-O2 -g -D_FORTIFY_SOURCE=2 -DNODEOS_CURL_COMPAT -DCURL_DISABLE_DEPRECATION"; then
   cbin=$(cat "$tmp/compat.bin")
   check "compat: a different binary (its flags are in the cache key)" test "$cbin" != "$(cat "$tmp/chroot.bin")"
-  if readelf --dyn-syms -W "$cbin" | grep -q ' SSL_CTX_use_PrivateKey'; then ok "compat: the key goes to OpenSSL directly (SSL_CTX_use_PrivateKey)"; else nok "compat: SSL_CTX_use_PrivateKey imported"; fi
-  if needed "$cbin" | grep -qx 'libssl.so.3'; then ok "compat: it links libssl.so.3 (readelf)"; else nok "compat: it links libssl.so.3: $(needed "$cbin" | tr '\n' ' ')"; fi
+  if readelf --dyn-syms -W "$cbin" | grep ' SSL_CTX_use_PrivateKey' >/dev/null; then ok "compat: the key goes to OpenSSL directly (SSL_CTX_use_PrivateKey)"; else nok "compat: SSL_CTX_use_PrivateKey imported"; fi
+  if needed "$cbin" | grep -x 'libssl.so.3' >/dev/null; then ok "compat: it links libssl.so.3 (readelf)"; else nok "compat: it links libssl.so.3: $(needed "$cbin" | tr '\n' ' ')"; fi
   check "compat: the build chroot was reused" grep -q 'build chroot: cached' "$tmp/compat.out"
   if AGENT=$cbin tests/integration/manifests-apply.sh >"$tmp/manifests.tap" 2>&1; then
     ok "compat: the Kubernetes API client works over HTTPS with a client certificate ($(grep -c '^ok' "$tmp/manifests.tap") checks of tests/integration/manifests-apply.sh)"
@@ -100,7 +100,7 @@ fetch_cjson() {
   local o=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$a/parts" -o Dir::State::Lists="$a/lists" -o Debug::NoLocking=1)
   apt-get "${o[@]}" -qq update >"$tmp/apt.log" 2>&1 &&
     (cd "$a/src" && apt-get "${o[@]}" -qq --download-only source cjson >>"$tmp/apt.log" 2>&1) &&
-    ls "$a"/src/cjson_*.orig.tar.* 2>/dev/null | head -1
+    ls "$a"/src/cjson_*.orig.tar.* 2>/dev/null | sed -n 1p
 }
 cjson_tar=$(fetch_cjson)
 if [ -z "$cjson_tar" ]; then
@@ -115,7 +115,7 @@ else
   fi
   if build cjson AGENT_CJSON=source CJSON_SRC="$cjson_tar"; then
     sbin=$(cat "$tmp/cjson.bin")
-    if needed "$sbin" | grep -q '^libcjson'; then nok "cjson: no libcjson.so needed: $(needed "$sbin" | tr '\n' ' ')"; else ok "cjson: no libcjson.so needed (cJSON $(basename "$cjson_tar") is inside)"; fi
+    if needed "$sbin" | grep '^libcjson' >/dev/null; then nok "cjson: no libcjson.so needed: $(needed "$sbin" | tr '\n' ' ')"; else ok "cjson: no libcjson.so needed (cJSON $(basename "$cjson_tar") is inside)"; fi
     check "cjson: it runs" "$sbin" --version
     check "cjson: cJSON's license is shipped beside it" test -s "$(dirname "$sbin")/cJSON.LICENSE"
     if grep -q "cJSON .* from $cjson_tar: static" "$tmp/cjson.out"; then ok "cjson: the build says where cJSON came from"; else nok "cjson: the build says where cJSON came from"; fi

@@ -5,7 +5,7 @@
 # `make qemu-test` (about 6 minutes: two cold builds). TAP.
 # Usage: tests/image/reproducible.sh [ROLE]
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 role=${1:-verne}
 tmp=${TMPDIR:-/tmp}/nodeos-repro.$$; mkdir -p "$tmp"; trap 'rm -rf "$tmp"' EXIT
 images=$(qemu-tests/test-images.sh)
@@ -34,7 +34,7 @@ if [ "$fails" -gt 0 ]; then
   # what differs, for the log
   for f in base.sqfs layer.sqfs; do
     unsquashfs -lls "$tmp/a/bookworm/$role/$f" >"$tmp/la" 2>/dev/null; unsquashfs -lls "$tmp/b/bookworm/$role/$f" >"$tmp/lb" 2>/dev/null
-    diff "$tmp/la" "$tmp/lb" | head -20 | sed "s/^/# $f: /"
+    diff "$tmp/la" "$tmp/lb" | sed -n 1,20p | sed "s/^/# $f: /"
   done
 fi
 tap_end

@@ -5,7 +5,7 @@
 # one (src/shared/libload.c). A run that fetches and loads nothing (the lb
 # example, an offline root) opens neither. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
@@ -19,7 +19,7 @@ for l in libcurl libarchive; do
     *) ok "$AGENT does not link $l (NEEDED: $needed)" ;;
   esac
   # the soname it will dlopen, from the library it was built against
-  so=$(readelf -p .rodata "$AGENT" | grep -oE "$l\.so\.[0-9]+" | head -1)
+  so=$(readelf -p .rodata "$AGENT" | grep -oE "$l\.so\.[0-9]+" | sed -n 1p)
   if [ -n "$so" ]; then ok "$AGENT names $so to open on first use"; else nok "$AGENT names no $l.so.N to open"; fi
 done
 

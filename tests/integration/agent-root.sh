@@ -4,7 +4,7 @@
 # leaves; a second run changes nothing; a run killed midway resumes; a bad
 # seed fails with its error, a failed sentinel and a failed status. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
@@ -27,7 +27,7 @@ for r in "${roles[@]}"; do
   cp "$root.log" "$root.first.log"
   check "$r: success sentinel" test -s "$root/var/lib/node-agent/success"
   check "$r: no failed sentinel" test ! -e "$root/var/lib/node-agent/failed"
-  host=$(sed -n 's/^hostname: *//p' "cloud-init/examples/$r/user-data" | head -1)
+  host=$(sed -n 's/^hostname: *//p' "cloud-init/examples/$r/user-data" | sed -n 1p)
   check "$r: /etc/hostname is $host" grep -qx "$host" "$root/etc/hostname"
   check "$r: status says success" "$AGENT" status --root "$root"
   sum1=$(find "$root" -path "$root/var/lib/node-agent" -prune -o -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum)

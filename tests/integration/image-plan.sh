@@ -260,7 +260,7 @@ prof DEB_BUNDLE="$tmp/bundle" -- 'profile_base_key' >"$tmp/key2"
 if ! cmp -s "$tmp/key1" "$tmp/key2"; then ok "the base cache key follows the bundle's Packages index"; else nok "the base cache key follows the bundle's Packages index"; fi
 
 why=$(prof -- 'bionic_agent_problem /bin/ls' 2>&1)
-glibc=$(ldd --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$')
+glibc=$(ldd --version 2>/dev/null | sed -n 1p | grep -oE '[0-9]+\.[0-9]+$')
 if [ -n "$glibc" ] && [ "$(printf '%s\n2.27\n' "$glibc" | sort -V | tail -1)" != 2.27 ]; then
   if grep -q 'needs glibc' <<<"$why"; then ok "a binary built against glibc $glibc is flagged as not runnable on 18.04"; else nok "glibc $glibc binary flagged: '$why'"; fi
 else

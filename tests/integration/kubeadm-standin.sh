@@ -5,7 +5,7 @@
 # rejects a misspelt field, a mistyped value, a malformed token, a join
 # without CA pins and flags kubeadm refuses next to --config. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
@@ -16,7 +16,7 @@ ok "stand-in builds"
 S=$tmp/bin/kubeadm-standin
 
 # it says what it is
-"$S" --help | grep -q 'TEST STAND-IN' && ok "--help says it is a test stand-in" || nok "--help does not say it is a stand-in"
+"$S" --help | grep 'TEST STAND-IN' >/dev/null && ok "--help says it is a test stand-in" || nok "--help does not say it is a stand-in"
 v=$("$S" version -o short 2>"$tmp/v.err")
 [ "$v" = v1.17.3 ] && grep -q 'TEST STAND-IN' "$tmp/v.err" && ok "version -o short prints v1.17.3 (the note on stderr)" \
   || nok "version -o short printed '$v'"
@@ -38,7 +38,7 @@ for d in $seeds; do
   for f in $cfgs; do
     mode=$(stat -c %a "$f")
     [ "$mode" = 600 ] && ok "$name: $(basename "$f") is 0600" || nok "$name: $(basename "$f") is $mode"
-    cmd=init; case $f in *join*) cmd=join ;; esac
+    cmd='init'; case $f in *join*) cmd='join' ;; esac
     if out=$(KUBEADM_STANDIN_VALIDATE_ONLY=1 "$S" "$cmd" --config "$f" 2>&1); then
       ok "$name: the stand-in accepts the rendered $(basename "$f")"
     else
@@ -125,7 +125,7 @@ if command -v openssl >/dev/null && command -v jq >/dev/null && [ -f "$join_cfg"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=kubernetes \
     -keyout "$tmp/jca.key" -out "$tmp/jca.crt" >/dev/null 2>&1
   jpin=sha256:$(openssl x509 -in "$tmp/jca.crt" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)
-  jtoken=$(head -c 2000 /dev/urandom | tr -dc 'a-z0-9' | head -c 22 | sed 's/^\(......\)/\1./')
+  jtoken=$(head -c 2000 /dev/urandom | tr -dc 'a-z0-9' | cut -c1-22 | sed 's/^\(......\)/\1./')
   port=$((20000 + RANDOM % 20000))
   (cd "$tmp" && mkdir -p www && cd www && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$port" \
       -cert "$tmp/jca.crt" -key "$tmp/jca.key" >/dev/null 2>&1) &

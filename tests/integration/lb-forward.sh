@@ -5,7 +5,7 @@
 # them), then the real daemons forward TCP (and NGINX UDP) connections to
 # python listeners standing in for the NodePorts. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 PY=$(command -v python3 || true)
 
@@ -132,7 +132,7 @@ else
   hv=$(haproxy -v | sed -n '1s/^HAProxy version \([^ ]*\).*/\1/p')
   printf 'haproxy\t%s\n' "$hv" >"$root/usr/share/nodeos/base-packages"
   # 2.6 loads the system's CAs for its HTTP client unless told not to verify
-  if [ "$(printf '2.6\n%s\n' "${hv%%-*}" | sort -V | head -1)" = 2.6 ]; then httpclient=1; else httpclient=0; fi
+  if [ "$(printf '2.6\n%s\n' "${hv%%-*}" | sort -V | sed -n 1p)" = 2.6 ]; then httpclient=1; else httpclient=0; fi
   if "$AGENT" run --root "$root" --seed "$tmp/seed-haproxy" >"$root.log" 2>&1; then
     ok "haproxy: node-agent run --root renders haproxy.cfg"
   else nok "haproxy: run failed: $(tail -3 "$root.log")"; fi
@@ -180,7 +180,7 @@ else
        tcp:$NET.14:30005:verne-1 tcp:$NET.15:30005:verne-2 tcp:$NET.11:30001:dojot-apigw tcp:$NET.11:30003:dojot-metrics; then
     ok "haproxy: NodePort stand-ins listening on $NET.x"
   else nok "haproxy: stand-ins did not start: $(cat "$tmp"/standin.*.out)"; fi
-  haproxy -db -f "$cfg" >"$tmp/haproxy.out" 2>&1 & hpid=$!; pids+=($hpid)
+  haproxy -db -f "$cfg" >"$tmp/haproxy.out" 2>&1 & hpid=$!; pids+=("$hpid")
   if wait_port "${LPORT[1883]}"; then ok "haproxy: running the rendered config"
   else nok "haproxy: did not start: $(tail -5 "$tmp/haproxy.out")"; fi
 
@@ -241,7 +241,7 @@ else
        udp:$NET.11:30006:dojot-coap udp:$NET.11:30007:dojot-coaps udp:$NET.11:30008:dojot-file-server udp:$NET.11:30009:dojot-file-servers; then
     ok "nginx: NodePort stand-ins listening on $NET.11"
   else nok "nginx: stand-ins did not start"; fi
-  nginx -c "$cfg" -g "daemon off;" >"$tmp/nginx.out" 2>&1 & npid=$!; pids+=($npid)
+  nginx -c "$cfg" -g "daemon off;" >"$tmp/nginx.out" 2>&1 & npid=$!; pids+=("$npid")
   if wait_port "${LPORT[1883]}"; then ok "nginx: running the rendered config"
   else nok "nginx: did not start: $(tail -5 "$tmp/nginx.out" "$tmp/nginx-error.log" 2>/dev/null)"; fi
   got=$("$PY" "$tmp/client.py" tcp "${LPORT[1883]}" hello 2>&1)

@@ -9,7 +9,7 @@
 # copy of the role catalog whose master retries are shortened (data only:
 # attempts/delays in role.yaml).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 STANDIN=qemu-tests/standin/kube-api-standin.py
 tmp=$(mktemp -d); pids=()
@@ -78,7 +78,7 @@ kubeconfig "$port" "$tmp/few.kubeconfig"
 root=$tmp/few; mkdir -p "$root"
 if run_master "$root" cloud-init/examples/few-devices/master "$tmp/few.kubeconfig"; then ok "few-devices: master run succeeds against the stand-in"
 else nok "few-devices: master run failed: $(tail -3 "$root.log")"; fi
-step_line "$root" manifests | grep -q 'status=done' && ok "few-devices: manifests step done" || nok "few-devices: manifests: $(step_line "$root" manifests)"
+step_line "$root" manifests | grep 'status=done' >/dev/null && ok "few-devices: manifests step done" || nok "few-devices: manifests: $(step_line "$root" manifests)"
 objs=$root/etc/kubernetes/nodeos/manifests/objects.json
 # the stand-in's log, in order, is exactly objects.json (CRD retry included)
 if jq_py "$tmp/few.json" "o=json.load(open(sys.argv[2])); w=[(e['kind'],e['name']) for e in d if e['kind']!='Node']; \
@@ -91,7 +91,7 @@ check "few-devices: flannel's DaemonSet created first of the workloads" \
 check "few-devices: the ten PVs reached the API pinned to dojot" \
   jq_py "$tmp/few.json" "p=[e['object'] for e in d if e['kind']=='PersistentVolume']; \
     sys.exit(0 if len(p)==10 and all(x['spec']['nodeAffinity']['required']['nodeSelectorTerms'][0]['matchExpressions'][0]['values']==['dojot'] for x in p) else 1)"
-step_line "$root" node-labels | grep -q 'status=done.*1 node(s) carry dojot.components/group (1 changed)' \
+step_line "$root" node-labels | grep 'status=done.*1 node(s) carry dojot.components/group (1 changed)' >/dev/null \
   && ok "few-devices: the dojot worker labelled (the master has no group)" || nok "few-devices: node-labels: $(step_line "$root" node-labels)"
 check "few-devices: the stand-in's node dojot carries the label" \
   curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "https://127.0.0.1:$port/api/v1/nodes/dojot" -o "$tmp/node.json"
@@ -100,9 +100,9 @@ check "few-devices: label value dojot" jq_py "$tmp/node.json" "sys.exit(0 if d['
 # a second apply (fresh state) changes nothing
 root2=$tmp/few-again; mkdir -p "$root2"
 run_master "$root2" cloud-init/examples/few-devices/master "$tmp/few.kubeconfig"
-step_line "$root2" manifests | grep -qE 'status=done .*\(0 created, 0 updated, [0-9]+ unchanged\)' \
+step_line "$root2" manifests | grep -E 'status=done .*\(0 created, 0 updated, [0-9]+ unchanged\)' >/dev/null \
   && ok "few-devices: re-applying is idempotent (all unchanged)" || nok "few-devices: re-apply: $(step_line "$root2" manifests)"
-step_line "$root2" node-labels | grep -q '(0 changed)' && ok "few-devices: labels already right" || nok "few-devices: relabel: $(step_line "$root2" node-labels)"
+step_line "$root2" node-labels | grep '(0 changed)' >/dev/null && ok "few-devices: labels already right" || nok "few-devices: relabel: $(step_line "$root2" node-labels)"
 
 # the stand-in is strict: malformed JSON, unknown kinds, a PATCH that is not a merge patch
 api() { curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$@"; }
@@ -118,13 +118,13 @@ seed=$tmp/seed-100k; cp -r cloud-init/examples/master "$seed"
 sed -i 's/dojot_insecure_mqtt: "true"/dojot_insecure_mqtt: "false"/' "$seed/user-data"
 root=$tmp/hk; mkdir -p "$root"
 run_master "$root" "$seed" "$tmp/hk.kubeconfig"
-step_line "$root" manifests | grep -q 'status=done .*variant 100k' && ok "100k: manifests applied" || nok "100k: manifests: $(step_line "$root" manifests)"
+step_line "$root" manifests | grep 'status=done .*variant 100k' >/dev/null && ok "100k: manifests applied" || nok "100k: manifests: $(step_line "$root" manifests)"
 check "100k: vernemq-k8s-external-service has only 8883 -> 30005" \
   jq_py "$tmp/hk.json" "s=[e['object'] for e in d if e['name']=='vernemq-k8s-external-service'][0]; \
     sys.exit(0 if s['spec']['ports']==[{'name':'mqtts','port':8883,'nodePort':30005}] and s['spec']['externalTrafficPolicy']=='Local' else 1)"
 check "100k: VerneMQ size 3, bridges 9" \
   jq_py "$tmp/hk.json" "o={e['name']:e['object'] for e in d}; sys.exit(0 if o['k8s']['spec']['size']==3 and o['v2k-bridge']['spec']['replicas']==9 else 1)"
-if step_line "$root" node-labels | grep -q 'status=failed.*5 of 6 node(s) labelled.*verne-3'; then ok "100k: an unregistered node fails node-labels, naming it"
+if step_line "$root" node-labels | grep 'status=failed.*5 of 6 node(s) labelled.*verne-3' >/dev/null; then ok "100k: an unregistered node fails node-labels, naming it"
 else nok "100k: node-labels: $(step_line "$root" node-labels)"; fi
 check "100k: the run ends FAILED" grep -q 'NODEOS-AGENT: FAILED' "$root.log"
 check "100k: verne-1 labelled vernemq" \
@@ -141,7 +141,7 @@ curl -s --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" -H
 root=$tmp/clash; mkdir -p "$root"
 start=$(date +%s)
 run_master "$root" cloud-init/examples/few-devices/master "$tmp/clash.kubeconfig"
-if step_line "$root" manifests | grep -q 'status=failed.*21-apigw.yaml:[0-9]*: Service kong-external not applied: Service kong-external: HTTP 422: .*already allocated'; then
+if step_line "$root" manifests | grep 'status=failed.*21-apigw.yaml:[0-9]*: Service kong-external not applied: Service kong-external: HTTP 422: .*already allocated' >/dev/null; then
   ok "a 422 fails the step with file:line and the API's message"; else nok "clash: $(step_line "$root" manifests)"; fi
 check "a 422 is not retried" test $(( $(date +%s) - start )) -lt 10
 
@@ -149,13 +149,13 @@ check "a 422 is not retried" test $(( $(date +%s) - start )) -lt 10
 kubeconfig "$port" "$tmp/nocert.kubeconfig" no
 root=$tmp/nocert; mkdir -p "$root"
 run_master "$root" cloud-init/examples/few-devices/master "$tmp/nocert.kubeconfig"
-step_line "$root" manifests | grep -q 'status=failed.*did not answer' && ok "without a client certificate the step fails, never done" \
+step_line "$root" manifests | grep 'status=failed.*did not answer' >/dev/null && ok "without a client certificate the step fails, never done" \
   || nok "nocert: $(step_line "$root" manifests)"
 
 # --- 5. no kubeconfig: skipped with the reason, manifests still written ---
 root=$tmp/offline; mkdir -p "$root"
 "$AGENT" run --root "$root" --seed cloud-init/examples/few-devices/master --roles-dir "$tmp/roles" >"$root.log" 2>&1
-step_line "$root" manifests | grep -q 'status=skipped.*not applied: --root' && ok "no kubeconfig: manifests skipped with the reason" || nok "offline: $(step_line "$root" manifests)"
+step_line "$root" manifests | grep 'status=skipped.*not applied: --root' >/dev/null && ok "no kubeconfig: manifests skipped with the reason" || nok "offline: $(step_line "$root" manifests)"
 check "no kubeconfig: rendered manifests written" test -s "$root/etc/kubernetes/nodeos/manifests/00-flannel.yaml"
 check "no kubeconfig: no secret in the written manifests" bash -c "! grep -rq 'PRIVATE KEY' '$root/etc/kubernetes/nodeos/manifests'"
 check "stand-in says it is a stand-in" grep -q 'NOT Kubernetes' "$tmp/few.err"

@@ -7,7 +7,7 @@
 # (tests/schema/package.json + package-lock.json) are installed with
 # `npm ci` into $BUILD/schema-node, not the source tree. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

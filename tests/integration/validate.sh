@@ -5,7 +5,7 @@
 # (file:line:col: message) for every malformed seed, with nothing on stdout
 # and no secret echoed. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 ROLES=${ROLES_DIR:-roles}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

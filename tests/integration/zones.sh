@@ -4,7 +4,7 @@
 # carries no symbol defined in libfleet, nodeos-seedgen none defined in
 # libagent, and each program is linked without the other's library. TAP.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
 
 # allowed ZONE: the zones a file of ZONE may include from
