@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "basic/macro.h"
 #include "shared/lbconf.h"
@@ -17,7 +18,7 @@ static int nodeport(const struct node_config *c, const char *path) {
         return (int) cJSON_GetNumberValue(cJSON_GetObjectItem(v, path));
 }
 
-int lb_listeners(const struct role *lb_role, const struct node_config *c, struct lb_listener *out, size_t cap) {
+int lb_listeners(const struct role *lb_role, const struct node_config *c, struct lb_listener *out, size_t cap, char **error) {
         size_t n = 0;
         for (size_t i = 0; i < lb_role->n_lb_services; i++) {
                 const struct role_lb_service *svc = &lb_role->lb_services[i];
@@ -25,11 +26,16 @@ int lb_listeners(const struct role *lb_role, const struct node_config *c, struct
                         continue;
                 for (size_t j = 0; j < svc->n_listeners; j++) {
                         const struct role_lb_listener *l = &svc->listeners[j];
-                        if (l->when && !config_dojot_bool(c, l->when))
+                        const struct node_list *backends = lb_backends(&c->lb, svc->name);
+                        /* nothing to forward to: no listener (both renderers) */
+                        if ((l->when && !config_dojot_bool(c, l->when)) || backends->n == 0)
                                 continue;
-                        if (n == cap)
+                        if (n == cap) {
+                                if (asprintf(error, "role %s: more lb listeners than the %zu a renderer takes", lb_role->name, cap) < 0)
+                                        *error = NULL;
                                 return -E2BIG;
-                        out[n++] = (struct lb_listener) { l->name, l->port, l->proto, lb_backends(&c->lb, svc->name),
+                        }
+                        out[n++] = (struct lb_listener) { l->name, l->port, l->proto, backends,
                                                           nodeport(c, l->nodeport), l->long_lived };
                 }
         }

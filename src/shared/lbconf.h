@@ -21,5 +21,6 @@ struct lb_listener {
 };
 
 /* Fills out[] (capacity cap) with the listeners the role forwards for the
- * config's lb mode; returns how many, or -E2BIG when out is too small. */
-int lb_listeners(const struct role *lb_role, const struct node_config *c, struct lb_listener *out, size_t cap);
+ * config's lb mode, those with at least one backend; returns how many, or -E2BIG (why in *error, a new
+ * string) when out is too small. */
+int lb_listeners(const struct role *lb_role, const struct node_config *c, struct lb_listener *out, size_t cap, char **error);

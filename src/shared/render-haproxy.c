@@ -21,19 +21,11 @@ static void put_httpclient(FILE *f, const struct base_packages *packages) {
                       "    httpclient.ssl.verify none\n", f);
 }
 
-static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error) {
+static int emit_haproxy(const struct render_ctx *ctx, FILE *f, char **error) {
         struct lb_listener ls[32];
-        int n = lb_listeners(ctx->role, ctx->config, ls, ELEMENTSOF(ls));
-        if (n < 0) {
-                if (asprintf(error, "role %s: more lb listeners than the %zu the renderer takes", ctx->role->name, ELEMENTSOF(ls)) < 0)
-                        *error = NULL;
+        int n = lb_listeners(ctx->role, ctx->config, ls, ELEMENTSOF(ls), error);
+        if (n < 0)
                 return n;
-        }
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        if (!f)
-                return -ENOMEM;
         fputs("# Written by node-agent (role lb, mode haproxy) from the seed; do not edit:\n"
               "# the agent rewrites it. Facts: ansible-dojot v0.5.0 roles/haproxy.\n"
               "global\n"
@@ -61,8 +53,6 @@ static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error
               "    default-server init-addr last,libc,none\n", f);
         for (int i = 0; i < n; i++) {
                 const struct lb_listener *l = &ls[i];
-                if (l->backends->n == 0)
-                        continue;
                 fprintf(f, "\nlisten %s\n    bind *:%d\n    balance leastconn\n", l->name, l->port);
                 for (size_t b = 0; b < l->backends->n; b++) {
                         fprintf(f, "    server %s ", l->backends->nodes[b].name);
@@ -70,12 +60,11 @@ static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error
                         fprintf(f, ":%d check inter 1000ms fall 3 rise 5\n", l->nodeport);
                 }
         }
-        if (fclose(f) != 0) {
-                free(text);
-                return -ENOMEM;
-        }
-        *ret = text;
         return 0;
+}
+
+static int render_haproxy(const struct render_ctx *ctx, char **ret, char **error) {
+        return render_text(ctx, emit_haproxy, ret, error);
 }
 
 const struct renderer renderer_haproxy = { .name = "haproxy", .render = render_haproxy };

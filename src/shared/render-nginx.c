@@ -7,19 +7,11 @@
 #include "shared/lbconf.h"
 #include "shared/renderer.h"
 
-static int render_nginx(const struct render_ctx *ctx, char **ret, char **error) {
+static int emit_nginx(const struct render_ctx *ctx, FILE *f, char **error) {
         struct lb_listener ls[32];
-        int n = lb_listeners(ctx->role, ctx->config, ls, ELEMENTSOF(ls));
-        if (n < 0) {
-                if (asprintf(error, "role %s: more lb listeners than the %zu the renderer takes", ctx->role->name, ELEMENTSOF(ls)) < 0)
-                        *error = NULL;
+        int n = lb_listeners(ctx->role, ctx->config, ls, ELEMENTSOF(ls), error);
+        if (n < 0)
                 return n;
-        }
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
-        if (!f)
-                return -ENOMEM;
         fputs("# Written by node-agent (role lb, mode nginx) from the seed; do not edit:\n"
               "# the agent rewrites it. Facts: ansible-dojot v0.5.0 roles/nginx.\n"
               "# Debian runs nginx as www-data (the original's 'nginx' user does not exist here).\n"
@@ -39,8 +31,6 @@ static int render_nginx(const struct render_ctx *ctx, char **ret, char **error) 
               "    access_log off;\n", f);
         for (int i = 0; i < n; i++) {
                 const struct lb_listener *l = &ls[i];
-                if (l->backends->n == 0)
-                        continue;
                 fprintf(f, "\n    upstream %s {\n        least_conn;\n", l->name);
                 if (l->long_lived)
                         fprintf(f, "        zone %s 256k;\n", l->name);
@@ -54,12 +44,11 @@ static int render_nginx(const struct render_ctx *ctx, char **ret, char **error) 
                 fputs("    }\n", f);
         }
         fputs("}\n", f);
-        if (fclose(f) != 0) {
-                free(text);
-                return -ENOMEM;
-        }
-        *ret = text;
         return 0;
+}
+
+static int render_nginx(const struct render_ctx *ctx, char **ret, char **error) {
+        return render_text(ctx, emit_nginx, ret, error);
 }
 
 const struct renderer renderer_nginx = { .name = "nginx", .render = render_nginx };

@@ -6,6 +6,7 @@
  * same bytes. A new renderer is one file render-<name>.c plus a line in
  * renderer.c's table. */
 
+#include <stdio.h>
 #include "shared/basepkg.h"
 #include "shared/config.h"
 #include "shared/role.h"
@@ -25,3 +26,8 @@ struct renderer {
 };
 
 const struct renderer *renderer_find(const char *name);
+
+/* A renderer's text through a memory stream: emit writes to f and returns
+ * 0 or a negative errno (why in *error). */
+int render_text(const struct render_ctx *ctx, int (*emit)(const struct render_ctx *ctx, FILE *f, char **error),
+                char **ret, char **error);
