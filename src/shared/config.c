@@ -86,7 +86,9 @@ static bool parse_node_ref(struct parser *p, const struct ynode *m, const char *
         if (!ok)
                 return false;
         snprintf(sub, sizeof(sub), "%s.name", path);
-        if (schema_string(&p->s, v[0], sub, &nr->name) && !hostname_is_valid(nr->name)) {
+        if (!schema_string(&p->s, v[0], sub, &nr->name))
+                ok = false;
+        else if (!hostname_is_valid(nr->name)) {
                 err(p, v[0], "%s: '%s' is not a valid hostname", sub, nr->name);
                 ok = false;
         }
@@ -108,8 +110,9 @@ static bool parse_node_list(struct parser *p, const struct ynode *n, const char 
                 char sub[96];
                 snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
                 ok &= parse_node_ref(p, n->items[i], sub, &l->nodes[l->n++]);
+                /* earlier entries that failed to parse may have no name */
                 for (size_t j = 0; ok && j + 1 < l->n; j++)
-                        if (STREQ(l->nodes[j].name, l->nodes[l->n - 1].name)) {
+                        if (l->nodes[j].name && STREQ(l->nodes[j].name, l->nodes[l->n - 1].name)) {
                                 err(p, n->items[i], "%s: node '%s' is listed twice", sub, l->nodes[j].name);
                                 ok = false;
                         }
