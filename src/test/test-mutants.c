@@ -125,21 +125,10 @@ struct counts {
 
 /* Runs the agent on a tree with stdout and stderr out of the way. */
 static int run_quietly(const char *root, const char *seed_dir) {
-        fflush(stdout);
-        fflush(stderr);
-        int saved_out = dup(1), saved_err = dup(2), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        assert_true(saved_out >= 0 && saved_err >= 0 && null >= 0);
-        dup2(null, 1);
-        dup2(null, 2);
+        struct saved_output saved = output_to("/dev/null");
         struct engine_options o = { .root = root, .seed_dir = seed_dir, .roles_dir = ROLES };
         int status = engine_run(&o);
-        fflush(stdout);
-        fflush(stderr);
-        dup2(saved_out, 1);
-        dup2(saved_err, 2);
-        close(saved_out);
-        close(saved_err);
-        close(null);
+        output_restore(saved);
         return status;
 }
 

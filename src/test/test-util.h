@@ -10,9 +10,11 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "basic/exec.h"
 #include "basic/macro.h"
 
@@ -39,4 +41,31 @@ static inline void write_text(const char *dir, const char *name, const char *tex
         _cleanup_fclose_ FILE *f = fopen(p, "we");
         assert_non_null(f);
         assert_int_equal(fputs(text, f) >= 0, 1);
+}
+
+/* stdout and stderr into a file (path; "/dev/null" to drop them) while an
+ * in-process run prints its step lines; output_restore() puts them back. */
+struct saved_output {
+        int out, err;
+};
+
+static inline struct saved_output output_to(const char *path) {
+        fflush(stdout);
+        fflush(stderr);
+        struct saved_output s = { dup(1), dup(2) };
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(s.out >= 0 && s.err >= 0 && fd >= 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        return s;
+}
+
+static inline void output_restore(struct saved_output s) {
+        fflush(stdout);
+        fflush(stderr);
+        dup2(s.out, 1);
+        dup2(s.err, 2);
+        close(s.out);
+        close(s.err);
 }
