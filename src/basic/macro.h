@@ -34,3 +34,8 @@ static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
         static inline void func##p(type *p) { if (*p) func(*p); }
+
+/* Grows arr (n entries) by one zeroed entry, in place; false when out of
+ * memory (arr untouched). */
+#define GROW(arr, n) ({ __typeof__(arr) _a = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
+                        if (_a) { (arr) = _a; memset(&(arr)[(n)], 0, sizeof(*(arr))); } _a != NULL; })

@@ -62,9 +62,6 @@ static bool each_mapping(struct schema_ctx *s, const struct ynode *list, const c
         return ok;
 }
 
-#define GROW(arr, n) ({ __typeof__(arr) _a = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
-                        if (_a) { (arr) = _a; memset(&(arr)[(n)], 0, sizeof(*(arr))); } _a != NULL; })
-
 static bool need(struct schema_ctx *s, const struct ynode *m, const char *path, const char *key, const struct ynode **ret) {
         *ret = ynode_get(m, key);
         if (!*ret)
