@@ -301,7 +301,7 @@ size_t lb_backends_total(const struct lb_config *lb) {
         return n;
 }
 
-/* --- dojot variables (group_vars/all/dojot.yaml names, facts §1) ---------- */
+/* --- dojot variables (group_vars/all/dojot.yaml names, dojot-v0.5.0.md §1) ---------- */
 
 enum var_type { V_STRING, V_BOOL, V_BOOL_OR_STRING, V_INT, V_MAP };
 
@@ -369,7 +369,7 @@ static const struct var_spec dojot_vars[] = {
         { "dojot_apigw_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
         { "dojot_guiv2_enabled", V_BOOL, "true", NULL, 0, 0, F_ANY },
         { "dojot_auth_email_enabled", V_BOOL, "false", NULL, 0, 0, F_ANY },
-        /* A string in the original, where 'false' was still true (facts §1). */
+        /* A string in the original, where 'false' was still true (dojot-v0.5.0.md §1). */
         { "dojot_insecure_mqtt", V_BOOL_OR_STRING, "true", NULL, 0, 0, F_ANY },
         { "dojot_vernemq_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
         { "dojot_bridges_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
@@ -667,7 +667,7 @@ static void check_lb_needs_fixed_nodeports(struct parser *p, const struct ynode 
 }
 
 static int fill_defaults(struct node_config *c) {
-        if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* facts §0.5 */
+        if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* dojot-v0.5.0.md §0.5 */
                 return -ENOMEM;
         if (!c->cluster.service_subnet && !(c->cluster.service_subnet = strdup("10.96.0.0/12")))
                 return -ENOMEM;

@@ -93,7 +93,7 @@ static const char *json_str(const cJSON *o, const char *key) {
 }
 
 /* An object the API can take: apiVersion, kind, metadata.name (the
- * original's kafka-loopback template had no apiVersion, facts §0.9). */
+ * original's kafka-loopback template had no apiVersion, dojot-v0.5.0.md §0.9). */
 static bool object_is_complete(const cJSON *o, const char *file, size_t line, struct diag *diag) {
         const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
         const char *missing = !json_str(o, "apiVersion") || !*json_str(o, "apiVersion") ? "apiVersion"
