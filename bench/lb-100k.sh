@@ -6,7 +6,7 @@
 # port-range size. Three verne backends with Linux's default range
 # (32768-60999, 28,232 ports) cap at 84,696; the lb role's 1024-65535 less
 # its 8 reserved listen ports at 193,512 (then haproxy.cfg's maxconn 100000,
-# dojot-v0.5.0.md §6, is the limit). bench/selftest.sh proves the formula natively.
+# docs/dojot-v0.5.0.md#haproxy, is the limit). bench/selftest.sh proves the formula natively.
 #
 # One lb VM from out/bookworm/lb with the example seed unchanged: the agent
 # renders haproxy.cfg and sets the role's sysctls; the in-guest driver

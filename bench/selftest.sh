@@ -210,7 +210,7 @@ echo "# retry, no -R: $(jq -c '{up, connect_failed, failed, ramp_s}' "$f")"
 # sink, which listens 1 s late, all 300 refused at once, retried 2-4 s
 # later; nothing happens in between, longer than -T 1
 setup "20000 29999" 1
-b1=$(echo "$backends" | awk '{print $1; exit}')
+b1=$(awk '{print $1; exit}' <<<"$backends")
 ip netns exec "$NS" "$BENCH_BUILD/mqtt-load" -t "$b1" -n 300 -r 10000 -k 30 -H 1 -T 1 -R 2 -B 4 -i 1 >"$W/settle.log" 2>&1
 f=$(final "$W/settle.log")
 check "retry: a retry scheduled later than -T keeps the ramp open: 300 held at their second attempt" \

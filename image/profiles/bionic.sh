@@ -1,6 +1,6 @@
 # bionic profile: the production target. Ubuntu 18.04 LTS, Docker CE 19.03
 # and Kubernetes 1.17.3 packages, as ansible-dojot v0.5.0 installed them
-# (dojot-v0.5.0.md §0.3, §0.4, §2, §11), but pinned and from sources the operator names:
+# (docs/dojot-v0.5.0.md#kubernetes-versions, #docker), but pinned and from sources the operator names:
 #
 #   BIONIC_MIRROR=<url>    Ubuntu archive (suites $BIONIC_SUITES, main universe)  required
 #   DOCKER_MIRROR=<url>    Docker CE apt repo for Ubuntu ("<url> bionic stable")  or DEB_BUNDLE
@@ -11,7 +11,7 @@
 #                          compiled in a bionic chroot (image/agent.sh)
 #
 # The Google-hosted Kubernetes repo that ansible-dojot used was removed in
-# 2024 and the community repo starts at 1.24 (dojot-v0.5.0.md §2.4), so nothing here
+# 2024 and the community repo starts at 1.24 (docs/dojot-v0.5.0.md#kubernetes-repository), so nothing here
 # has a default host: no host name is written anywhere. Everything is read
 # from the environment (make passes its command-line variables through).
 # Plan mode (profile_plan) works with none of them set and names what is
@@ -40,9 +40,9 @@ DOCKER_KEYRING=${DOCKER_KEYRING:-}
 K8S_KEYRING=${K8S_KEYRING:-}
 
 # Pins. Docker: 19.03.14 and containerd.io 1.2.10-3 are ansible-dojot's own
-# later pin (PR #106, dojot-v0.5.0.md §0.4); v0.5.0 left Docker unpinned and drifted to
-# 20.10. Kubernetes: 1.17.3-00 (dojot-v0.5.0.md §0.3). kubernetes-cni came in
-# unpinned (dojot-v0.5.0.md §2.5); 0.8.7-00 is what that resolved to in late 2020.
+# later pin (PR #106, docs/dojot-v0.5.0.md#docker); v0.5.0 left Docker unpinned and drifted to
+# 20.10. Kubernetes: 1.17.3-00 (docs/dojot-v0.5.0.md#kubernetes-versions). kubernetes-cni came in
+# unpinned (docs/dojot-v0.5.0.md#kubernetes-versions); 0.8.7-00 is what that resolved to in late 2020.
 # cri-tools stays unpinned unless CRI_TOOLS_VERSION is given.
 DOCKER_VERSION=${DOCKER_VERSION:-5:19.03.14~3-0~ubuntu-bionic}
 CONTAINERD_VERSION=${CONTAINERD_VERSION:-1.2.10-3}

@@ -93,6 +93,10 @@ static int get(struct docker *d, const char *path, long *status, struct buf *b) 
         return c ? perform(d, c, status) : -ENOMEM;
 }
 
+bool docker_error_is_unreachable(int r) {
+        return r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EIO;
+}
+
 int docker_wait_ready(struct docker *d, int timeout_ms) {
         struct timespec start, now;
         clock_gettime(CLOCK_MONOTONIC, &start);
@@ -104,6 +108,8 @@ int docker_wait_ready(struct docker *d, int timeout_ms) {
                 free(b.data);
                 if (ok)
                         return 0;
+                if (r < 0 && !docker_error_is_unreachable(r))
+                        return r;
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 long el = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
                 if (el >= timeout_ms)

@@ -16,7 +16,12 @@ struct docker;
  * libcurl. *error (may be NULL): new string, set when it cannot. */
 int docker_new(const char *socket_path, struct docker **ret, char **error);
 void docker_free(struct docker *d);
-/* Waits until GET /_ping answers OK, up to timeout_ms; -ETIMEDOUT. */
+/* Whether r, an error of the calls below, says the daemon is not answering
+ * on its socket (no socket -ENOENT, refused, timed out, a broken exchange
+ * -EIO) rather than this process failing on its own (-ENOMEM...). */
+bool docker_error_is_unreachable(int r);
+/* Waits until GET /_ping answers OK, up to timeout_ms; -ETIMEDOUT. Another
+ * error than the socket's (see above) ends the wait at once. */
 int docker_wait_ready(struct docker *d, int timeout_ms);
 /* GET /images/<ref>/json (the reference unescaped, as the docker CLI sends
  * it): 1 present (200), 0 absent (404), <0 error (-EIO for other statuses). */

@@ -6,6 +6,7 @@
  * goto ladders. Hand ownership on with TAKE_PTR(). */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,3 +40,20 @@ static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
  * memory (arr untouched). */
 #define GROW(arr, n) ({ __typeof__(arr) _a = realloc((arr), ((n) + 1) * sizeof(*(arr))); \
                         if (_a) { (arr) = _a; memset(&(arr)[(n)], 0, sizeof(*(arr))); } _a != NULL; })
+
+/* The result of a parse that goes on after bad input, to report all of it:
+ * the first error that is not -EINVAL (out of memory ends the parse's
+ * success for good), else -EINVAL once any part found bad input, else 0. */
+static inline int parse_merge(int acc, int r) {
+        if (acc < 0 && acc != -EINVAL)
+                return acc;
+        if (r < 0 && r != -EINVAL)
+                return r;
+        return acc < 0 || r < 0 ? -EINVAL : 0;
+}
+
+/* Whether a parse that reached result r (from parse_merge) goes on to
+ * report more: after bad input, yes; after any other error, no. */
+static inline bool parse_may_go_on(int r) {
+        return r >= 0 || r == -EINVAL;
+}

@@ -26,7 +26,7 @@ const struct inv_host *inventory_find(const struct inventory *inv, const char *r
         return find_mut((struct inventory *) inv, ref);
 }
 
-int inv_host_in(const struct inv_host *h, const char *group) {
+bool inv_host_in(const struct inv_host *h, const char *group) {
         return strv_contains(h->groups, group);
 }
 
@@ -247,9 +247,9 @@ int inventory_parse(const char *buf, size_t len, const char *file, struct invent
                 }
                 r = walk_group(inv, "all", all, &chain, d, 0);
         }
-        if (r < 0 || diag_count(d) > 0) {
+        if (r < 0) {
                 inventory_free(inv);
-                return r < 0 ? r : -EINVAL;
+                return r;
         }
         *ret = inv;
         return 0;

@@ -8,6 +8,7 @@
  * addresses as hosts. Parsed into hosts with the flattened set of groups
  * each belongs to (by name, or by address for the lb groups). */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "basic/diag.h"
 
@@ -53,7 +54,7 @@ int inventory_load(const char *path, struct inventory **ret, struct diag *d);
 void inventory_free(struct inventory *inv);
 const struct inv_host *inventory_find(const struct inventory *inv, const char *name_or_address);
 /* True when h is in group (by name). */
-int inv_host_in(const struct inv_host *h, const char *group);
+bool inv_host_in(const struct inv_host *h, const char *group);
 /* "52:54:00:AB:cd:ef", "52-54-00-ab-cd-ef" or "525400abcdef" -> "52-54-00-ab-cd-ef"
  * (lower case, hyphens: what iPXE's ${mac:hexhyp} expands to, so the HTTP tree
  * and the boot scripts need no translation). 0 or -EINVAL. */

@@ -105,7 +105,7 @@ static char *roles_serving(const struct role_catalog *cat, const char *service, 
 }
 
 /* A dojot_role / dojot.components/group value: a role name or a role's
- * node label (the guide labels verne nodes "vernemq", dojot-v0.5.0.md §0.6). */
+ * node label (the guide labels verne nodes "vernemq", docs/dojot-v0.5.0.md#labels). */
 static const struct role *role_from_var(const struct role_catalog *cat, const char *v) {
         for (size_t i = 0; i < cat->n; i++)
                 if (STREQ(cat->roles[i]->name, v) || (cat->roles[i]->group && STREQ(cat->roles[i]->group, v)))
@@ -141,7 +141,7 @@ static const struct role *sole_role_serving(const struct role_catalog *cat, cons
         return found;
 }
 
-/* ansible-dojot's playbooks target haproxy[0] and nginx[0] (dojot-v0.5.0.md §1): a
+/* ansible-dojot's playbooks target haproxy[0] and nginx[0] (docs/dojot-v0.5.0.md#inventory): a
  * host of that name, or in a group of that name, is the lb in that mode. */
 static const char *lb_mode_of(const struct inv_host *h) {
         if (STREQ(h->name, "haproxy") || inv_host_in(h, "haproxy"))
@@ -432,7 +432,7 @@ static void check_lb(struct planner *pl) {
                 /* (b) a group that lists nodes of a role lists all of them:
                  * a verne node left out of mqtt_nodes runs a broker the lb
                  * never sends a client to (externalTrafficPolicy: Local,
-                 * dojot-v0.5.0.md §4.4). */
+                 * docs/dojot-v0.5.0.md#verne-workers). */
                 for (size_t i = 0; i < pl->p->n; i++) {
                         const struct seedgen_node *nd = &pl->p->nodes[i];
                         if (inv_host_in(host_of(pl, nd), group) ||
@@ -495,7 +495,7 @@ static void check_lb(struct planner *pl) {
 }
 
 /* dojot_enable_node_affinity pins every dojot workload to nodes labelled
- * with a dojot_node_label value (dojot-v0.5.0.md §9): a value no node carries leaves
+ * with a dojot_node_label value (docs/dojot-v0.5.0.md#node-affinity): a value no node carries leaves
  * its pods Pending forever. */
 static const struct seedgen_node *lb_node(const struct seedgen_plan *p) {
         for (size_t i = 0; i < p->n; i++)

@@ -38,83 +38,86 @@ static struct config_pos pos_of(const struct parser *p, const struct ynode *n) {
         return (struct config_pos) { .file = p->c->user_data_file, .line = n->line, .col = n->col };
 }
 
-static bool ip_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
-        if (!schema_string(&p->s, n, path, ret))
-                return false;
+static int ip_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
+        int r = schema_read_string(&p->s, n, path, ret);
+        if (r < 0)
+                return r;
         if (ip_address_is_valid(*ret))
-                return true;
+                return 0;
         err(p, n, "%s: '%s' is not an IP address", path, *ret);
-        return false;
+        return -EINVAL;
 }
 
-static bool cidr_value(struct parser *p, const struct ynode *n, const char *path, bool network, char **ret) {
-        if (!schema_string(&p->s, n, path, ret))
-                return false;
+static int cidr_value(struct parser *p, const struct ynode *n, const char *path, bool network, char **ret) {
+        int r = schema_read_string(&p->s, n, path, ret);
+        if (r < 0)
+                return r;
         const char *why = cidr_problem(*ret, network);
         if (!why)
-                return true;
+                return 0;
         err(p, n, "%s: '%s' is not a valid CIDR (%s)", path, *ret, why);
-        return false;
+        return -EINVAL;
 }
 
-static bool role_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
-        if (!schema_string(&p->s, n, path, ret))
-                return false;
+static int role_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
+        int r = schema_read_string(&p->s, n, path, ret);
+        if (r < 0)
+                return r;
         if (strv_contains(p->known_roles, *ret))
-                return true;
+                return 0;
         _cleanup_free_ char *known = strv_join(p->known_roles, ", ");
         err(p, n, "%s: unknown role '%s' (known: %s)", path, *ret, known ? known : "");
-        return false;
+        return -EINVAL;
 }
 
 /* --- node lists ----------------------------------------------------------- */
 
-static bool parse_node_ref(struct parser *p, const struct ynode *m, const char *path, struct node_ref *nr) {
+static int parse_node_ref(struct parser *p, const struct ynode *m, const char *path, struct node_ref *nr) {
         static const char * const keys[] = { "name", "address", "role", NULL };
         char sub[128];
         nr->pos = pos_of(p, m);
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, path) || !schema_known_keys(&p->s, m, keys, path))
-                return false;
-        bool ok = true;
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, path) < 0 || schema_check_keys(&p->s, m, keys, path) < 0)
+                return -EINVAL;
+        int ok = 0;
         const char *names[] = { "name", "address", "role" };
         const struct ynode *v[3];
         for (int i = 0; i < 3; i++)
                 if (!(v[i] = ynode_get(m, names[i]))) {
                         schema_missing(&p->s, m, path, names[i]);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
-        if (!ok)
-                return false;
+        if (ok < 0)
+                return -EINVAL;
         snprintf(sub, sizeof(sub), "%s.name", path);
-        if (!schema_string(&p->s, v[0], sub, &nr->name))
-                ok = false;
+        if (schema_read_string(&p->s, v[0], sub, &nr->name) < 0)
+                ok = parse_merge(ok, -EINVAL);
         else if (!hostname_is_valid(nr->name)) {
                 err(p, v[0], "%s: '%s' is not a valid hostname", sub, nr->name);
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         }
         snprintf(sub, sizeof(sub), "%s.address", path);
-        ok &= ip_value(p, v[1], sub, &nr->address);
+        ok = parse_merge(ok, ip_value(p, v[1], sub, &nr->address));
         snprintf(sub, sizeof(sub), "%s.role", path);
-        ok &= role_value(p, v[2], sub, &nr->role);
+        ok = parse_merge(ok, role_value(p, v[2], sub, &nr->role));
         return ok;
 }
 
-static bool parse_node_list(struct parser *p, const struct ynode *n, const char *path, struct node_list *l) {
-        if (!schema_expect(&p->s, n, YNODE_SEQUENCE, path))
-                return false;
+static int parse_node_list(struct parser *p, const struct ynode *n, const char *path, struct node_list *l) {
+        if (schema_check_kind(&p->s, n, YNODE_SEQUENCE, path) < 0)
+                return -EINVAL;
         l->nodes = calloc(n->n ? n->n : 1, sizeof(*l->nodes));
         if (!l->nodes)
-                return false;
-        bool ok = true;
+                return -ENOMEM;
+        int ok = 0;
         for (size_t i = 0; i < n->n; i++) {
                 char sub[96];
                 snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-                ok &= parse_node_ref(p, n->items[i], sub, &l->nodes[l->n++]);
+                ok = parse_merge(ok, parse_node_ref(p, n->items[i], sub, &l->nodes[l->n++]));
                 /* earlier entries that failed to parse may have no name */
-                for (size_t j = 0; ok && j + 1 < l->n; j++)
+                for (size_t j = 0; ok >= 0 && j + 1 < l->n; j++)
                         if (l->nodes[j].name && STREQ(l->nodes[j].name, l->nodes[l->n - 1].name)) {
                                 err(p, n->items[i], "%s: node '%s' is listed twice", sub, l->nodes[j].name);
-                                ok = false;
+                                ok = parse_merge(ok, -EINVAL);
                         }
         }
         return ok;
@@ -122,115 +125,116 @@ static bool parse_node_list(struct parser *p, const struct ynode *n, const char 
 
 /* --- sections -------------------------------------------------------------- */
 
-static bool parse_network(struct parser *p, const struct ynode *m) {
+static int parse_network(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "interface", "address", "gateway", "dns", NULL };
         struct net_config *n = &p->c->network;
         const struct ynode *v;
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, "network"))
-                return false;
-        bool ok = schema_known_keys(&p->s, m, keys, "network");
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "network") < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, "network");
         if ((v = ynode_get(m, "interface"))) {
-                if (schema_string(&p->s, v, "network.interface", &n->interface) &&
+                if (schema_read_string(&p->s, v, "network.interface", &n->interface) >= 0 &&
                     (strlen(n->interface) > 15 || strpbrk(n->interface, "/ \t"))) {
                         err(p, v, "network.interface: '%s' is not an interface name", n->interface);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
         if ((v = ynode_get(m, "address")))
-                ok &= cidr_value(p, v, "network.address", false, &n->address);
+                ok = parse_merge(ok, cidr_value(p, v, "network.address", false, &n->address));
         if ((v = ynode_get(m, "gateway")))
-                ok &= ip_value(p, v, "network.gateway", &n->gateway);
+                ok = parse_merge(ok, ip_value(p, v, "network.gateway", &n->gateway));
         if ((v = ynode_get(m, "dns"))) {
-                if (schema_string_list(&p->s, v, "network.dns", &n->dns))
+                if (schema_read_string_list(&p->s, v, "network.dns", &n->dns) >= 0)
                         for (size_t i = 0; n->dns[i]; i++)
                                 if (!ip_address_is_valid(n->dns[i])) {
                                         err(p, v->items[i], "network.dns[%zu]: '%s' is not an IP address", i, n->dns[i]);
-                                        ok = false;
+                                        ok = parse_merge(ok, -EINVAL);
                                 }
         }
         return ok;
 }
 
-static bool parse_secret(struct parser *p, const struct ynode *v, const char *path, secret *s) {
+static int parse_secret(struct parser *p, const struct ynode *v, const char *path, secret *s) {
         if (v->kind != YNODE_SCALAR || ynode_is_null(v) || v->value[0] == 0) {
                 err(p, v, "%s: expected a non-empty string", path);
-                return false;
+                return -EINVAL;
         }
-        return secret_set(s, v->value) >= 0;
+        int r = secret_set(s, v->value);
+        return r < 0 ? r : 0;
 }
 
-static bool parse_cluster(struct parser *p, const struct ynode *m) {
+static int parse_cluster(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "api_endpoint", "advertise_address", "token", "token_expires", "ca_cert_hashes",
                                              "ca_cert", "ca_key", "pod_subnet", "service_subnet", "nodes", NULL };
         struct cluster_config *k = &p->c->cluster;
         const struct ynode *v;
         k->pos = pos_of(p, m);
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, "cluster"))
-                return false;
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "cluster") < 0)
+                return -EINVAL;
         p->c->has_cluster = true;
-        bool ok = schema_known_keys(&p->s, m, keys, "cluster");
-        if ((v = ynode_get(m, "api_endpoint")) && schema_string(&p->s, v, "cluster.api_endpoint", &k->api_endpoint)) {
+        int ok = schema_check_keys(&p->s, m, keys, "cluster");
+        if ((v = ynode_get(m, "api_endpoint")) && schema_read_string(&p->s, v, "cluster.api_endpoint", &k->api_endpoint) >= 0) {
                 const char *why = endpoint_problem(k->api_endpoint);
                 if (why) {
                         err(p, v, "cluster.api_endpoint: '%s' is not host:port (%s)", k->api_endpoint, why);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         } else
-                ok &= v == NULL;
+                ok = parse_merge(ok, v == NULL ? 0 : -EINVAL);
         if ((v = ynode_get(m, "advertise_address")))
-                ok &= ip_value(p, v, "cluster.advertise_address", &k->advertise_address);
+                ok = parse_merge(ok, ip_value(p, v, "cluster.advertise_address", &k->advertise_address));
         if ((v = ynode_get(m, "token"))) {
                 /* Never echo the value: it is a credential, even when malformed. */
-                if (!parse_secret(p, v, "cluster.token", &k->token))
-                        ok = false;
+                if (parse_secret(p, v, "cluster.token", &k->token) < 0)
+                        ok = parse_merge(ok, -EINVAL);
                 else if (!bootstrap_token_is_valid(secret_reveal(&k->token))) {
                         err(p, v, "cluster.token: malformed bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 } else if (STREQ(secret_reveal(&k->token), "abcdef.0123456789abcdef")) {
                         err(p, v, "cluster.token: this is the public example token the original install used; mint one per rollout");
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
         if ((v = ynode_get(m, "token_expires"))) {
                 _cleanup_free_ char *t = NULL;
                 const char *why = NULL;
-                if (!schema_string(&p->s, v, "cluster.token_expires", &t))
-                        ok = false;
+                if (schema_read_string(&p->s, v, "cluster.token_expires", &t) < 0)
+                        ok = parse_merge(ok, -EINVAL);
                 else if ((why = rfc3339_problem(t, &k->token_expires))) {
                         err(p, v, "cluster.token_expires: '%s' %s", t, why);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
-        if ((v = ynode_get(m, "ca_cert_hashes")) && schema_string_list(&p->s, v, "cluster.ca_cert_hashes", &k->ca_cert_hashes)) {
+        if ((v = ynode_get(m, "ca_cert_hashes")) && schema_read_string_list(&p->s, v, "cluster.ca_cert_hashes", &k->ca_cert_hashes) >= 0) {
                 for (size_t i = 0; k->ca_cert_hashes[i]; i++)
                         if (!ca_cert_hash_is_valid(k->ca_cert_hashes[i])) {
                                 err(p, v->items[i], "cluster.ca_cert_hashes[%zu]: '%s' is not sha256:<64 lowercase hex>", i,
                                     k->ca_cert_hashes[i]);
-                                ok = false;
+                                ok = parse_merge(ok, -EINVAL);
                         }
         } else
-                ok &= v == NULL;
-        if ((v = ynode_get(m, "ca_cert")) && schema_string(&p->s, v, "cluster.ca_cert", &k->ca_cert)) {
+                ok = parse_merge(ok, v == NULL ? 0 : -EINVAL);
+        if ((v = ynode_get(m, "ca_cert")) && schema_read_string(&p->s, v, "cluster.ca_cert", &k->ca_cert) >= 0) {
                 if (!strstr(k->ca_cert, "-----BEGIN CERTIFICATE-----")) {
                         err(p, v, "cluster.ca_cert: not a PEM certificate");
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         } else
-                ok &= v == NULL;
+                ok = parse_merge(ok, v == NULL ? 0 : -EINVAL);
         if ((v = ynode_get(m, "ca_key"))) {
-                if (!parse_secret(p, v, "cluster.ca_key", &k->ca_key))
-                        ok = false;
+                if (parse_secret(p, v, "cluster.ca_key", &k->ca_key) < 0)
+                        ok = parse_merge(ok, -EINVAL);
                 else if (!strstr(secret_reveal(&k->ca_key), "-----BEGIN") || !strstr(secret_reveal(&k->ca_key), "PRIVATE KEY-----")) {
                         err(p, v, "cluster.ca_key: not a PEM private key");
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
         if ((v = ynode_get(m, "pod_subnet")))
-                ok &= cidr_value(p, v, "cluster.pod_subnet", true, &k->pod_subnet);
+                ok = parse_merge(ok, cidr_value(p, v, "cluster.pod_subnet", true, &k->pod_subnet));
         if ((v = ynode_get(m, "service_subnet")))
-                ok &= cidr_value(p, v, "cluster.service_subnet", true, &k->service_subnet);
+                ok = parse_merge(ok, cidr_value(p, v, "cluster.service_subnet", true, &k->service_subnet));
         if ((v = ynode_get(m, "nodes")))
-                ok &= parse_node_list(p, v, "cluster.nodes", &k->nodes);
+                ok = parse_merge(ok, parse_node_list(p, v, "cluster.nodes", &k->nodes));
         return ok;
 }
 
@@ -244,28 +248,28 @@ static char *lb_service_of_key(const char *key) {
         return strndup(key, n - sn);
 }
 
-static bool parse_lb(struct parser *p, const struct ynode *m) {
+static int parse_lb(struct parser *p, const struct ynode *m) {
         struct lb_config *lb = &p->c->lb;
         const struct ynode *v;
         lb->pos = pos_of(p, m);
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, "lb"))
-                return false;
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "lb") < 0)
+                return -EINVAL;
         p->c->has_lb = true;
-        bool ok = true;
+        int ok = 0;
         if (!(v = ynode_get(m, "mode"))) {
                 schema_missing(&p->s, m, "lb", "mode");
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         } else if (v->kind == YNODE_SCALAR && STREQ(v->value, "haproxy"))
                 lb->mode = LB_MODE_HAPROXY;
         else if (v->kind == YNODE_SCALAR && STREQ(v->value, "nginx"))
                 lb->mode = LB_MODE_NGINX;
         else {
                 err(p, v, "lb.mode: expected haproxy or nginx, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         }
         lb->groups = calloc(m->n ? m->n : 1, sizeof(*lb->groups));
         if (!lb->groups)
-                return false;
+                return -ENOMEM;
         for (size_t i = 0; i < m->n; i++) {
                 const struct ynode *k = m->keys[i];
                 if (STREQ(k->value, "mode"))
@@ -273,7 +277,7 @@ static bool parse_lb(struct parser *p, const struct ynode *m) {
                 _cleanup_free_ char *service = lb_service_of_key(k->value);
                 if (!service) {
                         err(p, k, "unknown key '%s' in lb", k->value);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                         continue;
                 }
                 struct lb_backends *g = &lb->groups[lb->n_groups++];
@@ -281,7 +285,7 @@ static bool parse_lb(struct parser *p, const struct ynode *m) {
                 g->pos = pos_of(p, k);
                 char path[96];
                 snprintf(path, sizeof(path), "lb.%s", k->value);
-                ok &= parse_node_list(p, m->items[i], path, &g->nodes);
+                ok = parse_merge(ok, parse_node_list(p, m->items[i], path, &g->nodes));
         }
         return ok;
 }
@@ -301,7 +305,7 @@ size_t lb_backends_total(const struct lb_config *lb) {
         return n;
 }
 
-/* --- dojot variables (group_vars/all/dojot.yaml names, dojot-v0.5.0.md §1) ---------- */
+/* --- dojot variables (group_vars/all/dojot.yaml names, docs/dojot-v0.5.0.md#inventory) -- */
 
 enum var_type { V_STRING, V_BOOL, V_BOOL_OR_STRING, V_INT, V_MAP };
 
@@ -369,7 +373,7 @@ static const struct var_spec dojot_vars[] = {
         { "dojot_apigw_persistent_volumes", V_BOOL, "false", NULL, 0, 0, F_ANY },
         { "dojot_guiv2_enabled", V_BOOL, "true", NULL, 0, 0, F_ANY },
         { "dojot_auth_email_enabled", V_BOOL, "false", NULL, 0, 0, F_ANY },
-        /* A string in the original, where 'false' was still true (dojot-v0.5.0.md §1). */
+        /* A string in the original, where 'false' was still true (docs/dojot-v0.5.0.md#inventory). */
         { "dojot_insecure_mqtt", V_BOOL_OR_STRING, "true", NULL, 0, 0, F_ANY },
         { "dojot_vernemq_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
         { "dojot_bridges_replicas", V_INT, "1", NULL, 1, 1000, F_ANY },
@@ -404,7 +408,7 @@ static cJSON *var_default(const struct var_spec *v) {
 static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const struct ynode *n, const char *path);
 
 static cJSON *parse_var_map(struct parser *p, const struct var_spec *spec, const struct ynode *n, const char *path) {
-        if (!schema_expect(&p->s, n, YNODE_MAPPING, path))
+        if (schema_check_kind(&p->s, n, YNODE_MAPPING, path) < 0)
                 return NULL;
         cJSON *o = var_default(spec);
         bool ok = o != NULL;
@@ -453,9 +457,9 @@ static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const str
                         return cJSON_CreateBool(STREQ(n->value, "true"));
                 _fallthrough_;
         case V_BOOL:
-                return schema_bool(&p->s, n, path, &b) ? cJSON_CreateBool(b) : NULL;
+                return schema_read_bool(&p->s, n, path, &b) >= 0 ? cJSON_CreateBool(b) : NULL;
         case V_INT:
-                return schema_int(&p->s, n, path, spec->min, spec->max, &i) ? cJSON_CreateNumber((double) i) : NULL;
+                return schema_read_int(&p->s, n, path, spec->min, spec->max, &i) >= 0 ? cJSON_CreateNumber((double) i) : NULL;
         case V_MAP:
                 return parse_var_map(p, spec, n, path);
         }
@@ -465,8 +469,8 @@ static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const str
 /* The variables of a mapping (a seed's dojot.vars, or an inventory's
  * group_vars/all/dojot.yaml itself) into p->c->dojot.vars; where names the
  * mapping in messages ("dojot.vars"; "" for a file of its own). */
-static bool parse_dojot_vars(struct parser *p, const struct ynode *v, const char *where) {
-        bool ok = true;
+static int parse_dojot_vars(struct parser *p, const struct ynode *v, const char *where) {
+        int ok = 0;
         for (size_t i = 0; i < v->n; i++) {
                 const struct var_spec *spec = dojot_vars;
                 while (spec->name && !STREQ(spec->name, v->keys[i]->value))
@@ -475,25 +479,25 @@ static bool parse_dojot_vars(struct parser *p, const struct ynode *v, const char
                 snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "", v->keys[i]->value);
                 if (!spec->name) {
                         err(p, v->keys[i], "unknown dojot variable '%s'%s%s", v->keys[i]->value, *where ? " in " : "", where);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                         continue;
                 }
                 cJSON *val = parse_var(p, spec, v->items[i], path);
                 if (!val)
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 else
                         cJSON_ReplaceItemInObject(p->c->dojot.vars, spec->name, val);
         }
         return ok;
 }
 
-static bool parse_dojot(struct parser *p, const struct ynode *m) {
+static int parse_dojot(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "variant", "vars", NULL };
         struct dojot_config *dj = &p->c->dojot;
         const struct ynode *v;
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, "dojot"))
-                return false;
-        bool ok = schema_known_keys(&p->s, m, keys, "dojot");
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "dojot") < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, "dojot");
         if ((v = ynode_get(m, "variant"))) {
                 bool found = false;
                 for (int i = 0; i < _VARIANT_MAX; i++)
@@ -504,64 +508,64 @@ static bool parse_dojot(struct parser *p, const struct ynode *m) {
                 if (!found) {
                         err(p, v, "dojot.variant: '%s' is not one of vernemq, 100k, mosca, vernemq+lwm2m, mosca+lwm2m",
                             v->kind == YNODE_SCALAR ? v->value : "?");
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
-        if ((v = ynode_get(m, "vars")) && schema_expect(&p->s, v, YNODE_MAPPING, "dojot.vars"))
-                ok &= parse_dojot_vars(p, v, "dojot.vars");
+        if ((v = ynode_get(m, "vars")) && schema_check_kind(&p->s, v, YNODE_MAPPING, "dojot.vars") >= 0)
+                ok = parse_merge(ok, parse_dojot_vars(p, v, "dojot.vars"));
         else
-                ok &= v == NULL;
+                ok = parse_merge(ok, v == NULL ? 0 : -EINVAL);
         return ok;
 }
 
 /* --- documents ------------------------------------------------------------- */
 
-static bool parse_meta(struct parser *p, const struct ynode *m) {
+static int parse_meta(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "instance-id", "local-hostname", NULL };
         const struct ynode *v;
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, "meta-data"))
-                return false;
-        bool ok = schema_known_keys(&p->s, m, keys, "meta-data");
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "meta-data") < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, "meta-data");
         if (!(v = ynode_get(m, "instance-id"))) {
                 diag_add(p->s.diag, p->s.file, m->line, m->col, "meta-data: missing required key 'instance-id'");
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         } else
-                ok &= schema_string(&p->s, v, "instance-id", &p->c->instance_id);
-        if ((v = ynode_get(m, "local-hostname")) && schema_string(&p->s, v, "local-hostname", &p->c->hostname) &&
+                ok = parse_merge(ok, schema_read_string(&p->s, v, "instance-id", &p->c->instance_id));
+        if ((v = ynode_get(m, "local-hostname")) && schema_read_string(&p->s, v, "local-hostname", &p->c->hostname) >= 0 &&
             !hostname_is_valid(p->c->hostname)) {
                 err(p, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         }
         return ok;
 }
 
-static bool parse_user(struct parser *p, const struct ynode *m) {
+static int parse_user(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "schema_version", "role", "hostname", "topology", "network", "cluster", "lb",
                                              "dojot", "ssh_authorized_keys", NULL };
         const struct ynode *v;
         long long version;
-        if (!schema_expect(&p->s, m, YNODE_MAPPING, "user-data"))
-                return false;
-        bool ok = schema_known_keys(&p->s, m, keys, "user-data");
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "user-data") < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, "user-data");
         if (!(v = ynode_get(m, "schema_version"))) {
                 schema_missing(&p->s, m, "user-data", "schema_version");
-                ok = false;
-        } else if (schema_int(&p->s, v, "schema_version", 0, 1000, &version) && version != CONFIG_SCHEMA_VERSION) {
+                ok = parse_merge(ok, -EINVAL);
+        } else if (schema_read_int(&p->s, v, "schema_version", 0, 1000, &version) >= 0 && version != CONFIG_SCHEMA_VERSION) {
                 err(p, v, "schema_version: %lld is not supported (this agent reads %d)", version, CONFIG_SCHEMA_VERSION);
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         }
         if (!(v = ynode_get(m, "role"))) {
                 schema_missing(&p->s, m, "user-data", "role");
                 p->c->role_pos = pos_of(p, m);
-                ok = false;
+                ok = parse_merge(ok, -EINVAL);
         } else {
                 p->c->role_pos = pos_of(p, v);
-                ok &= role_value(p, v, "role", &p->c->role);
+                ok = parse_merge(ok, role_value(p, v, "role", &p->c->role));
         }
         if ((v = ynode_get(m, "hostname"))) {
-                if (schema_string(&p->s, v, "hostname", &p->c->hostname) && !hostname_is_valid(p->c->hostname)) {
+                if (schema_read_string(&p->s, v, "hostname", &p->c->hostname) >= 0 && !hostname_is_valid(p->c->hostname)) {
                         err(p, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
         if ((v = ynode_get(m, "topology"))) {
@@ -571,23 +575,23 @@ static bool parse_user(struct parser *p, const struct ynode *m) {
                         p->c->topology = TOPOLOGY_FEW_DEVICES;
                 else {
                         err(p, v, "topology: expected 100k or few-devices, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
-                        ok = false;
+                        ok = parse_merge(ok, -EINVAL);
                 }
         }
         if ((v = ynode_get(m, "network")))
-                ok &= parse_network(p, v);
+                ok = parse_merge(ok, parse_network(p, v));
         if ((v = ynode_get(m, "cluster")))
-                ok &= parse_cluster(p, v);
+                ok = parse_merge(ok, parse_cluster(p, v));
         if ((v = ynode_get(m, "lb")))
-                ok &= parse_lb(p, v);
+                ok = parse_merge(ok, parse_lb(p, v));
         if ((v = ynode_get(m, "dojot")))
-                ok &= parse_dojot(p, v);
+                ok = parse_merge(ok, parse_dojot(p, v));
         if ((v = ynode_get(m, "ssh_authorized_keys")) &&
-            schema_string_list(&p->s, v, "ssh_authorized_keys", &p->c->ssh_authorized_keys)) {
+            schema_read_string_list(&p->s, v, "ssh_authorized_keys", &p->c->ssh_authorized_keys) >= 0) {
                 for (size_t i = 0; p->c->ssh_authorized_keys[i]; i++)
                         if (!ssh_public_key_is_valid(p->c->ssh_authorized_keys[i])) {
                                 err(p, v->items[i], "ssh_authorized_keys[%zu]: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", i);
-                                ok = false;
+                                ok = parse_merge(ok, -EINVAL);
                         }
         }
         return ok;
@@ -667,7 +671,7 @@ static void check_lb_needs_fixed_nodeports(struct parser *p, const struct ynode 
 }
 
 static int fill_defaults(struct node_config *c) {
-        if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* dojot-v0.5.0.md §0.5 */
+        if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* docs/dojot-v0.5.0.md#networks */
                 return -ENOMEM;
         if (!c->cluster.service_subnet && !(c->cluster.service_subnet = strdup("10.96.0.0/12")))
                 return -ENOMEM;
@@ -691,15 +695,22 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
 
         _cleanup_ynode_ struct ynode *meta = NULL, *user = NULL;
         p.s.file = c->meta_data_file;
-        if (ynode_parse(meta_data, meta_len, c->meta_data_file, &meta, d) >= 0)
-                parse_meta(&p, meta);
+        int r = ynode_parse(meta_data, meta_len, c->meta_data_file, &meta, d);
+        /* bad input is in d and the parse goes on to report all of it; any
+         * other error (out of memory) ends it */
+        if (r >= 0)
+                r = parse_meta(&p, meta);
+        if (r < 0 && r != -EINVAL)
+                return r;
 
         p.s.file = c->user_data_file;
         if (user_len < 13 || strncmp(user_data, "#cloud-config", 13) != 0 ||
             (user_len > 13 && user_data[13] != '\n' && user_data[13] != '\r' && user_data[13] != ' '))
                 diag_add(d, c->user_data_file, 1, 1, "user-data must start with '#cloud-config' (the NoCloud cloud-config format)");
-        else if (ynode_parse(user_data, user_len, c->user_data_file, &user, d) >= 0)
-                parse_user(&p, user);
+        else if ((r = ynode_parse(user_data, user_len, c->user_data_file, &user, d)) >= 0)
+                r = parse_user(&p, user);
+        if (r < 0 && r != -EINVAL)
+                return r;
 
         if (!c->hostname && user && meta && diag_count(d) == before)
                 diag_add(d, c->user_data_file, user->line, user->col, "hostname: missing (set hostname, or local-hostname in meta-data)");
@@ -709,7 +720,7 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
         }
         if (diag_count(d) > before)
                 return -EINVAL;
-        int r = fill_defaults(c);
+        r = fill_defaults(c);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);
@@ -808,7 +819,8 @@ int config_check_dojot_vars(const struct ynode *vars, const char *file, struct d
         struct parser p = { .c = &c, .s = { .diag = d, .file = file } };
         if (!(c.dojot.vars = var_default(&(struct var_spec) { "vars", V_MAP, NULL, dojot_vars, 0, 0, F_ANY })))
                 return -ENOMEM;
-        if (schema_expect(&p.s, vars, YNODE_MAPPING, "dojot.yaml") && parse_dojot_vars(&p, vars, "") && diag_count(d) == before)
+        if (schema_check_kind(&p.s, vars, YNODE_MAPPING, "dojot.yaml") >= 0 && parse_dojot_vars(&p, vars, "") >= 0 &&
+            diag_count(d) == before)
                 check_nodeports_unique(&p, vars, "");
         cJSON_Delete(c.dojot.vars);
         return diag_count(d) > before ? -EINVAL : 0;

@@ -32,7 +32,7 @@ enum lb_mode {
         LB_MODE_NGINX,          /* "nginx": few devices, with LwM2M over UDP */
 };
 
-/* Which deploy.yaml tag set the master applies (dojot-v0.5.0.md §7). */
+/* Which deploy.yaml tag set the master applies (docs/dojot-v0.5.0.md#deploy-order). */
 enum dojot_variant {
         VARIANT_VERNEMQ,        /* "vernemq", the default (no tags) */
         VARIANT_100K,           /* "100k" */
@@ -70,7 +70,7 @@ struct cluster_config {
         char **ca_cert_hashes;  /* workers: "sha256:<64 hex>" (at least one) */
         char *ca_cert;          /* master: PEM certificate */
         secret ca_key;          /* master: PEM private key */
-        char *pod_subnet;       /* CIDR, default 10.244.0.0/16 (dojot-v0.5.0.md §3) */
+        char *pod_subnet;       /* CIDR, default 10.244.0.0/16 (docs/dojot-v0.5.0.md#networks) */
         char *service_subnet;   /* CIDR, default 10.96.0.0/12 */
         struct node_list nodes; /* master: every node of the rollout, for label reconciliation */
         struct config_pos pos;

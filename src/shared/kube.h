@@ -2,7 +2,7 @@
 #pragma once
 
 /* The Kubernetes version the images ship (kubelet/kubeadm/kubectl 1.17.3,
- * dojot-v0.5.0.md §0.3); kubernetesVersion follows it, so the control plane does not
+ * docs/dojot-v0.5.0.md#kubernetes-versions); kubernetesVersion follows it, so the control plane does not
  * run v1.17.0 under v1.17.3 kubelets as the original did. */
 #define NODEOS_KUBERNETES_VERSION "v1.17.3"
 /* Image repository for kubeadm's control-plane images and the pause image:

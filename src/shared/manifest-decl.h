@@ -43,6 +43,7 @@ struct manifest_decl {
 };
 
 /* Parses role.yaml's `manifests:` mapping (strict; every dojot variant must
- * be declared). Problems go to s->diag with positions. */
-bool manifest_decl_parse(struct schema_ctx *s, const struct ynode *n, struct manifest_decl **ret);
+ * be declared). Problems go to s->diag with positions: 0, -EINVAL or
+ * -ENOMEM. */
+int manifest_decl_parse(struct schema_ctx *s, const struct ynode *n, struct manifest_decl **ret);
 void manifest_decl_free(struct manifest_decl *d);

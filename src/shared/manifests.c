@@ -93,15 +93,16 @@ static const char *json_str(const cJSON *o, const char *key) {
 }
 
 /* An object the API can take: apiVersion, kind, metadata.name (the
- * original's kafka-loopback template had no apiVersion, dojot-v0.5.0.md §0.9). */
-static bool object_is_complete(const cJSON *o, const char *file, size_t line, struct diag *diag) {
+ * original's kafka-loopback template had no apiVersion, docs/dojot-v0.5.0.md#defects). */
+static int check_object_complete(const cJSON *o, const char *file, size_t line, struct diag *diag) {
         const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
         const char *missing = !json_str(o, "apiVersion") || !*json_str(o, "apiVersion") ? "apiVersion"
                             : !json_str(o, "kind") || !*json_str(o, "kind") ? "kind"
                             : !json_str(md, "name") || !*json_str(md, "name") ? "metadata.name" : NULL;
-        if (missing)
-                diag_add(diag, file, line, 1, "object has no %s (a string)", missing);
-        return !missing;
+        if (!missing)
+                return 0;
+        diag_add(diag, file, line, 1, "object has no %s (a string)", missing);
+        return -EINVAL;
 }
 
 static bool same_object(const cJSON *a, const cJSON *b) {
@@ -121,7 +122,7 @@ static int add_objects(struct manifest_render *mr, const char *file, cJSON *arr,
         int n = cJSON_GetArraySize(arr), r = 0;
         for (int i = 0; i < n; i++) {
                 cJSON *o = cJSON_DetachItemFromArray(arr, 0);
-                if (!object_is_complete(o, file, lines[i], diag)) {
+                if (check_object_complete(o, file, lines[i], diag) < 0) {
                         cJSON_Delete(o);
                         r = -EINVAL;
                         continue;
@@ -163,7 +164,7 @@ int manifests_render(const struct manifest_decl *decl, const char *role_dir, con
         r = resolve_vars(decl, c, role_file, &vars, diag);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < decl->n_sets && r != -ENOMEM; i++) {
+        for (size_t i = 0; i < decl->n_sets && parse_may_go_on(r); i++) {
                 const struct manifest_set *s = &decl->sets[i];
                 _cleanup_free_ char *path = NULL, *text = NULL, *out = NULL;
                 _cleanup_free_ size_t *lines = NULL;
@@ -177,12 +178,12 @@ int manifests_render(const struct manifest_decl *decl, const char *role_dir, con
                 int k = read_full_file(path, &text, NULL);
                 if (k < 0) {
                         diag_add(diag, path, 0, 0, "cannot read: %s", strerror(-k));
-                        r = k == -ENOMEM ? k : -EINVAL;
+                        r = parse_merge(r, k == -ENOMEM ? k : -EINVAL);
                         continue;
                 }
                 k = manifest_template_render(text, path, vars, &out, diag);
                 if (k < 0) {
-                        r = k;
+                        r = parse_merge(r, k);
                         continue;
                 }
                 if (!GROW(mr.docs, mr.n_docs)) {
@@ -200,13 +201,12 @@ int manifests_render(const struct manifest_decl *decl, const char *role_dir, con
                 if (k >= 0)
                         k = add_objects(&mr, doc->file, arr, lines, diag);
                 cJSON_Delete(arr);
-                if (k < 0)
-                        r = k;
+                r = parse_merge(r, k);
         }
         cJSON_Delete(vars);
         if (r < 0) {
                 manifest_render_done(&mr);
-                return r == -ENOMEM ? r : -EINVAL;
+                return r;
         }
         *ret = mr;
         return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /etc/docker/daemon.json: the cgroup driver the kubelet also uses, and
- * rotated logs (ansible-dojot v0.6.0's hardening, dojot-v0.5.0.md §0.4, §10 #12). */
+ * rotated logs (ansible-dojot v0.6.0's hardening, docs/dojot-v0.5.0.md#cgroup-driver). */
 #include <cjson/cJSON.h>
 #include <string.h>
 #include "shared/cgroup.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /etc/haproxy/haproxy.cfg for the 100k lb (dojot-v0.5.0.md §6): TCP only, leastconn,
+/* /etc/haproxy/haproxy.cfg for the 100k lb (docs/dojot-v0.5.0.md#haproxy): TCP only, leastconn,
  * health checks that drop nodes without a local VerneMQ. */
 #include <string.h>
 #include "basic/macro.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kubeadm v1beta2 configurations (dojot-v0.5.0.md §3, §11): the master's
+/* kubeadm v1beta2 configurations (docs/dojot-v0.5.0.md#master): the master's
  * InitConfiguration + ClusterConfiguration + KubeletConfiguration +
  * KubeProxyConfiguration, and the workers' JoinConfiguration. They carry the
  * bootstrap token, so the role data installs them 0600 and kubeadm reads
@@ -23,7 +23,7 @@ static void q(FILE *f, const char *s) {
 }
 
 static void feature_gates_args(FILE *f, const char *component) {
-        /* dojot-v0.5.0.md §0.2, §3: the VerneMQ service topology needs these */
+        /* docs/dojot-v0.5.0.md#packet-redirection: the VerneMQ service topology needs these */
         fprintf(f, "%s:\n  extraArgs:\n    feature-gates: \"ServiceTopology=true,EndpointSlice=true\"\n", component);
 }
 
@@ -114,7 +114,7 @@ static int render_join(const struct render_ctx *ctx, char **ret, char **error) {
         q(f, secret_reveal(&k->token));
         fputs("\nnodeRegistration:\n  name: ", f);
         q(f, c->hostname);
-        /* The label the dojot workloads and PVs select on (dojot-v0.5.0.md §4, §9). Not
+        /* The label the dojot workloads and PVs select on (docs/dojot-v0.5.0.md#labels). Not
          * a node-role.kubernetes.io label: kubelets 1.16+ refuse to set those.
          * The kubelet config (cgroup driver) comes from the cluster, which
          * the master seeded with its KubeletConfiguration. */

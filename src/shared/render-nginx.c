@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /etc/nginx/nginx.conf for the few-devices lb (dojot-v0.5.0.md §5): stream proxying
+/* /etc/nginx/nginx.conf for the few-devices lb (docs/dojot-v0.5.0.md#nginx): stream proxying
  * of TCP and LwM2M's UDP, least_conn upstreams. One file instead of the
  * original's stream-conf.d includes, so a check covers all of it. */
 #include <string.h>

@@ -20,15 +20,15 @@ static bool in_list(const char * const *l, const char *v) {
         return false;
 }
 
-static bool parse_topologies(struct schema_ctx *s, const struct ynode *n, const char *path, unsigned *ret) {
+static int parse_topologies(struct schema_ctx *s, const struct ynode *n, const char *path, unsigned *ret) {
         if (!n) {
                 *ret = TOPOLOGY_ALL;
-                return true;
+                return 0;
         }
-        if (!schema_expect(s, n, YNODE_SEQUENCE, path))
-                return false;
+        int res = schema_check_kind(s, n, YNODE_SEQUENCE, path);
+        if (res < 0)
+                return res;
         *ret = 0;
-        bool ok = true;
         for (size_t i = 0; i < n->n; i++) {
                 const struct ynode *t = n->items[i];
                 bool found = false;
@@ -40,38 +40,40 @@ static bool parse_topologies(struct schema_ctx *s, const struct ynode *n, const 
                 if (!found) {
                         diag_add(s->diag, s->file, t->line, t->col, "%s[%zu]: unknown topology '%s' (known: 100k, few-devices)",
                                  path, i, t->kind == YNODE_SCALAR ? t->value : "?");
-                        ok = false;
+                        res = -EINVAL;
                 }
         }
-        return ok;
+        return res;
 }
 
 /* Calls item() for each mapping of a list key, with "key[i]" as its path. */
-typedef bool (*item_fn)(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r);
+typedef int (*item_fn)(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r);
 
-static bool each_mapping(struct schema_ctx *s, const struct ynode *list, const char *key, struct role *r, item_fn item) {
-        if (!schema_expect(s, list, YNODE_SEQUENCE, key))
-                return false;
-        bool ok = true;
+static int each_mapping(struct schema_ctx *s, const struct ynode *list, const char *key, struct role *r, item_fn item) {
+        int res = schema_check_kind(s, list, YNODE_SEQUENCE, key);
+        if (res < 0)
+                return res;
         for (size_t i = 0; i < list->n; i++) {
                 char path[128];
                 snprintf(path, sizeof(path), "%s[%zu]", key, i);
-                if (!schema_expect(s, list->items[i], YNODE_MAPPING, path) || !item(s, list->items[i], path, r))
-                        ok = false;
+                int k = schema_check_kind(s, list->items[i], YNODE_MAPPING, path);
+                res = parse_merge(res, k < 0 ? k : item(s, list->items[i], path, r));
         }
-        return ok;
+        return res;
 }
 
-static bool need(struct schema_ctx *s, const struct ynode *m, const char *path, const char *key, const struct ynode **ret) {
+/* The required key's node in *ret; -EINVAL, reported, when it is missing. */
+static int need(struct schema_ctx *s, const struct ynode *m, const char *path, const char *key, const struct ynode **ret) {
         *ret = ynode_get(m, key);
-        if (!*ret)
-                schema_missing(s, m, path, key);
-        return *ret != NULL;
+        if (*ret)
+                return 0;
+        schema_missing(s, m, path, key);
+        return -EINVAL;
 }
 
 /* Absolute and normalized: the agent joins these under --root, so a "." or
  * ".." component (anywhere, also last) could point outside the tree. */
-static bool absolute_path(struct schema_ctx *s, const struct ynode *n, const char *path, const char *v) {
+static int check_absolute_path(struct schema_ctx *s, const struct ynode *n, const char *path, const char *v) {
         bool ok = v[0] == '/' && !strstr(v, "//");
         for (const char *c = v; ok && *c; ) {
                 c++;                            /* past '/' */
@@ -80,171 +82,196 @@ static bool absolute_path(struct schema_ctx *s, const struct ynode *n, const cha
                 c += l;
         }
         if (ok)
-                return true;
+                return 0;
         diag_add(s->diag, s->file, n->line, n->col, "%s: '%s' must be an absolute path without . or .. components", path, v);
-        return false;
+        return -EINVAL;
 }
 
-static bool sysctl_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+/* A string that is an absolute path. */
+static int read_path(struct schema_ctx *s, const struct ynode *n, const char *path, char **ret) {
+        int res = schema_read_string(s, n, path, ret);
+        return res < 0 ? res : check_absolute_path(s, n, path, *ret);
+}
+
+static int sysctl_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "key", "value", "value_from", "origin", NULL };
         const struct ynode *k, *v, *o;
         bool from = ynode_get(m, "value_from") && !ynode_get(m, "value");
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "key", &k) ||
-            !need(s, m, path, from ? "value_from" : "value", &v) || !need(s, m, path, "origin", &o) || !GROW(r->sysctls, r->n_sysctls))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "key", &k)) < 0 || (res = need(s, m, path, from ? "value_from" : "value", &v)) < 0 ||
+            (res = need(s, m, path, "origin", &o)) < 0)
+                return res;
+        if (!GROW(r->sysctls, r->n_sysctls))
+                return -ENOMEM;
         struct role_sysctl *sc = &r->sysctls[r->n_sysctls++];
         *sc = (struct role_sysctl) { .line = v->line, .col = v->col };
         char sk[160], sv[160], so[160];
         snprintf(sk, sizeof(sk), "%s.key", path);
         snprintf(sv, sizeof(sv), from ? "%s.value_from" : "%s.value", path);
         snprintf(so, sizeof(so), "%s.origin", path);
-        bool ok = schema_string(s, k, sk, &sc->key) & schema_string(s, v, sv, from ? &sc->value_from : &sc->value) &
-                  schema_string(s, o, so, &sc->origin);
-        if (ok && (strspn(sc->key, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(sc->key) || strstr(sc->key, ".."))) {
+        res = parse_merge(schema_read_string(s, k, sk, &sc->key), schema_read_string(s, v, sv, from ? &sc->value_from : &sc->value));
+        res = parse_merge(res, schema_read_string(s, o, so, &sc->origin));
+        if (res >= 0 && (strspn(sc->key, "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(sc->key) || strstr(sc->key, ".."))) {
                 diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is not a sysctl name", path, sc->key);
-                ok = false;
+                res = -EINVAL;
         }
         /* Earlier entries that failed to parse have no key. */
-        for (size_t i = 0; ok && i + 1 < r->n_sysctls; i++)
+        for (size_t i = 0; res >= 0 && i + 1 < r->n_sysctls; i++)
                 if (r->sysctls[i].key && STREQ(r->sysctls[i].key, sc->key)) {
                         diag_add(s->diag, s->file, k->line, k->col, "%s.key: '%s' is set twice", path, sc->key);
-                        ok = false;
+                        res = -EINVAL;
                 }
-        return ok;
+        return res;
 }
 
-static bool volume_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+static int volume_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "path", "owner", "group", "mode", "topologies", NULL };
         const struct ynode *p, *o, *g, *md;
         long long uid = 0, gid = 0;
         char sub[160];
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "path", &p) || !need(s, m, path, "owner", &o) ||
-            !need(s, m, path, "group", &g) || !need(s, m, path, "mode", &md) || !GROW(r->volumes, r->n_volumes))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "path", &p)) < 0 || (res = need(s, m, path, "owner", &o)) < 0 ||
+            (res = need(s, m, path, "group", &g)) < 0 || (res = need(s, m, path, "mode", &md)) < 0)
+                return res;
+        if (!GROW(r->volumes, r->n_volumes))
+                return -ENOMEM;
         struct role_volume *v = &r->volumes[r->n_volumes++];
         snprintf(sub, sizeof(sub), "%s.path", path);
-        bool ok = schema_string(s, p, sub, &v->path) && absolute_path(s, p, sub, v->path);
+        res = read_path(s, p, sub, &v->path);
         snprintf(sub, sizeof(sub), "%s.owner", path);
-        ok &= schema_int(s, o, sub, 0, 65535, &uid);
+        res = parse_merge(res, schema_read_int(s, o, sub, 0, 65535, &uid));
         snprintf(sub, sizeof(sub), "%s.group", path);
-        ok &= schema_int(s, g, sub, 0, 65535, &gid);
+        res = parse_merge(res, schema_read_int(s, g, sub, 0, 65535, &gid));
         snprintf(sub, sizeof(sub), "%s.mode", path);
-        ok &= schema_mode(s, md, sub, &v->mode);
+        res = parse_merge(res, schema_read_mode(s, md, sub, &v->mode));
         snprintf(sub, sizeof(sub), "%s.topologies", path);
-        ok &= parse_topologies(s, ynode_get(m, "topologies"), sub, &v->topologies);
+        res = parse_merge(res, parse_topologies(s, ynode_get(m, "topologies"), sub, &v->topologies));
         v->uid = (uid_t) uid;
         v->gid = (gid_t) gid;
-        for (size_t i = 0; ok && i + 1 < r->n_volumes; i++)
+        for (size_t i = 0; res >= 0 && i + 1 < r->n_volumes; i++)
                 if (r->volumes[i].path && STREQ(r->volumes[i].path, v->path) && (r->volumes[i].topologies & v->topologies)) {
                         diag_add(s->diag, s->file, p->line, p->col, "%s.path: '%s' is declared twice", path, v->path);
-                        ok = false;
+                        res = -EINVAL;
                 }
-        return ok;
+        return res;
 }
 
-static bool when_lb_mode(struct schema_ctx *s, const struct ynode *m, const char *path, char **ret) {
+static int when_lb_mode(struct schema_ctx *s, const struct ynode *m, const char *path, char **ret) {
         const struct ynode *w = ynode_get(m, "when_lb_mode");
         char sub[160];
         if (!w)
-                return true;
+                return 0;
         snprintf(sub, sizeof(sub), "%s.when_lb_mode", path);
-        if (!schema_string(s, w, sub, ret))
-                return false;
+        int res = schema_read_string(s, w, sub, ret);
+        if (res < 0)
+                return res;
         if (STREQ(*ret, "haproxy") || STREQ(*ret, "nginx"))
-                return true;
+                return 0;
         diag_add(s->diag, s->file, w->line, w->col, "%s.when_lb_mode: '%s' is not an lb mode (haproxy, nginx)", path, *ret);
-        return false;
+        return -EINVAL;
 }
 
-static bool file_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+static int file_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "renderer", "dest", "mode", "check", "when_lb_mode", "reload", NULL };
         const struct ynode *rn, *d, *md, *c, *rl;
         char sub[160];
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "renderer", &rn) || !need(s, m, path, "dest", &d) ||
-            !need(s, m, path, "mode", &md) || !GROW(r->files, r->n_files))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "renderer", &rn)) < 0 || (res = need(s, m, path, "dest", &d)) < 0 ||
+            (res = need(s, m, path, "mode", &md)) < 0)
+                return res;
+        if (!GROW(r->files, r->n_files))
+                return -ENOMEM;
         struct role_file *f = &r->files[r->n_files++];
         snprintf(sub, sizeof(sub), "%s.renderer", path);
-        bool ok = schema_string(s, rn, sub, &f->renderer);
+        res = schema_read_string(s, rn, sub, &f->renderer);
         /* Caught here, when the catalog loads, not halfway through a run. */
-        if (ok && !renderer_find(f->renderer)) {
+        if (res >= 0 && !renderer_find(f->renderer)) {
                 diag_add(s->diag, s->file, rn->line, rn->col, "%s: unknown renderer '%s' (see src/shared/renderer.c)", sub,
                          f->renderer);
-                ok = false;
+                res = -EINVAL;
         }
         snprintf(sub, sizeof(sub), "%s.dest", path);
-        ok &= schema_string(s, d, sub, &f->dest) && absolute_path(s, d, sub, f->dest);
+        res = parse_merge(res, read_path(s, d, sub, &f->dest));
         snprintf(sub, sizeof(sub), "%s.mode", path);
-        ok &= schema_mode(s, md, sub, &f->mode);
+        res = parse_merge(res, schema_read_mode(s, md, sub, &f->mode));
         if ((c = ynode_get(m, "check"))) {
                 snprintf(sub, sizeof(sub), "%s.check", path);
-                ok &= schema_string_list(s, c, sub, &f->check);
-                if (ok && !strv_contains(f->check, "{}")) {
+                res = parse_merge(res, schema_read_string_list(s, c, sub, &f->check));
+                if (res >= 0 && !strv_contains(f->check, "{}")) {
                         diag_add(s->diag, s->file, c->line, c->col, "%s: must name the candidate file as \"{}\"", sub);
-                        ok = false;
+                        res = -EINVAL;
                 }
         }
         if ((rl = ynode_get(m, "reload"))) {
                 snprintf(sub, sizeof(sub), "%s.reload", path);
-                ok &= schema_string(s, rl, sub, &f->reload);
+                res = parse_merge(res, schema_read_string(s, rl, sub, &f->reload));
         }
-        ok &= when_lb_mode(s, m, path, &f->when_lb_mode);
-        return ok;
+        return parse_merge(res, when_lb_mode(s, m, path, &f->when_lb_mode));
 }
 
-static bool limit_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+static int limit_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "unit", "nofile", "origin", NULL };
         const struct ynode *u, *n, *o;
         long long v = 0;
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "unit", &u) || !need(s, m, path, "nofile", &n) ||
-            !need(s, m, path, "origin", &o) || !GROW(r->limits, r->n_limits))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "unit", &u)) < 0 || (res = need(s, m, path, "nofile", &n)) < 0 ||
+            (res = need(s, m, path, "origin", &o)) < 0)
+                return res;
+        if (!GROW(r->limits, r->n_limits))
+                return -ENOMEM;
         struct role_limit *l = &r->limits[r->n_limits++];
         char su[160], sn[160], so[160];
         snprintf(su, sizeof(su), "%s.unit", path);
         snprintf(sn, sizeof(sn), "%s.nofile", path);
         snprintf(so, sizeof(so), "%s.origin", path);
-        bool ok = schema_string(s, u, su, &l->unit) & schema_int(s, n, sn, 1024, 1LL << 30, &v) &
-                  schema_string(s, o, so, &l->origin);
+        res = parse_merge(schema_read_string(s, u, su, &l->unit), schema_read_int(s, n, sn, 1024, 1LL << 30, &v));
+        res = parse_merge(res, schema_read_string(s, o, so, &l->origin));
         l->nofile = (unsigned long long) v;
-        return ok;
+        return res;
 }
 
-static bool service_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+static int service_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "unit", "when_lb_mode", NULL };
         const struct ynode *u;
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "unit", &u) || !GROW(r->services, r->n_services))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "unit", &u)) < 0)
+                return res;
+        if (!GROW(r->services, r->n_services))
+                return -ENOMEM;
         struct role_service *sv = &r->services[r->n_services++];
         char sub[160];
         snprintf(sub, sizeof(sub), "%s.unit", path);
-        return schema_string(s, u, sub, &sv->unit) & when_lb_mode(s, m, path, &sv->when_lb_mode);
+        return parse_merge(schema_read_string(s, u, sub, &sv->unit), when_lb_mode(s, m, path, &sv->when_lb_mode));
 }
 
-static bool lb_target_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+static int lb_target_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "service", "topologies", NULL };
         const struct ynode *sv;
         char sub[160];
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "service", &sv) || !GROW(r->lb_targets, r->n_lb_targets))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "service", &sv)) < 0)
+                return res;
+        if (!GROW(r->lb_targets, r->n_lb_targets))
+                return -ENOMEM;
         struct role_lb_target *t = &r->lb_targets[r->n_lb_targets++];
         /* which services exist is the lb role's data: role_catalog_load checks */
         t->line = sv->line;
         t->col = sv->col;
         snprintf(sub, sizeof(sub), "%s.service", path);
-        bool ok = schema_string(s, sv, sub, &t->service);
+        res = schema_read_string(s, sv, sub, &t->service);
         snprintf(sub, sizeof(sub), "%s.topologies", path);
-        return ok & parse_topologies(s, ynode_get(m, "topologies"), sub, &t->topologies);
+        return parse_merge(res, parse_topologies(s, ynode_get(m, "topologies"), sub, &t->topologies));
 }
 
 /* lb_services[].modes: the lb modes that forward the service; all if absent */
-static bool lb_modes(struct schema_ctx *s, const struct ynode *n, const char *path, unsigned *ret) {
+static int lb_modes(struct schema_ctx *s, const struct ynode *n, const char *path, unsigned *ret) {
         _cleanup_strv_free_ char **l = NULL;
         *ret = LB_MODE_BIT(LB_MODE_HAPROXY) | LB_MODE_BIT(LB_MODE_NGINX);
         if (!n)
-                return true;
-        if (!schema_string_list(s, n, path, &l))
-                return false;
+                return 0;
+        int res = schema_read_string_list(s, n, path, &l);
+        if (res < 0)
+                return res;
         *ret = 0;
         for (size_t i = 0; l[i]; i++) {
                 if (STREQ(l[i], "haproxy"))
@@ -254,75 +281,85 @@ static bool lb_modes(struct schema_ctx *s, const struct ynode *n, const char *pa
                 else {
                         diag_add(s->diag, s->file, n->items[i]->line, n->items[i]->col, "%s[%zu]: '%s' is not an lb mode (haproxy, nginx)",
                                  path, i, l[i]);
-                        return false;
+                        return -EINVAL;
                 }
         }
-        return true;
+        return 0;
 }
 
-static bool lb_listener_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role_lb_service *svc) {
+static int lb_proto(struct schema_ctx *s, const struct ynode *v, const char *path, enum lb_proto *ret) {
+        _cleanup_free_ char *proto = NULL;
+        int res = schema_read_string(s, v, path, &proto);
+        if (res < 0)
+                return res;
+        if (STREQ(proto, "tcp") || STREQ(proto, "udp")) {
+                *ret = STREQ(proto, "udp") ? LB_UDP : LB_TCP;
+                return 0;
+        }
+        diag_add(s->diag, s->file, v->line, v->col, "%s: '%s' is not tcp or udp", path, proto);
+        return -EINVAL;
+}
+
+static int lb_listener_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role_lb_service *svc) {
         static const char * const keys[] = { "name", "port", "proto", "nodeport", "when", "long_lived", NULL };
         const struct ynode *nm, *pt, *np, *v;
         char sub[256];
-        long long port;
-        if (!schema_expect(s, m, YNODE_MAPPING, path) || !schema_known_keys(s, m, keys, path) || !need(s, m, path, "name", &nm) ||
-            !need(s, m, path, "port", &pt) || !need(s, m, path, "nodeport", &np) || !GROW(svc->listeners, svc->n_listeners))
-                return false;
+        long long port = 0;
+        int res = schema_check_kind(s, m, YNODE_MAPPING, path);
+        if (res < 0 || (res = schema_check_keys(s, m, keys, path)) < 0 || (res = need(s, m, path, "name", &nm)) < 0 ||
+            (res = need(s, m, path, "port", &pt)) < 0 || (res = need(s, m, path, "nodeport", &np)) < 0)
+                return res;
+        if (!GROW(svc->listeners, svc->n_listeners))
+                return -ENOMEM;
         struct role_lb_listener *l = &svc->listeners[svc->n_listeners++];
         *l = (struct role_lb_listener) {};
         snprintf(sub, sizeof(sub), "%s.name", path);
-        bool ok = schema_string(s, nm, sub, &l->name);
+        res = schema_read_string(s, nm, sub, &l->name);
         snprintf(sub, sizeof(sub), "%s.port", path);
-        if (schema_int(s, pt, sub, 1, 65535, &port))
-                l->port = (int) port;
-        else
-                ok = false;
+        res = parse_merge(res, schema_read_int(s, pt, sub, 1, 65535, &port));
+        l->port = (int) port;
         snprintf(sub, sizeof(sub), "%s.nodeport", path);
-        ok &= schema_string(s, np, sub, &l->nodeport);
+        res = parse_merge(res, schema_read_string(s, np, sub, &l->nodeport));
         if ((v = ynode_get(m, "proto"))) {
-                _cleanup_free_ char *proto = NULL;
                 snprintf(sub, sizeof(sub), "%s.proto", path);
-                if (schema_string(s, v, sub, &proto) && (STREQ(proto, "tcp") || STREQ(proto, "udp")))
-                        l->proto = STREQ(proto, "udp") ? LB_UDP : LB_TCP;
-                else {
-                        if (proto)
-                                diag_add(s->diag, s->file, v->line, v->col, "%s: '%s' is not tcp or udp", sub, proto);
-                        ok = false;
-                }
+                res = parse_merge(res, lb_proto(s, v, sub, &l->proto));
         }
         if ((v = ynode_get(m, "when"))) {
                 snprintf(sub, sizeof(sub), "%s.when", path);
-                ok &= schema_string(s, v, sub, &l->when);
+                res = parse_merge(res, schema_read_string(s, v, sub, &l->when));
         }
         if ((v = ynode_get(m, "long_lived"))) {
                 snprintf(sub, sizeof(sub), "%s.long_lived", path);
-                ok &= schema_bool(s, v, sub, &l->long_lived);
+                res = parse_merge(res, schema_read_bool(s, v, sub, &l->long_lived));
         }
-        return ok;
+        return res;
 }
 
-static bool lb_service_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
+static int lb_service_item(struct schema_ctx *s, const struct ynode *m, const char *path, struct role *r) {
         static const char * const keys[] = { "name", "modes", "listeners", NULL };
         const struct ynode *nm, *ls;
         char sub[160];
-        if (!schema_known_keys(s, m, keys, path) || !need(s, m, path, "name", &nm) || !need(s, m, path, "listeners", &ls) ||
-            !GROW(r->lb_services, r->n_lb_services))
-                return false;
+        int res = schema_check_keys(s, m, keys, path);
+        if (res < 0 || (res = need(s, m, path, "name", &nm)) < 0 || (res = need(s, m, path, "listeners", &ls)) < 0)
+                return res;
+        if (!GROW(r->lb_services, r->n_lb_services))
+                return -ENOMEM;
         struct role_lb_service *svc = &r->lb_services[r->n_lb_services++];
         *svc = (struct role_lb_service) {};
         snprintf(sub, sizeof(sub), "%s.name", path);
-        bool ok = schema_string(s, nm, sub, &svc->name);
+        res = schema_read_string(s, nm, sub, &svc->name);
         snprintf(sub, sizeof(sub), "%s.modes", path);
-        ok &= lb_modes(s, ynode_get(m, "modes"), sub, &svc->modes);
+        res = parse_merge(res, lb_modes(s, ynode_get(m, "modes"), sub, &svc->modes));
         snprintf(sub, sizeof(sub), "%s.listeners", path);
-        if (!schema_expect(s, ls, YNODE_SEQUENCE, sub))
-                return false;
+        int k = schema_check_kind(s, ls, YNODE_SEQUENCE, sub);
+        if (k < 0)
+                return k;
         for (size_t i = 0; i < ls->n; i++) {
                 char lp[192];
                 snprintf(lp, sizeof(lp), "%s[%zu]", sub, i);
-                ok &= lb_listener_item(s, ls->items[i], lp, svc);
+                res = parse_merge(res, lb_listener_item(s, ls->items[i], lp, svc));
         }
-        return ok;
+        return res;
 }
 
 /* "1883,5683-5684,...": the ports the role's lb listens on at or above the
@@ -362,7 +399,7 @@ static char *lb_reserved_ports(const struct role *r) {
 }
 
 /* sysctls whose value_from names data of the role itself */
-static bool resolve_sysctl_values(struct schema_ctx *s, struct role *r) {
+static int resolve_sysctl_values(struct schema_ctx *s, struct role *r) {
         for (size_t i = 0; i < r->n_sysctls; i++) {
                 struct role_sysctl *sc = &r->sysctls[i];
                 if (sc->value || !sc->value_from)
@@ -370,96 +407,111 @@ static bool resolve_sysctl_values(struct schema_ctx *s, struct role *r) {
                 if (!STREQ(sc->value_from, "lb_listen_ports")) {
                         diag_add(s->diag, s->file, sc->line, sc->col, "sysctls[%zu].value_from: '%s' is not known (lb_listen_ports)", i,
                                  sc->value_from);
-                        return false;
+                        return -EINVAL;
                 }
                 if (r->n_lb_services == 0) {
                         diag_add(s->diag, s->file, sc->line, sc->col, "sysctls[%zu].value_from: lb_listen_ports, but the role has no lb_services", i);
-                        return false;
+                        return -EINVAL;
                 }
                 if (!(sc->value = lb_reserved_ports(r)))
-                        return false;
+                        return -ENOMEM;
         }
-        return true;
+        return 0;
 }
 
 /* services: plain unit names or {unit, when_lb_mode} mappings */
-static bool parse_services(struct schema_ctx *s, const struct ynode *list, struct role *r) {
-        if (!schema_expect(s, list, YNODE_SEQUENCE, "services"))
-                return false;
-        bool ok = true;
+static int parse_services(struct schema_ctx *s, const struct ynode *list, struct role *r) {
+        int res = schema_check_kind(s, list, YNODE_SEQUENCE, "services");
+        if (res < 0)
+                return res;
         for (size_t i = 0; i < list->n; i++) {
                 char path[64];
                 const struct ynode *it = list->items[i];
                 snprintf(path, sizeof(path), "services[%zu]", i);
                 if (it->kind == YNODE_MAPPING)
-                        ok &= service_item(s, it, path, r);
+                        res = parse_merge(res, service_item(s, it, path, r));
                 else if (GROW(r->services, r->n_services)) {
-                        ok &= schema_string(s, it, path, &r->services[r->n_services].unit);
+                        res = parse_merge(res, schema_read_string(s, it, path, &r->services[r->n_services].unit));
                         r->n_services++;
                 } else
-                        return false;
+                        return -ENOMEM;
         }
-        return ok;
+        return res;
 }
 
-static bool parse_role(struct schema_ctx *s, const struct ynode *root, const char *dirname, struct role *r) {
-        static const char * const keys[] = { "schema_version", "name", "description", "group", "kubernetes", "swap_off",
-                                             "kernel_modules", "sysctls", "volumes", "limits", "files", "services",
-                                             "lb_targets", "lb_services", "manifests", NULL };
+static int parse_identity(struct schema_ctx *s, const struct ynode *root, const char *dirname, struct role *r) {
         const struct ynode *n;
         long long version;
-        if (!schema_expect(s, root, YNODE_MAPPING, "role"))
-                return false;
-        bool ok = schema_known_keys(s, root, keys, "role");
-        if (!(n = ynode_get(root, "schema_version")))
-                schema_missing(s, root, "role", "schema_version"), ok = false;
-        else if (schema_int(s, n, "schema_version", 0, 1000, &version) && version != ROLE_SCHEMA_VERSION) {
+        int res = 0, k;
+        if (!(n = ynode_get(root, "schema_version"))) {
+                schema_missing(s, root, "role", "schema_version");
+                res = -EINVAL;
+        } else if ((k = schema_read_int(s, n, "schema_version", 0, 1000, &version)) < 0)
+                res = k;
+        else if (version != ROLE_SCHEMA_VERSION) {
                 diag_add(s->diag, s->file, n->line, n->col, "schema_version: %lld is not supported (this agent reads %d)",
                          version, ROLE_SCHEMA_VERSION);
-                ok = false;
+                res = -EINVAL;
         }
-        if (!(n = ynode_get(root, "name")))
-                schema_missing(s, root, "role", "name"), ok = false;
-        else if (schema_string(s, n, "name", &r->name) && dirname && !STREQ(r->name, dirname)) {
+        if (!(n = ynode_get(root, "name"))) {
+                schema_missing(s, root, "role", "name");
+                res = parse_merge(res, -EINVAL);
+        } else if ((k = schema_read_string(s, n, "name", &r->name)) < 0)
+                res = parse_merge(res, k);
+        else if (dirname && !STREQ(r->name, dirname)) {
                 diag_add(s->diag, s->file, n->line, n->col, "name: '%s' differs from its directory '%s'", r->name, dirname);
-                ok = false;
+                res = parse_merge(res, -EINVAL);
         }
         if ((n = ynode_get(root, "description")))
-                ok &= schema_string(s, n, "description", &r->description);
+                res = parse_merge(res, schema_read_string(s, n, "description", &r->description));
         if ((n = ynode_get(root, "group")))
-                ok &= schema_string(s, n, "group", &r->group);
-        if (!(n = ynode_get(root, "kubernetes")))
-                schema_missing(s, root, "role", "kubernetes"), ok = false;
-        else if (schema_string(s, n, "kubernetes", &r->kubernetes) && !in_list(kubernetes_modes, r->kubernetes)) {
+                res = parse_merge(res, schema_read_string(s, n, "group", &r->group));
+        if (!(n = ynode_get(root, "kubernetes"))) {
+                schema_missing(s, root, "role", "kubernetes");
+                res = parse_merge(res, -EINVAL);
+        } else if ((k = schema_read_string(s, n, "kubernetes", &r->kubernetes)) < 0)
+                res = parse_merge(res, k);
+        else if (!in_list(kubernetes_modes, r->kubernetes)) {
                 diag_add(s->diag, s->file, n->line, n->col, "kubernetes: '%s' is not one of init, join, none", r->kubernetes);
-                ok = false;
+                res = parse_merge(res, -EINVAL);
         }
         if (r->kubernetes && !STREQ(r->kubernetes, "none") && !r->group && STREQ(r->kubernetes, "join")) {
                 diag_add(s->diag, s->file, root->line, root->col, "role: a role that joins the cluster needs a group (its dojot.components/group label)");
-                ok = false;
+                res = parse_merge(res, -EINVAL);
         }
+        return res;
+}
+
+static int parse_role(struct schema_ctx *s, const struct ynode *root, const char *dirname, struct role *r) {
+        static const char * const keys[] = { "schema_version", "name", "description", "group", "kubernetes", "swap_off",
+                                             "kernel_modules", "sysctls", "volumes", "limits", "files", "services",
+                                             "lb_targets", "lb_services", "manifests", NULL };
+        static const struct { const char *key; item_fn item; } lists[] = {
+                { "sysctls", sysctl_item }, { "volumes", volume_item }, { "limits", limit_item }, { "files", file_item },
+        };
+        const struct ynode *n;
+        int res = schema_check_kind(s, root, YNODE_MAPPING, "role");
+        if (res < 0)
+                return res;
+        res = parse_merge(schema_check_keys(s, root, keys, "role"), parse_identity(s, root, dirname, r));
         if ((n = ynode_get(root, "swap_off")))
-                ok &= schema_bool(s, n, "swap_off", &r->swap_off);
+                res = parse_merge(res, schema_read_bool(s, n, "swap_off", &r->swap_off));
         if ((n = ynode_get(root, "kernel_modules")))
-                ok &= schema_string_list(s, n, "kernel_modules", &r->kernel_modules);
-        if ((n = ynode_get(root, "sysctls")))
-                ok &= each_mapping(s, n, "sysctls", r, sysctl_item);
-        if ((n = ynode_get(root, "volumes")))
-                ok &= each_mapping(s, n, "volumes", r, volume_item);
-        if ((n = ynode_get(root, "limits")))
-                ok &= each_mapping(s, n, "limits", r, limit_item);
-        if ((n = ynode_get(root, "files")))
-                ok &= each_mapping(s, n, "files", r, file_item);
+                res = parse_merge(res, schema_read_string_list(s, n, "kernel_modules", &r->kernel_modules));
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                if ((n = ynode_get(root, lists[i].key)))
+                        res = parse_merge(res, each_mapping(s, n, lists[i].key, r, lists[i].item));
         if ((n = ynode_get(root, "services")))
-                ok &= parse_services(s, n, r);
+                res = parse_merge(res, parse_services(s, n, r));
         if ((n = ynode_get(root, "lb_targets")))
-                ok &= each_mapping(s, n, "lb_targets", r, lb_target_item);
+                res = parse_merge(res, each_mapping(s, n, "lb_targets", r, lb_target_item));
         if ((n = ynode_get(root, "lb_services")))
-                ok &= each_mapping(s, n, "lb_services", r, lb_service_item);
-        ok = ok && resolve_sysctl_values(s, r);
+                res = parse_merge(res, each_mapping(s, n, "lb_services", r, lb_service_item));
+        if (res >= 0)
+                res = resolve_sysctl_values(s, r);
         if ((n = ynode_get(root, "manifests")))
-                ok &= manifest_decl_parse(s, n, &r->manifests);
-        return ok;
+                res = parse_merge(res, manifest_decl_parse(s, n, &r->manifests));
+        return res;
 }
 
 int role_parse(const char *buf, size_t len, const char *file, const char *dirname, struct role **ret, struct diag *d) {
@@ -472,9 +524,13 @@ int role_parse(const char *buf, size_t len, const char *file, const char *dirnam
         struct role *role = calloc(1, sizeof(*role));
         if (!role)
                 return -ENOMEM;
-        if (!parse_role(&s, root, dirname, role) || diag_count(d) > before) {
+        r = parse_role(&s, root, dirname, role);
+        /* every -EINVAL has its diagnostic; one without a cause is a bug here */
+        if (r >= 0 && diag_count(d) > before)
+                r = -EINVAL;
+        if (r < 0) {
                 role_free(role);
-                return -EINVAL;
+                return r;
         }
         *ret = role;
         return 0;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <string.h>
+#include "basic/macro.h"
 #include "basic/strv.h"
 #include "shared/schema.h"
 
@@ -7,16 +9,16 @@ static const char *describe(const struct ynode *n) {
         return n->kind == YNODE_SCALAR ? (ynode_is_null(n) ? "null" : "a scalar") : ynode_kind_name(n->kind);
 }
 
-bool schema_expect(struct schema_ctx *s, const struct ynode *n, enum ynode_kind k, const char *path) {
+int schema_check_kind(struct schema_ctx *s, const struct ynode *n, enum ynode_kind k, const char *path) {
         if (n->kind == k && !(k == YNODE_SCALAR && ynode_is_null(n)))
-                return true;
+                return 0;
         diag_add(s->diag, s->file, n->line, n->col, "%s: expected %s, got %s", path,
                  k == YNODE_SCALAR ? "a value" : ynode_kind_name(k), describe(n));
-        return false;
+        return -EINVAL;
 }
 
-bool schema_known_keys(struct schema_ctx *s, const struct ynode *map, const char * const *allowed, const char *path) {
-        bool ok = true;
+int schema_check_keys(struct schema_ctx *s, const struct ynode *map, const char * const *allowed, const char *path) {
+        int r = 0;
         for (size_t i = 0; i < map->n; i++) {
                 bool known = false;
                 for (const char * const *a = allowed; *a && !known; a++)
@@ -24,22 +26,23 @@ bool schema_known_keys(struct schema_ctx *s, const struct ynode *map, const char
                 if (!known) {
                         diag_add(s->diag, s->file, map->keys[i]->line, map->keys[i]->col, "unknown key '%s' in %s",
                                  map->keys[i]->value, path);
-                        ok = false;
+                        r = -EINVAL;
                 }
         }
-        return ok;
+        return r;
 }
 
-bool schema_string(struct schema_ctx *s, const struct ynode *n, const char *path, char **ret) {
-        if (!schema_expect(s, n, YNODE_SCALAR, path))
-                return false;
+int schema_read_string(struct schema_ctx *s, const struct ynode *n, const char *path, char **ret) {
+        int r = schema_check_kind(s, n, YNODE_SCALAR, path);
+        if (r < 0)
+                return r;
         if (n->value[0] == 0) {
                 diag_add(s->diag, s->file, n->line, n->col, "%s: must not be empty", path);
-                return false;
+                return -EINVAL;
         }
         free(*ret);
         *ret = strdup(n->value);
-        return *ret != NULL;
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* A quoted "true" or "8" is a string in YAML; say so, or the message
@@ -54,24 +57,24 @@ static bool quoted_would_parse(const struct ynode *n, bool as_bool, long long mi
         return as_bool ? ynode_bool(&plain, &b) == 0 : ynode_int(&plain, min, max, &i) == 0;
 }
 
-bool schema_bool(struct schema_ctx *s, const struct ynode *n, const char *path, bool *ret) {
+int schema_read_bool(struct schema_ctx *s, const struct ynode *n, const char *path, bool *ret) {
         if (n->kind == YNODE_SCALAR && ynode_bool(n, ret) == 0)
-                return true;
+                return 0;
         if (quoted_would_parse(n, true, 0, 0)) {
                 diag_add(s->diag, s->file, n->line, n->col, "%s: expected true or false, got the quoted string \"%s\" (drop the quotes)",
                          path, n->value);
-                return false;
+                return -EINVAL;
         }
         diag_add(s->diag, s->file, n->line, n->col, "%s: expected true or false, got %s%s%s", path,
                  n->kind == YNODE_SCALAR ? "'" : "", n->kind == YNODE_SCALAR ? n->value : describe(n),
                  n->kind == YNODE_SCALAR ? "'" : "");
-        return false;
+        return -EINVAL;
 }
 
-bool schema_int(struct schema_ctx *s, const struct ynode *n, const char *path, long long min, long long max, long long *ret) {
+int schema_read_int(struct schema_ctx *s, const struct ynode *n, const char *path, long long min, long long max, long long *ret) {
         int r = n->kind == YNODE_SCALAR ? ynode_int(n, min, max, ret) : -EINVAL;
         if (r == 0)
-                return true;
+                return 0;
         if (r == -ERANGE)
                 diag_add(s->diag, s->file, n->line, n->col, "%s: %s is out of range (%lld..%lld)", path, n->value, min, max);
         else if (quoted_would_parse(n, false, min, max))
@@ -81,37 +84,39 @@ bool schema_int(struct schema_ctx *s, const struct ynode *n, const char *path, l
                 diag_add(s->diag, s->file, n->line, n->col, "%s: expected an integer, got %s%s%s", path,
                          n->kind == YNODE_SCALAR ? "'" : "", n->kind == YNODE_SCALAR ? n->value : describe(n),
                          n->kind == YNODE_SCALAR ? "'" : "");
-        return false;
+        return -EINVAL;
 }
 
-bool schema_string_list(struct schema_ctx *s, const struct ynode *n, const char *path, char ***ret) {
-        if (!schema_expect(s, n, YNODE_SEQUENCE, path))
-                return false;
+int schema_read_string_list(struct schema_ctx *s, const struct ynode *n, const char *path, char ***ret) {
+        int r = schema_check_kind(s, n, YNODE_SEQUENCE, path);
+        if (r < 0)
+                return r;
         /* An empty list is a list: callers walk *ret without a NULL check. */
         if (!*ret && !(*ret = calloc(1, sizeof(char *))))
-                return false;
-        bool ok = true;
+                return -ENOMEM;
         for (size_t i = 0; i < n->n; i++) {
                 char sub[256], *v = NULL;
                 snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-                if (!schema_string(s, n->items[i], sub, &v)) {
-                        ok = false;
+                int k = schema_read_string(s, n->items[i], sub, &v);
+                r = parse_merge(r, k);
+                if (!parse_may_go_on(r))
+                        return r;
+                if (k < 0)
                         continue;
-                }
                 if (strv_consume(ret, v) < 0)
-                        return false;
+                        return -ENOMEM;
         }
-        return ok;
+        return r;
 }
 
-bool schema_mode(struct schema_ctx *s, const struct ynode *n, const char *path, mode_t *ret) {
+int schema_read_mode(struct schema_ctx *s, const struct ynode *n, const char *path, mode_t *ret) {
         if (n->kind == YNODE_SCALAR && n->quoted && strlen(n->value) == 4 && n->value[0] == '0' &&
             strspn(n->value, "01234567") == 4) {
                 *ret = (mode_t) strtol(n->value, NULL, 8);
-                return true;
+                return 0;
         }
         diag_add(s->diag, s->file, n->line, n->col, "%s: expected an octal mode like \"0750\" (quoted)", path);
-        return false;
+        return -EINVAL;
 }
 
 void schema_missing(struct schema_ctx *s, const struct ynode *map, const char *path, const char *key) {

@@ -135,7 +135,7 @@ static int render_manifests(const struct role *role, const struct node_config *c
                          "role %s: its manifests cannot be rendered from this seed: %s (first at %s)", role->name, why, *l);
         }
         diag_done(&md);
-        return r == -ENOMEM ? r : 0;
+        return r == -EINVAL ? 0 : r;
 }
 
 int seed_render_check(const struct role_catalog *cat, const struct node_config *cfg, const struct base_packages *packages,

@@ -40,19 +40,23 @@ struct out {
         size_t len, cap;
 };
 
-static bool out_add(struct out *o, const char *s, size_t n) {
+static void out_done(struct out *o) {
+        free(o->buf);
+}
+
+static int out_add(struct out *o, const char *s, size_t n) {
         if (o->len + n + 1 > o->cap) {
                 size_t cap = (o->cap ? o->cap * 2 : 4096) + n;
                 char *b = realloc(o->buf, cap);
                 if (!b)
-                        return false;
+                        return -ENOMEM;
                 o->buf = b;
                 o->cap = cap;
         }
         memcpy(o->buf + o->len, s, n);
         o->len += n;
         o->buf[o->len] = 0;
-        return true;
+        return 0;
 }
 
 /* "{{#if name}}" and friends, on a line of its own: 1 open-if, 2
@@ -84,29 +88,70 @@ static int control_line(const char *line, size_t len, char *name, size_t namesz)
         return 0;
 }
 
+/* One text line of the template, p[0, len), with its {{name}}s substituted,
+ * added to o when emit (names are checked in dropped blocks too). */
+static int substitute_line(struct out *o, bool emit, const char *p, size_t len, size_t lineno, const char *file,
+                           const cJSON *vars, struct diag *diag) {
+        const char *q = p, *end = p + len;
+        char name[64];
+        int r;
+        while (q < end) {
+                const char *open = memmem(q, (size_t) (end - q), "{{", 2);
+                if (!open)
+                        return emit ? out_add(o, q, (size_t) (end - q)) : 0;
+                const char *close = memmem(open, (size_t) (end - open), "}}", 2);
+                if (emit && (r = out_add(o, q, (size_t) (open - q))) < 0)
+                        return r;
+                size_t nlen = close ? (size_t) (close - open - 2) : 0;
+                if (!close || nlen == 0 || nlen >= sizeof(name)) {
+                        diag_add(diag, file, lineno, (size_t) (open - p) + 1, "malformed {{...}}");
+                        return -EINVAL;
+                }
+                memcpy(name, open + 2, nlen);
+                name[nlen] = 0;
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, name);
+                const char *why = "is not declared in role.yaml's manifests.vars";
+                _cleanup_free_ char *val = v ? format_value(v, &why) : NULL;
+                if (!val) {
+                        diag_add(diag, file, lineno, (size_t) (open - p) + 1, "{{%s}}: the variable %s", name, why);
+                        return -EINVAL;
+                }
+                if (emit && (r = out_add(o, val, strlen(val))) < 0)
+                        return r;
+                q = close + 2;
+        }
+        return 0;
+}
+
 #define MAX_NESTING 16
 
 int manifest_template_render(const char *text, const char *file, const cJSON *vars, char **ret, struct diag *diag) {
-        struct out o = {};
+        _cleanup_(out_done) struct out o = {};
         int stack[MAX_NESTING];         /* the open block kinds */
         bool keep[MAX_NESTING + 1] = { true };
-        size_t depth = 0, lineno = 0, before = diag_count(diag);
+        size_t depth = 0, lineno = 0;
         size_t open_line[MAX_NESTING];
+        int r = 0;
 
         for (const char *p = text; *p; ) {
                 const char *nl = strchr(p, '\n');
                 size_t len = nl ? (size_t) (nl - p) : strlen(p);
                 char name[64];
+                int k = 0;
                 lineno++;
                 int kind = control_line(p, len, name, sizeof(name));
-                if (kind < 0)
+                if (kind < 0) {
                         diag_add(diag, file, lineno, 1, "malformed template directive");
-                else if (kind == 1 || kind == 2) {
+                        k = -EINVAL;
+                } else if (kind == 1 || kind == 2) {
                         const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, name);
-                        if (!v || !cJSON_IsBool(v))
+                        if (!v || !cJSON_IsBool(v)) {
                                 diag_add(diag, file, lineno, 1, "'%s' is not a declared bool variable", name);
+                                k = -EINVAL;
+                        }
                         if (depth == MAX_NESTING) {
                                 diag_add(diag, file, lineno, 1, "blocks nested deeper than %d", MAX_NESTING);
+                                r = -EINVAL;
                                 break;
                         }
                         stack[depth] = kind;
@@ -114,58 +159,29 @@ int manifest_template_render(const char *text, const char *file, const cJSON *va
                         keep[depth + 1] = keep[depth] && (kind == 1 ? cJSON_IsTrue(v) : !cJSON_IsTrue(v));
                         depth++;
                 } else if (kind == 3 || kind == 4) {
-                        if (depth == 0 || stack[depth - 1] != kind - 2)
+                        if (depth == 0 || stack[depth - 1] != kind - 2) {
                                 diag_add(diag, file, lineno, 1, "%s without a matching opening", kind == 3 ? "{{/if}}" : "{{/unless}}");
-                        else
+                                k = -EINVAL;
+                        } else
                                 depth--;
                 } else {
-                        /* substitute {{name}}; names are checked in dropped blocks too */
-                        bool emit = keep[depth];
-                        const char *q = p, *end = p + len;
-                        while (q < end) {
-                                const char *open = memmem(q, (size_t) (end - q), "{{", 2);
-                                if (!open) {
-                                        if (emit && !out_add(&o, q, (size_t) (end - q)))
-                                                goto oom;
-                                        break;
-                                }
-                                const char *close = memmem(open, (size_t) (end - open), "}}", 2);
-                                if (emit && !out_add(&o, q, (size_t) (open - q)))
-                                        goto oom;
-                                size_t nlen = close ? (size_t) (close - open - 2) : 0;
-                                if (!close || nlen == 0 || nlen >= sizeof(name)) {
-                                        diag_add(diag, file, lineno, (size_t) (open - p) + 1, "malformed {{...}}");
-                                        break;
-                                }
-                                memcpy(name, open + 2, nlen);
-                                name[nlen] = 0;
-                                const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, name);
-                                const char *why = "is not declared in role.yaml's manifests.vars";
-                                _cleanup_free_ char *val = v ? format_value(v, &why) : NULL;
-                                if (!val) {
-                                        diag_add(diag, file, lineno, (size_t) (open - p) + 1, "{{%s}}: the variable %s", name, why);
-                                        break;
-                                }
-                                if (emit && !out_add(&o, val, strlen(val)))
-                                        goto oom;
-                                q = close + 2;
-                        }
-                        if (emit && !out_add(&o, "\n", 1))
-                                goto oom;
+                        k = substitute_line(&o, keep[depth], p, len, lineno, file, vars, diag);
+                        if (k >= 0 && keep[depth])
+                                k = out_add(&o, "\n", 1);
                 }
+                r = parse_merge(r, k);
+                if (!parse_may_go_on(r))
+                        return r;
                 p = nl ? nl + 1 : p + len;
         }
-        if (depth > 0)
+        if (depth > 0) {
                 diag_add(diag, file, open_line[depth - 1], 1, "block is never closed");
-        if (!o.buf && !out_add(&o, "", 0))
-                goto oom;
-        if (diag_count(diag) > before) {
-                free(o.buf);
-                return -EINVAL;
+                r = -EINVAL;
         }
-        *ret = o.buf;
+        if (r < 0)
+                return r;
+        if (!o.buf && (r = out_add(&o, "", 0)) < 0)
+                return r;
+        *ret = TAKE_PTR(o.buf);
         return 0;
-oom:
-        free(o.buf);
-        return -ENOMEM;
 }

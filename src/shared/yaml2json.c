@@ -137,8 +137,9 @@ int manifest_yaml_to_json(const char *text, const char *file, cJSON **ret_array,
                 if (is_doc_separator(text + pos, len) || last) {
                         size_t end = is_doc_separator(text + pos, len) ? pos : pos + len;
                         if (end > doc_start) {
-                                int k = parse_doc(text, doc_start, end, doc_line, file, arr, ret_lines ? &lines : NULL, diag);
-                                if (k < 0 && (r = k) == -ENOMEM)
+                                r = parse_merge(r, parse_doc(text, doc_start, end, doc_line, file, arr,
+                                                             ret_lines ? &lines : NULL, diag));
+                                if (!parse_may_go_on(r))
                                         break;
                         }
                         doc_start = pos + len + (nl ? 1 : 0);

@@ -68,6 +68,8 @@ static int append(struct ynode *parent, struct ynode *key, struct ynode *item) {
 static int next_event(struct builder *b, yaml_event_t *ev) {
         if (yaml_parser_parse(&b->parser, ev))
                 return 0;
+        if (b->parser.error == YAML_MEMORY_ERROR)
+                return -ENOMEM;
         const yaml_mark_t *m = &b->parser.problem_mark, *c = &b->parser.context_mark;
         /* The problem is often noticed lines after its cause (an unclosed
          * '[' is found at the next key): name where the construct began. */

@@ -225,7 +225,7 @@ static void worker_seed_fills_typed_fields(void **state) {
         assert_int_equal(strv_length(c->cluster.ca_cert_hashes), 1);
         assert_string_equal(c->cluster.ca_cert_hashes[0], HASH);
         assert_int_equal(c->dojot.variant, VARIANT_100K);
-        /* the original's string "false" is a real false here (dojot-v0.5.0.md §1) */
+        /* the original's string "false" is a real false here (docs/dojot-v0.5.0.md#inventory) */
         assert_false(config_dojot_bool(c, "dojot_insecure_mqtt"));
         assert_int_equal(config_dojot_int(c, "dojot_vernemq_replicas"), 3);
         assert_false(config_dojot_bool(c, "dojot_guiv2_enabled"));
@@ -251,7 +251,7 @@ static void omitted_values_get_their_defaults(void **state) {
         assert_false(c->has_lb);
         assert_int_equal(c->lb.mode, LB_MODE_NONE);
         assert_null(c->network.address);        /* DHCP: the interface is left alone */
-        /* kubeadm's and the guide's subnets (dojot-v0.5.0.md §3) */
+        /* kubeadm's and the guide's subnets (docs/dojot-v0.5.0.md#networks) */
         assert_string_equal(c->cluster.pod_subnet, "10.244.0.0/16");
         assert_string_equal(c->cluster.service_subnet, "10.96.0.0/12");
         assert_int_equal(c->dojot.variant, VARIANT_VERNEMQ);

@@ -650,6 +650,21 @@ static void images_step_without_libarchive_fails_naming_it_and_loads_nothing(voi
         free(e.root);
 }
 
+/* The images step says "docker is not answering" for these alone; out of
+ * memory (or any error of the agent's own) is said as what it is. */
+static void only_the_socket_errors_say_docker_is_not_answering(void **state) {
+        (void) state;
+        struct docker *d = client(NULL);
+        assert_true(docker_error_is_unreachable(docker_image_exists(d, "k8s/pause:3.1")));
+        assert_true(docker_error_is_unreachable(docker_wait_ready(d, 100)));
+        docker_free(d);
+        assert_true(docker_error_is_unreachable(-ECONNREFUSED));
+        assert_true(docker_error_is_unreachable(-EIO));
+        assert_false(docker_error_is_unreachable(-ENOMEM));
+        assert_false(docker_error_is_unreachable(-EINVAL));
+        assert_false(docker_error_is_unreachable(0));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(images_step_without_libarchive_fails_naming_it_and_loads_nothing),
@@ -667,6 +682,7 @@ int main(void) {
                 cmocka_unit_test(images_step_loads_only_what_is_missing_and_names_role_images_not_loaded),
                 cmocka_unit_test(images_step_fails_naming_the_archive_docker_refused),
                 cmocka_unit_test(images_step_runs_at_every_boot_and_not_under_an_offline_root),
+                cmocka_unit_test(only_the_socket_errors_say_docker_is_not_answering),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,7 +180,7 @@ static void init_config_has_the_cluster_settings_in_both_topologies(void **state
                 const struct ynode *kc = docs_kind(&ds, "kubelet.config.k8s.io/v1beta1", "KubeletConfiguration");
                 const struct ynode *pc = docs_kind(&ds, "kubeproxy.config.k8s.io/v1alpha1", "KubeProxyConfiguration");
 
-                /* dojot-v0.5.0.md §3, §0.5 */
+                /* docs/dojot-v0.5.0.md#networks */
                 assert_string_equal(at(cc, "networking.podSubnet"), "10.244.0.0/16");
                 assert_string_equal(at(cc, "networking.serviceSubnet"), "10.96.0.0/12");
                 assert_string_equal(at(cc, "networking.podSubnet"), c->cluster.pod_subnet);
@@ -213,7 +213,7 @@ static void init_config_has_the_cluster_settings_in_both_topologies(void **state
                 assert_string_equal(at(taints->items[0], "effect"), "NoSchedule");
                 assert_string_equal(at(ic, "nodeRegistration.kubeletExtraArgs.pod-infra-container-image"), NODEOS_PAUSE_IMAGE);
 
-                /* kubelet and docker agree on the cgroup driver (dojot-v0.5.0.md §11.4) */
+                /* kubelet and docker agree on the cgroup driver (docs/dojot-v0.5.0.md#cgroup-driver) */
                 _cleanup_free_ char *daemon = render("docker-daemon", c);
                 cJSON *dj = cJSON_Parse(daemon);
                 assert_non_null(dj);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The master's cluster manifests: role data + seed -> objects in apply
- * order. The expectations are the tables of docs/dojot-v0.5.0.md (§7, §8, §4.4),
- * written out here independently of the templates. */
+ * order. The expectations are the tables of docs/dojot-v0.5.0.md (#deploy-order,
+ * #local-volumes, #verne-workers), written out here independently of the templates. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -197,7 +197,7 @@ static void hundred_k_variant_is_the_guides_subset(void **state) {
         struct manifest_render mr = {};
         assert_int_equal(c->dojot.variant, VARIANT_100K);
         render(f, c, &mr);
-        /* dojot-v0.5.0.md §7: --tags 100k deploys only these roles ... */
+        /* docs/dojot-v0.5.0.md#deploy-order: --tags 100k deploys only these roles ... */
         const char *in[][2] = {
                 { "Namespace", "dojot" }, { "Deployment", "grafana" }, { "StatefulSet", "zookeeper" },
                 { "StatefulSet", "postgres" }, { "StatefulSet", "mongodb" }, { "StatefulSet", "kafka-server" },
@@ -231,10 +231,10 @@ static void hundred_k_variant_is_the_guides_subset(void **state) {
         assert_string_equal(str(object(&mr, "Deployment", "x509-identity-mgmt"), aff), "x509");
         assert_string_equal(str(object(&mr, "Deployment", "kong"), aff), "dojot");
         assert_string_equal(str(object(&mr, "StatefulSet", "zookeeper"), aff), "kafka");
-        /* unpinned (dojot-v0.5.0.md §9): the operator, node-exporter */
+        /* unpinned (docs/dojot-v0.5.0.md#node-affinity): the operator, node-exporter */
         assert_null(get(object(&mr, "Deployment", "vmq-operator"), "spec.template.spec.affinity"));
         assert_null(get(object(&mr, "DaemonSet", "node-exporter"), "spec.template.spec.affinity"));
-        /* data-broker's partitions follow the bridges (dojot-v0.5.0.md §1) */
+        /* data-broker's partitions follow the bridges (docs/dojot-v0.5.0.md#inventory) */
         assert_string_equal(str(object(&mr, "Deployment", "data-broker"), "spec.template.spec.containers.0.env.0.value"), "9");
         manifest_render_done(&mr);
         config_free(c);
@@ -263,7 +263,7 @@ static void mosca_and_lwm2m_variants_swap_the_broker_and_add_the_agent(void **st
         assert_int_equal(find(&mr, "Service", "iotagent-mosca"), -1);
         const cJSON *lw = object(&mr, "Service", "iotagent-lwm2m");
         assert_string_equal(str(lw, "spec.externalTrafficPolicy"), "Local");
-        /* dojot-v0.5.0.md §0.7: 30006 coap, 30007 coaps, 30008/30009 file servers (udp), 30010 http (tcp) */
+        /* docs/dojot-v0.5.0.md#ports-and-nodeports: 30006 coap, 30007 coaps, 30008/30009 file servers (udp), 30010 http (tcp) */
         const int ports[] = { 5683, 5684, 5693, 5694, 5896 }, nps[] = { 30006, 30007, 30008, 30009, 30010 };
         for (size_t i = 0; i < ELEMENTSOF(ports); i++)
                 assert_int_equal(nodeport_of(lw, ports[i]), nps[i]);
@@ -288,7 +288,7 @@ static void renders_the_ten_local_pvs_exactly_as_tabled(void **state) {
         struct node_config *c = seed(f, SEED_100K, NULL, NULL, NULL, NULL);
         struct manifest_render mr = {};
         render(f, c, &mr);
-        /* dojot-v0.5.0.md §8 */
+        /* docs/dojot-v0.5.0.md#local-volumes */
         static const struct { const char *name, *labels, *cap, *mode, *path, *group; } pv[] = {
                 { "local-pv-kong", "type=local,app=dojot,name=kong", "5Mi", "ReadOnlyMany", "/mnt/data/kong", "dojot" },
                 { "local-pv-kafka", "type=local,app=dojot,name=kafka-server", "2Gi", "ReadWriteOnce", "/mnt/data/kafka", "kafka" },
@@ -430,7 +430,7 @@ static void fixed_nodeports_and_traffic_policies(void **state) {
 
 static void insecure_mqtt_off_removes_1883_and_30004(void **state) {
         struct fixture *f = *state;
-        /* the original compared the string 'false' as true (dojot-v0.5.0.md §1) */
+        /* the original compared the string 'false' as true (docs/dojot-v0.5.0.md#inventory) */
         struct node_config *c = seed(f, SEED_100K, "dojot_insecure_mqtt: \"true\"", "dojot_insecure_mqtt: \"false\"", NULL, NULL);
         struct manifest_render mr = {};
         render(f, c, &mr);
@@ -590,7 +590,7 @@ static void declaration_must_cover_every_variant_and_known_keys(void **state) {
 
 static void rejects_an_object_without_apiversion_with_position(void **state) {
         struct fixture *f = *state;
-        /* the original kafka-loopback template had no apiVersion (dojot-v0.5.0.md §0.9) */
+        /* the original kafka-loopback template had no apiVersion (docs/dojot-v0.5.0.md#defects) */
         struct manifest_decl decl = *f->master->manifests;
         struct manifest_set set = { .file = (char *) "bad.yaml", .tags = (char *[]) { (char *) "always", NULL } };
         decl.sets = &set;

@@ -2,7 +2,7 @@
 /* The renderers over the example seeds: byte-for-byte against the golden
  * files in tests/data/golden/ (regenerate with UPDATE_GOLDEN=1 after a
  * deliberate change, and read the diff), plus the dojot-v0.5.0.md facts each output must
- * carry whatever its layout: every lb port mapping (dojot-v0.5.0.md §0.7, §5, §6), the
+ * carry whatever its layout: every lb port mapping (docs/dojot-v0.5.0.md#ports-and-nodeports), the
  * conditional listeners, HAProxy's checks and timeouts, one cgroup driver for
  * Docker and the kubelet. And the file step that installs them: a checker's
  * rejection keeps the previous file. */
@@ -213,7 +213,7 @@ static void haproxy_forwards_each_tcp_port_to_its_nodeport(void **state) {
                         servers++;
                 assert_int_equal(servers, n);
         }
-        /* TCP only: no LwM2M (dojot-v0.5.0.md §6); 443 only with mutual TLS (below) */
+        /* TCP only: no LwM2M (docs/dojot-v0.5.0.md#haproxy); 443 only with mutual TLS (below) */
         assert_no_match(cfg, "udp|5683|5684|5693|5694|5896|:443|3000[26789]|30010");
 }
 
@@ -255,7 +255,7 @@ static void haproxy_has_the_guides_timeouts_and_100k_sizing(void **state) {
 
 static void insecure_mqtt_false_drops_1883_in_both_modes(void **state) {
         (void) state;
-        /* the original's string 'false' kept 1883 on (dojot-v0.5.0.md §1); here it is off,
+        /* the original's string 'false' kept 1883 on (docs/dojot-v0.5.0.md#inventory); here it is off,
          * quoted or not */
         static const char *values[] = { "dojot_insecure_mqtt: \"false\"", "dojot_insecure_mqtt: false" };
         for (size_t i = 0; i < ELEMENTSOF(values); i++) {
@@ -275,7 +275,7 @@ static void insecure_mqtt_false_drops_1883_in_both_modes(void **state) {
 
 static void port_443_is_forwarded_only_with_mutual_tls(void **state) {
         (void) state;
-        /* kong-external has 8443->30002 only with mutual TLS (dojot-v0.5.0.md §0.9, §7) */
+        /* kong-external has 8443->30002 only with mutual TLS (docs/dojot-v0.5.0.md#defects) */
         const char *edit[] = { "dojot_apigw_enable_mutual_tls: false", "dojot_apigw_enable_mutual_tls: true", NULL };
         _cleanup_config_ struct node_config *h = seed_edited(EXAMPLES "lb", edit, NULL);
         _cleanup_config_ struct node_config *n = seed_edited(EXAMPLES "few-devices/lb", edit, NULL);
@@ -327,7 +327,7 @@ static void nginx_forwards_tcp_and_lwm2m_udp_to_their_nodeports(void **state) {
         static const struct { int port; bool udp; int nodeport; } want[] = {
                 { 80, false, 30001 }, { 1883, false, 30004 }, { 8883, false, 30005 },
                 { 5683, true, 30006 }, { 5684, true, 30007 }, { 5693, true, 30008 }, { 5694, true, 30009 },
-                /* the original never installed coap_http.conf (dojot-v0.5.0.md §0.9, §5) */
+                /* the original never installed coap_http.conf (docs/dojot-v0.5.0.md#defects) */
                 { 5896, false, 30010 },
         };
         for (size_t i = 0; i < ELEMENTSOF(want); i++) {
@@ -341,7 +341,7 @@ static void nginx_forwards_tcp_and_lwm2m_udp_to_their_nodeports(void **state) {
                 _cleanup_free_ char *other = nginx_upstream_for(cfg, want[i].port, !want[i].udp);
                 assert_null(other);
         }
-        /* NGINX had no metrics listener (dojot-v0.5.0.md §5); 443 only with mutual TLS */
+        /* NGINX had no metrics listener (docs/dojot-v0.5.0.md#nginx); 443 only with mutual TLS */
         assert_no_match(cfg, "listen (8080|443)");
         assert_matches(cfg, "^worker_rlimit_nofile 800000;$");
         assert_matches(cfg, "^    worker_connections 400000;$");
@@ -374,7 +374,7 @@ static void daemon_json_matches_golden_and_the_kubelet_driver(void **state) {
         assert_golden(json, "daemon.json");
         _cleanup_free_ char *driver = cgroup_driver_of_daemon_json(json), *kubelet = NULL;
         assert_non_null(driver);
-        /* kubelet and Docker must agree (dojot-v0.5.0.md §11.4) */
+        /* kubelet and Docker must agree (docs/dojot-v0.5.0.md#cgroup-driver) */
         const char *k = strstr(init, "\nkind: KubeletConfiguration\n");
         assert_non_null(k);
         assert_non_null(strstr(k, "\ncgroupDriver: "));
@@ -400,7 +400,7 @@ static void kubeadm_init_matches_golden_and_the_facts(void **state) {
         assert_matches(init, "^  podSubnet: \"10.244.0.0/16\"$");
         assert_matches(init, "^  serviceSubnet: \"10.96.0.0/12\"$");
         /* ServiceTopology/EndpointSlice on apiserver, controller-manager,
-         * scheduler and kube-proxy (dojot-v0.5.0.md §3) */
+         * scheduler and kube-proxy (docs/dojot-v0.5.0.md#master) */
         size_t gates = 0;
         for (const char *p = init; (p = strstr(p, "feature-gates: \"ServiceTopology=true,EndpointSlice=true\"")); p++)
                 gates++;

@@ -118,7 +118,7 @@ static void every_repo_role_loads(void **state) {
 static void only_verne_may_be_an_mqtt_backend_in_100k(void **state) {
         (void) state;
         /* externalTrafficPolicy: Local drops MQTT NodePort traffic on nodes
-         * without a VerneMQ pod (dojot-v0.5.0.md §4.4): this is data, check the data */
+         * without a VerneMQ pod (docs/dojot-v0.5.0.md#verne-workers): this is data, check the data */
         struct diag d = {};
         _cleanup_role_catalog_ struct role_catalog *cat = NULL;
         assert_int_equal(role_catalog_load("roles", &cat, &d), 0);

@@ -36,7 +36,7 @@ for r in "${roles[@]}"; do
   if [ "$sum1" = "$sum2" ] && grep -q 'status=unchanged' "$root.log"; then ok "$r: second run changes nothing"; else nok "$r: second run changed files"; fi
 done
 
-# role facts in the written trees (docs/dojot-v0.5.0.md §8, §6)
+# role facts in the written trees (docs/dojot-v0.5.0.md#local-volumes, #host-tuning)
 check "kafka: /mnt/data/kafka owned 1000:1000" test "$(own "$tmp/kafka/mnt/data/kafka" | cut -d: -f1-2)" = 1000:1000
 check "kafka: zookeeper/data and log exist" test -d "$tmp/kafka/mnt/data/zookeeper/data" -a -d "$tmp/kafka/mnt/data/zookeeper/log"
 for v in kong minio mongodb postgres prometheus kafka_ws; do
@@ -63,8 +63,8 @@ else nok "few-devices dojot: run failed"; fi
 
 # exactly what each role's example seed writes: files and symlinks with
 # mode and owner (outside the agent's own state), and the volume dirs
-# (dojot-v0.5.0.md §8: dojot kong..kafka_ws; kafka kafka + zookeeper/{data,log} as
-# uid 1000, dojot-v0.5.0.md §4.2; x509 ejbca for fsGroup 10001, dojot-v0.5.0.md §4.3)
+# (docs/dojot-v0.5.0.md#local-volumes: dojot kong..kafka_ws; kafka kafka + zookeeper/{data,log} as
+# uid 1000, docs/dojot-v0.5.0.md#kafka-worker; x509 ejbca for fsGroup 10001, docs/dojot-v0.5.0.md#x509-worker)
 # (the master's cluster manifests under etc/kubernetes/nodeos/manifests are
 # the cluster step's, asserted by its own tests)
 tree_of() { (cd "$1" && find . \( -path ./var/lib/node-agent -o -path ./etc/kubernetes/nodeos/manifests \) -prune -o ! -type d -printf '%P %m %U:%G\n' | sort); }
@@ -98,7 +98,7 @@ expect "x509: ejbca, group 10001" "$(dirs_of "$tmp/x509")" "data 755 0:0" "data/
 for r in master verne lb; do expect "$r: no volume dirs" "$(dirs_of "$tmp/$r")"; done
 
 # every Kubernetes role: swap masked, overlay + br_netfilter, the two
-# kubeadm-preflight sysctls (dojot-v0.5.0.md §2, §11)
+# kubeadm-preflight sysctls (docs/dojot-v0.5.0.md#kernel-prerequisites)
 for r in master dojot kafka x509 verne; do
   check "$r: swap.target masked" test "$(readlink "$tmp/$r/etc/systemd/system/swap.target")" = /dev/null
   check "$r: overlay and br_netfilter persisted" test "$(grep -v '^#' "$tmp/$r/etc/modules-load.d/nodeos.conf" | tr '\n' ' ')" = "overlay br_netfilter "
@@ -116,7 +116,7 @@ expect "lb: networkd unit is the seed's static address, RA off" \
 check "lb: no modules, no swap change" test ! -e "$tmp/lb/etc/modules-load.d/nodeos.conf" -a ! -e "$tmp/lb/etc/systemd/system/swap.target"
 
 # lb and verne: fd limits from the role; every value not from dojot's guide
-# or kubeadm's preflight says it is our own choice (dojot-v0.5.0.md §4.4, §11)
+# or kubeadm's preflight says it is our own choice (docs/dojot-v0.5.0.md#verne-workers)
 for r in lb verne; do
   f=$tmp/$r/etc/sysctl.d/90-nodeos-$r.conf
   check "$r: fs.nr_open and fs.file-max persisted" bash -c "grep -q '^fs.nr_open = ' '$f' && grep -q '^fs.file-max = ' '$f'"

@@ -175,7 +175,7 @@ else
   if out=$(haproxy -c -f "$cfg" 2>&1); then ok "haproxy: the loopback copy is valid too"; else nok "haproxy -c: $out"; fi
 
   # verne-1..3 answer on 30004; on 30005 only verne-1 and verne-2: verne-3
-  # stands for a node without a local VerneMQ pod (dojot-v0.5.0.md §4.4).
+  # stands for a node without a local VerneMQ pod (docs/dojot-v0.5.0.md#verne-workers).
   if start_standin tcp:$NET.14:30004:verne-1 tcp:$NET.15:30004:verne-2 tcp:$NET.16:30004:verne-3 \
        tcp:$NET.14:30005:verne-1 tcp:$NET.15:30005:verne-2 tcp:$NET.11:30001:dojot-apigw tcp:$NET.11:30003:dojot-metrics; then
     ok "haproxy: NodePort stand-ins listening on $NET.x"

@@ -27,7 +27,7 @@ const reg = require(path.join(modules, "@kubernetes-models/validate/dist/ajv.js"
 
 // 1.17 fields, by schema id, that the generated schemas may not carry.
 // Service.spec.topologyKeys is alpha in 1.17 (ServiceTopology gate,
-// dojot-v0.5.0.md §4.4) and removed after 1.21.
+// docs/dojot-v0.5.0.md#verne-workers) and removed after 1.21.
 const ALLOWED_EXTRA = {
   "io.k8s.api.core.v1.ServiceSpec": { topologyKeys: { type: "array", items: { type: "string" } } },
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The hostname becomes the Kubernetes node name (dojot-v0.5.0.md §2, §11.1): the guide
+/* The hostname becomes the Kubernetes node name (docs/dojot-v0.5.0.md#hostname): the guide
  * had operators run hostnamectl by hand before anything else. */
 #include <string.h>
 #include <unistd.h>

@@ -66,6 +66,15 @@ static void archive_names_done(struct archive_names *a) {
         free(a->names);
 }
 
+/* Fails the step for an error of the loading loop: only the socket's errors
+ * mean docker is not answering; running out of memory, or any other error
+ * of the agent's own, is said as what it is. */
+static int images_fail(struct step_result *res, int r) {
+        if (docker_error_is_unreachable(r))
+                return step_fail(res, r, "docker is not answering on its socket: %s", chase_strerror(r));
+        return step_fail(res, r, "%s", r == -ENOMEM ? "out of memory" : strerror(-r));
+}
+
 static int images_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         (void) s;
         _cleanup_free_ char *store = path_in_root(ctx->root, ctx->image_store);
@@ -130,7 +139,7 @@ static int images_apply(const struct agent_ctx *ctx, const struct step *s, struc
         if (r >= 0)
                 r = role_images_missing(d, role_images, provided, &missing);
         if (r < 0)
-                return step_fail(res, r, "docker is not answering on its socket: %s", chase_strerror(r));
+                return images_fail(res, r);
         _cleanup_free_ char *fl = strv_join(failed, ","), *ml = strv_join(missing, ",");
         if (missing)
                 log_warning("role images not loaded (in neither the image store nor Docker): %s", ml ? ml : "");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The cluster bootstrap: `kubeadm init` on the role with kubernetes: init,
- * `kubeadm join` on the roles with kubernetes: join (dojot-v0.5.0.md §3, §4, §11).
+ * `kubeadm join` on the roles with kubernetes: join (docs/dojot-v0.5.0.md#master, #workers).
  *
  * The configuration is the role's kubeadm-init / kubeadm-join file (the
  * renderer of the same name), rewritten here 0600 right before use: it holds
@@ -8,9 +8,9 @@
  * log line or in a step detail (kubeadm's output is redacted before its tail
  * is quoted).
  *
- * Idempotent, because the original was not (dojot-v0.5.0.md §3 step 2): the master
+ * Idempotent, because the original was not (docs/dojot-v0.5.0.md#master, step 2): the master
  * skips when admin.conf exists and its API answers; a worker skips when
- * kubelet.conf exists (the check ansible-dojot's worker role made, dojot-v0.5.0.md §4).
+ * kubelet.conf exists (the check ansible-dojot's k8s-cluster/worker-node role made).
  * A worker runs the join preflight (joincheck.h) first, so a wrong token or
  * CA pin fails in one line instead of a five-minute kubeadm timeout.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* File-descriptor limits as systemd drop-ins (LimitNOFILE=) for the units a
  * role names: 100,000 proxied connections need ~200,000 descriptors in
- * haproxy, and VerneMQ inherits dockerd's limit (dojot-v0.5.0.md §4.4).
+ * haproxy, and VerneMQ inherits dockerd's limit (docs/dojot-v0.5.0.md#verne-workers).
  *
  * The limits are role data, not seed data, so the image builder bakes them
  * into the role layer (`node-agent bake`, vendor drop-ins under

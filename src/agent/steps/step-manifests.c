@@ -25,7 +25,7 @@
 #include "shared/manifests.h"
 
 #define MANIFESTS_DIR NODEOS_KUBEADM_DIR "/manifests"
-/* What kubeadm init leaves for the cluster admin (dojot-v0.5.0.md §3 task 3). */
+/* What kubeadm init leaves for the cluster admin (docs/dojot-v0.5.0.md#master, step 3). */
 #define ADMIN_CONF "/etc/kubernetes/admin.conf"
 
 static void sleep_s(int s) {

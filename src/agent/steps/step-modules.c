@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Kernel modules persisted for systemd-modules-load and loaded now: the
- * original relied on Docker loading br_netfilter implicitly (dojot-v0.5.0.md §2). */
+ * original relied on Docker loading br_netfilter implicitly (docs/dojot-v0.5.0.md#kernel-prerequisites). */
 #include <string.h>
 #include "agent/steps/step.h"
 #include "basic/fileio.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Swap off and kept off (kubelet 1.17 refuses to start with swap; dojot-v0.5.0.md §2.3).
+/* Swap off and kept off (kubelet 1.17 refuses to start with swap; docs/dojot-v0.5.0.md#swap).
  * The original only removed fstab entries named swap/none; here every swap
  * entry goes, and swap.target is masked so no unit can bring swap back. */
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Local PersistentVolume directories: `local` PVs do not create their path,
  * so a pod stays in ContainerCreating until the directory exists on the
- * labelled node (dojot-v0.5.0.md §8). Owners and modes come from the role data. */
+ * labelled node (docs/dojot-v0.5.0.md#local-volumes). Owners and modes come from the role data. */
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
