@@ -14,25 +14,25 @@ static bool is_safe_value(const char *s) {
         return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-") == strlen(s);
 }
 
-/* The text a variable substitutes as; NULL with a reason in *why. */
-static char *format_value(const cJSON *v, const char **why) {
-        char *out = NULL;
+/* The text a variable substitutes as (new string in *ret); -EINVAL with a
+ * reason in *why. */
+static int format_value(const cJSON *v, char **ret, const char **why) {
         if (cJSON_IsBool(v))
-                return strdup(cJSON_IsTrue(v) ? "true" : "false");
-        if (cJSON_IsNumber(v)) {
-                if (asprintf(&out, "%lld", (long long) v->valuedouble) < 0)
-                        return NULL;
-                return out;
-        }
-        if (cJSON_IsString(v)) {
+                *ret = strdup(cJSON_IsTrue(v) ? "true" : "false");
+        else if (cJSON_IsNumber(v)) {
+                if (asprintf(ret, "%lld", (long long) v->valuedouble) < 0)
+                        *ret = NULL;
+        } else if (cJSON_IsString(v)) {
                 if (!is_safe_value(v->valuestring)) {
                         *why = "holds characters outside [A-Za-z0-9._:/@+-]";
-                        return NULL;
+                        return -EINVAL;
                 }
-                return strdup(v->valuestring);
+                *ret = strdup(v->valuestring);
+        } else {
+                *why = "is not a string, number or bool";
+                return -EINVAL;
         }
-        *why = "is not a string, number or bool";
-        return NULL;
+        return *ret ? 0 : -ENOMEM;
 }
 
 struct out {
@@ -111,11 +111,12 @@ static int substitute_line(struct out *o, bool emit, const char *p, size_t len, 
                 name[nlen] = 0;
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(vars, name);
                 const char *why = "is not declared in role.yaml's manifests.vars";
-                _cleanup_free_ char *val = v ? format_value(v, &why) : NULL;
-                if (!val) {
+                _cleanup_free_ char *val = NULL;
+                r = v ? format_value(v, &val, &why) : -EINVAL;
+                if (r == -EINVAL)
                         diag_add(diag, file, lineno, (size_t) (open - p) + 1, "{{%s}}: the variable %s", name, why);
-                        return -EINVAL;
-                }
+                if (r < 0)
+                        return r;
                 if (emit && (r = out_add(o, val, strlen(val))) < 0)
                         return r;
                 q = close + 2;

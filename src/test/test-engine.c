@@ -1,18 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of engine.c, the run: in-process on scratch roots (--root),
  * so nothing live is touched; the lb example needs neither Docker nor
- * kubeadm, and its haproxy.cfg is checked by the real haproxy. */
+ * kubeadm, and its haproxy.cfg is checked by the real haproxy.
+ *
+ * Under a root other than "/" the steps get ctx.live = false: the services
+ * step skips (no sd-bus connection is opened), the file step does not
+ * try-restart, hostname/network/swap/modules/sysctl touch nothing outside
+ * the tree. The one exception is report.c's sd_notify (READY=1, STATUS=),
+ * sent whatever the root when $NOTIFY_SOCKET is set: main() unsets it so a
+ * test run under a Type=notify service cannot tell its manager "ready". */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 #include "agent/engine.h"
+#include "agent/plan.h"
+#include "basic/diag.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
+#include "basic/strv.h"
+#include "shared/role.h"
+#include "shared/seed.h"
 #include "test-util.h"
 
 struct tree {
@@ -102,13 +116,336 @@ static void a_missing_seed_directory_fails_naming_it(void **state) {
         tree_free(&t);
 }
 
+/* --- state, resumption, instances ----------------------------------------------- */
+
+static cJSON *state_json(const struct tree *t) {
+        _cleanup_free_ char *text = in_root(t, "/var/lib/node-agent/state.json");
+        assert_non_null(text);
+        cJSON *j = cJSON_Parse(text);
+        assert_non_null(j);
+        return j;
+}
+
+static const char *json_str(const cJSON *o, const char *key) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *step_status_in(const cJSON *state, const char *step) {
+        return json_str(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(state, "steps"), step), "status");
+}
+
+/* The step names of the plan of a seed, as plan.c builds it. */
+static char **plan_of(const char *seed_dir) {
+        struct seed seed = {};
+        struct role_catalog *cat = NULL;
+        struct node_config *cfg = NULL;
+        struct diag d = {};
+        struct plan p;
+        char **names = NULL;
+        assert_int_equal(seed_read_dir(seed_dir, &seed), 0);
+        assert_int_equal(seed_load_config("roles", &seed, &cat, &cfg, &d), 0);
+        assert_int_equal(plan_build(cfg, role_catalog_find(cat, cfg->role), &p), 0);
+        for (size_t i = 0; i < p.n; i++)
+                assert_int_equal(strv_extend(&names, p.steps[i].name), 0);
+        plan_done(&p);
+        config_free(cfg);
+        role_catalog_free(cat);
+        seed_done(&seed);
+        diag_done(&d);
+        return names;
+}
+
+/* The instance-id of an example seed (the examples are regenerated with
+ * fresh rollout ids: not pinned here). */
+static char *instance_of(const char *seed_dir) {
+        struct seed seed = {};
+        assert_int_equal(seed_read_dir(seed_dir, &seed), 0);
+        const char *p = strstr(seed.meta_data, "instance-id:");
+        assert_non_null(p);
+        p += strlen("instance-id:");
+        p += strspn(p, " ");
+        char *id = strndup(p, strcspn(p, " \r\n"));
+        seed_done(&seed);
+        assert_non_null(id);
+        return id;
+}
+
+static size_t log_count(const struct tree *t, const char *needle) {
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        assert_true(read_full_file(t->log, &text, NULL) >= 0);
+        for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+                n++;
+        return n;
+}
+
+/* The log line report.c prints for a step of the apply stage. */
+static bool log_has_step(const struct tree *t, const char *step, const char *status) {
+        _cleanup_free_ char *line = NULL;
+        assert_true(asprintf(&line, "stage=apply step=%s status=%s ", step, status) > 0);
+        return log_has(t, line);
+}
+
+static void every_step_is_recorded_and_a_rerun_reports_each_unchanged(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        _cleanup_strv_free_ char **steps = plan_of("cloud-init/examples/lb");
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        cJSON *j = state_json(&t);
+        _cleanup_free_ char *id = instance_of("cloud-init/examples/lb");
+        assert_string_equal(json_str(j, "instance_id"), id);
+        assert_string_equal(json_str(j, "role"), "lb");
+        assert_string_equal(json_str(j, "result"), "success");
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "steps")), (int) strv_length(steps));
+        STRV_FOREACH(s, steps) {
+                const char *st = step_status_in(j, *s);
+                assert_non_null(st);
+                /* services: never started under --root, nothing asked of systemd */
+                assert_string_equal(st, STREQ(*s, "services") ? "skipped" : "done");
+                assert_true(log_has_step(&t, *s, st));
+        }
+        cJSON_Delete(j);
+        assert_true(log_has(&t, "not starting haproxy.service: offline root"));
+        assert_null(in_root(&t, "/var/lib/node-agent/failed"));
+
+        /* the rerun applies nothing: every step "unchanged", the file not rewritten */
+        _cleanup_free_ char *cfg = NULL;
+        assert_true(asprintf(&cfg, "%s/etc/haproxy/haproxy.cfg", t.root) > 0);
+        const struct timespec old[2] = { { .tv_sec = 1000000000 }, { .tv_sec = 1000000000 } };
+        assert_int_equal(utimensat(AT_FDCWD, cfg, old, 0), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        STRV_FOREACH(s, steps)
+                assert_true(log_has_step(&t, *s, "unchanged"));
+        assert_int_equal(log_count(&t, "stage=apply "), strv_length(steps));
+        assert_int_equal(log_count(&t, "status=unchanged "), strv_length(steps));
+        struct stat st;
+        assert_int_equal(stat(cfg, &st), 0);
+        assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+        j = state_json(&t);
+        assert_string_equal(json_str(j, "result"), "success");
+        cJSON_Delete(j);
+        tree_free(&t);
+}
+
+static void a_failed_step_stops_the_run_and_the_rerun_resumes_there(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        /* a file where the step needs a directory: the file step fails */
+        assert_int_equal(write_file_atomic(t.root, "/etc/haproxy", "in the way\n", 11, 0644, -1, -1, NULL), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 1);
+        _cleanup_free_ char *id = instance_of("cloud-init/examples/lb"), *failed_line = NULL, *ok_line = NULL;
+        assert_true(asprintf(&failed_line, "NODEOS-AGENT: FAILED instance=%s role=lb", id) > 0 &&
+                    asprintf(&ok_line, "instance=%s role=lb", id) > 0);
+        assert_true(log_has(&t, failed_line));
+        _cleanup_free_ char *failed = in_root(&t, "/var/lib/node-agent/failed");
+        assert_non_null(failed);
+        assert_non_null(strstr(failed, "step file:/etc/haproxy/haproxy.cfg: cannot write /etc/haproxy/haproxy.cfg"));
+        assert_null(in_root(&t, "/var/lib/node-agent/success"));
+        cJSON *j = state_json(&t);
+        assert_string_equal(json_str(j, "result"), "failed");
+        assert_string_equal(step_status_in(j, "hostname"), "done");
+        assert_string_equal(step_status_in(j, "limits"), "done");
+        assert_string_equal(step_status_in(j, "file:/etc/haproxy/haproxy.cfg"), "failed");
+        assert_null(step_status_in(j, "services"));             /* the run stopped there */
+        cJSON_Delete(j);
+
+        /* the obstacle gone, the same instance resumes at the failed step */
+        _cleanup_free_ char *obstacle = NULL;
+        assert_true(asprintf(&obstacle, "%s/etc/haproxy", t.root) > 0);
+        assert_int_equal(unlink(obstacle), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        assert_true(log_has_step(&t, "hostname", "unchanged"));
+        assert_true(log_has_step(&t, "limits", "unchanged"));
+        assert_true(log_has_step(&t, "file:/etc/haproxy/haproxy.cfg", "done"));
+        assert_true(log_has_step(&t, "services", "skipped"));
+        assert_null(in_root(&t, "/var/lib/node-agent/failed"));
+        _cleanup_free_ char *ok = in_root(&t, "/var/lib/node-agent/success");
+        assert_non_null(ok);
+        assert_non_null(strstr(ok, ok_line));
+        tree_free(&t);
+}
+
+/* The success sentinel is what says an instance is configured: with the
+ * state file lost (a torn write, a cleaned /var/lib), the same instance
+ * still applies nothing again. */
+static void a_completed_instance_stays_done_without_its_state_file(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        _cleanup_strv_free_ char **steps = plan_of("cloud-init/examples/lb");
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        _cleanup_free_ char *sp = NULL;
+        assert_true(asprintf(&sp, "%s/var/lib/node-agent/state.json", t.root) > 0);
+        assert_int_equal(unlink(sp), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        assert_int_equal(log_count(&t, "status=unchanged "), strv_length(steps));
+        assert_int_equal(log_count(&t, "stage=apply "), strv_length(steps));
+        tree_free(&t);
+}
+
+static void a_new_instance_id_starts_over(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        /* the same user-data under another instance-id */
+        _cleanup_free_ char *seed = NULL, *user = NULL;
+        assert_true(asprintf(&seed, "%s/seed", t.dir) > 0);
+        assert_int_equal(mkdir(seed, 0700), 0);
+        assert_int_equal(read_full_file("cloud-init/examples/lb/user-data", &user, NULL), 0);
+        write_text(seed, "meta-data", "instance-id: lb-second\nlocal-hostname: lb\n");
+        write_text(seed, "user-data", user);
+        assert_int_equal(run(&t, seed), 0);
+        assert_true(log_has_step(&t, "hostname", "done"));
+        assert_true(log_has_step(&t, "file:/etc/haproxy/haproxy.cfg", "done"));
+        assert_int_equal(log_count(&t, "status=unchanged"), 0);
+        assert_true(log_has(&t, "NODEOS-AGENT: SUCCESS instance=lb-second role=lb"));
+        _cleanup_free_ char *ok = in_root(&t, "/var/lib/node-agent/success");
+        assert_non_null(strstr(ok, "instance=lb-second"));
+        cJSON *j = state_json(&t);
+        assert_string_equal(json_str(j, "instance_id"), "lb-second");
+        cJSON_Delete(j);
+        tree_free(&t);
+}
+
+/* A completed instance reruns only its every-boot steps (images: the
+ * kubelet's garbage collector may have deleted preloaded images); the
+ * master's run is offline under --root: kubeadm and the manifests render
+ * and say what they would do, nothing is started or applied. */
+static void a_configured_master_reruns_only_its_every_boot_step(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        _cleanup_strv_free_ char **steps = plan_of("cloud-init/examples/master");
+        assert_true(strv_contains(steps, "images"));
+        assert_int_equal(run(&t, "cloud-init/examples/master"), 0);
+        assert_true(log_has_step(&t, "kubeadm", "skipped"));
+        assert_true(log_has_step(&t, "manifests", "skipped"));
+        assert_true(log_has(&t, "not starting docker.service: offline root"));
+        _cleanup_free_ char *init = in_root(&t, "/etc/kubernetes/nodeos/kubeadm-init.yaml");
+        assert_non_null(init);
+        assert_null(in_root(&t, "/etc/kubernetes/pki/ca.key"));       /* kubeadm's, not written offline */
+        assert_int_equal(run(&t, "cloud-init/examples/master"), 0);
+        STRV_FOREACH(s, steps)
+                assert_true(log_has_step(&t, *s, STREQ(*s, "images") ? "skipped" : "unchanged"));
+        assert_int_equal(log_count(&t, "status=unchanged "), strv_length(steps) - 1);
+        tree_free(&t);
+}
+
+/* --- what a refused seed leaves in the root --------------------------------------- */
+
+static char **tree_entries;
+static size_t tree_prefix;
+
+static int collect_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
+        (void) st;
+        (void) flag;
+        if (f->level > 0)
+                assert_int_equal(strv_extend(&tree_entries, path + tree_prefix), 0);
+        return 0;
+}
+
+/* Every path under root, relative ("/etc", "/etc/hostname", ...), joined by spaces in walk order. */
+static char *tree_listing(const char *root) {
+        tree_entries = NULL;
+        tree_prefix = strlen(root);
+        assert_int_equal(nftw(root, collect_entry, 16, FTW_PHYS), 0);
+        char *all = strv_join(tree_entries ? tree_entries : (char *[]) { NULL }, " ");
+        strv_free(tree_entries);
+        tree_entries = NULL;
+        return all;
+}
+
+static bool listing_is(const char *listing, const char * const *want, size_t n) {
+        _cleanup_free_ char *copy = strdup(listing);
+        size_t got = 0;
+        for (char *save = NULL, *p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save), got++) {
+                bool found = false;
+                for (size_t i = 0; i < n; i++)
+                        found |= STREQ(p, want[i]);
+                if (!found) {
+                        print_message("# unexpected in the root: %s\n", p);
+                        return false;
+                }
+        }
+        return got == n;
+}
+
+static void a_refused_seed_leaves_only_the_agents_record(void **state) {
+        (void) state;
+        static const char * const record[] = {
+                "/var", "/var/lib", "/var/lib/node-agent", "/var/lib/node-agent/failed", "/var/lib/node-agent/state.json",
+        };
+        struct tree t = {};
+        tree_make(&t);
+        assert_int_equal(run(&t, "tests/data/bad-seeds/bad-lb-mode"), 1);
+        _cleanup_free_ char *listing = tree_listing(t.root);
+        assert_true(listing_is(listing, record, ELEMENTSOF(record)));
+        _cleanup_free_ char *failed = in_root(&t, "/var/lib/node-agent/failed");
+        assert_string_equal(failed, "tests/data/bad-seeds/bad-lb-mode/user-data:9:9: lb.mode: expected haproxy or nginx, got 'envoy'\n");
+        cJSON *j = state_json(&t);
+        assert_string_equal(json_str(j, "result"), "failed");
+        assert_null(cJSON_GetObjectItemCaseSensitive(j, "steps"));
+        cJSON_Delete(j);
+        assert_false(log_has(&t, "stage=apply"));
+        tree_free(&t);
+
+        /* refused for the image's role: the same, and its role file */
+        tree_make(&t);
+        assert_int_equal(write_file_atomic(t.root, "/usr/share/nodeos/role", "verne\n", 6, 0644, -1, -1, NULL), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 1);
+        static const char * const with_role[] = {
+                "/var", "/var/lib", "/var/lib/node-agent", "/var/lib/node-agent/failed", "/var/lib/node-agent/state.json",
+                "/usr", "/usr/share", "/usr/share/nodeos", "/usr/share/nodeos/role",
+        };
+        _cleanup_free_ char *listing2 = tree_listing(t.root);
+        assert_true(listing_is(listing2, with_role, ELEMENTSOF(with_role)));
+        assert_false(log_has(&t, "stage=apply"));
+        tree_free(&t);
+}
+
+static void a_seed_for_the_images_role_is_applied(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        /* the image's role file as the image build writes it: a name and a newline */
+        assert_int_equal(write_file_atomic(t.root, "/usr/share/nodeos/role", "lb\n", 3, 0644, -1, -1, NULL), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        assert_true(log_has(&t, "stage=validate step=seed status=done"));
+        tree_free(&t);
+
+        /* engine_options.image_role_file names another file in the root */
+        tree_make(&t);
+        assert_int_equal(write_file_atomic(t.root, "/usr/share/nodeos/role", "lb\n", 3, 0644, -1, -1, NULL), 0);
+        assert_int_equal(write_file_atomic(t.root, "/etc/nodeos-role", "master\n", 7, 0644, -1, -1, NULL), 0);
+        struct saved_output saved = output_to(t.log);
+        struct engine_options o = { .root = t.root, .seed_dir = "cloud-init/examples/lb", .roles_dir = "roles",
+                                    .image_role_file = "/etc/nodeos-role" };
+        int status = engine_run(&o);
+        output_restore(saved);
+        assert_int_equal(status, 1);
+        assert_true(log_has(&t, "seed role 'lb' does not match this image, which is built for role 'master'"));
+        tree_free(&t);
+}
+
 int main(void) {
         log_set_max_level(LOG_LEVEL_ERR);
+        unsetenv("NOTIFY_SOCKET");
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_run_configures_and_a_rerun_only_skips),
                 cmocka_unit_test(a_seed_that_fails_validation_applies_nothing),
                 cmocka_unit_test(a_seed_for_another_role_than_the_image_is_refused),
                 cmocka_unit_test(a_missing_seed_directory_fails_naming_it),
+                cmocka_unit_test(every_step_is_recorded_and_a_rerun_reports_each_unchanged),
+                cmocka_unit_test(a_failed_step_stops_the_run_and_the_rerun_resumes_there),
+                cmocka_unit_test(a_completed_instance_stays_done_without_its_state_file),
+                cmocka_unit_test(a_new_instance_id_starts_over),
+                cmocka_unit_test(a_configured_master_reruns_only_its_every_boot_step),
+                cmocka_unit_test(a_refused_seed_leaves_only_the_agents_record),
+                cmocka_unit_test(a_seed_for_the_images_role_is_applied),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,7 +86,9 @@ static void lb_target_must_name_a_service_of_the_catalog(void **state) {
 
 static void every_repo_role_loads(void **state) {
         (void) state;
-        static const char * const expected[] = { "dojot", "kafka", "lb", "master", "verne", "x509" };
+        /* the roles are the directories of roles/ with a role.yaml, read here
+         * independently of the loader (not a list written in the test) */
+        _cleanup_strv_free_ char **expected = test_role_names();
         struct diag d = {};
         _cleanup_role_catalog_ struct role_catalog *cat = NULL;
         int r = role_catalog_load("roles", &cat, &d);
@@ -94,7 +96,7 @@ static void every_repo_role_loads(void **state) {
                 print_diag(&d);
         assert_int_equal(r, 0);
         assert_int_equal(diag_count(&d), 0);
-        assert_int_equal(cat->n, ELEMENTSOF(expected));
+        assert_int_equal(cat->n, strv_length(expected));
         for (size_t i = 0; i < cat->n; i++) {
                 const struct role *role = cat->roles[i];
                 assert_string_equal(role->name, expected[i]);   /* sorted by name */
@@ -110,8 +112,8 @@ static void every_repo_role_loads(void **state) {
                         assert_true(strncmp(role->volumes[v].path, "/mnt/data/", 10) == 0);
         }
         _cleanup_strv_free_ char **names = role_catalog_names(cat);
-        _cleanup_free_ char *joined = strv_join(names, ",");
-        assert_string_equal(joined, "dojot,kafka,lb,master,verne,x509");
+        _cleanup_free_ char *joined = strv_join(names, ","), *want = strv_join(expected, ",");
+        assert_string_equal(joined, want);
         diag_done(&d);
 }
 

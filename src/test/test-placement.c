@@ -1,53 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The fleet side: inventory parsing, role decisions, CA/token minting. */
+/* Unit tests of placement.c (the fleet tool): which node each inventory
+ * host becomes (role, lb mode, MAC) in both topologies, the checks of the
+ * inventory as a whole with their named errors, and token TTLs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
-#include <regex.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "basic/diag.h"
 #include "basic/fileio.h"
+#include "basic/macro.h"
 #include "basic/strv.h"
-#include "fleet/inventory.h"
 #include "fleet/seedgen.h"
-#include "shared/pki.h"
-
-static void parses_the_guides_100k_inventory(void **state) {
-        (void) state;
-        struct diag d = {};
-        struct inventory *inv = NULL;
-        assert_int_equal(inventory_load("cloud-init/inventories/100k/hosts.yaml", &inv, &d), 0);
-        assert_int_equal(diag_count(&d), 0);
-        assert_int_equal(inv->n, 8);
-        const struct inv_host *v = inventory_find(inv, "second_verne_worker_host");
-        assert_non_null(v);
-        assert_string_equal(v->address, "192.168.0.15");
-        assert_true(inv_host_in(v, "worker_nodes"));
-        assert_true(inv_host_in(v, "k8s-nodes"));      /* transitively */
-        assert_true(inv_host_in(v, "mqtt_nodes"));     /* listed by address */
-        const struct inv_host *dj = inventory_find(inv, "192.168.0.11");
-        assert_string_equal(dj->name, "dojot_worker_host");
-        assert_true(inv_host_in(dj, "apigw_nodes"));
-        assert_false(inv_host_in(dj, "mqtt_nodes"));
-        inventory_free(inv);
-}
-
-static void rejects_a_misindented_group_with_position(void **state) {
-        (void) state;
-        const char *y = "all:\n  hosts:\n    a:\n      ansible_host: 10.0.0.1\n  children:\n    k8s-nodes:\n      master_nodes:\n        hosts:\n          a:\n";
-        struct diag d = {};
-        struct inventory *inv = NULL;
-        assert_int_equal(inventory_parse(y, strlen(y), "hosts.yaml", &inv, &d), -EINVAL);
-        assert_string_equal(d.lines[0], "hosts.yaml:7:7: group 'k8s-nodes': unknown key 'master_nodes' (want hosts, children or vars; is the indentation right?)");
-        diag_done(&d);
-}
 
 static void plans_roles_for_both_topologies(void **state) {
         (void) state;
@@ -221,24 +191,6 @@ static void takes_the_role_from_the_node_label_variable(void **state) {
         remove_inventory_dir(dir);
 }
 
-static void normalizes_macs_to_ipxe_hexhyp(void **state) {
-        (void) state;
-        char m[18];
-        assert_int_equal(mac_normalize("52:54:00:AB:cd:EF", m), 0);
-        assert_string_equal(m, "52-54-00-ab-cd-ef");
-        assert_int_equal(mac_normalize("52-54-00-ab-cd-ef", m), 0);
-        assert_string_equal(m, "52-54-00-ab-cd-ef");
-        assert_int_equal(mac_normalize("525400abcdef", m), 0);
-        assert_string_equal(m, "52-54-00-ab-cd-ef");
-        assert_int_equal(mac_normalize("52:54:00:ab:cd", m), -EINVAL);
-        assert_int_equal(mac_normalize("52:54:00:ab:cd:ef:01", m), -EINVAL);
-        assert_int_equal(mac_normalize("52:54-00:ab:cd:ef", m), -EINVAL);    /* mixed separators */
-        assert_int_equal(mac_normalize("525:400:abc:def", m), -EINVAL);
-        assert_int_equal(mac_normalize("52:54:00:ab:cd:eg", m), -EINVAL);
-        assert_int_equal(mac_normalize("52:54:00:ab:cd:ef:", m), -EINVAL);
-        assert_int_equal(mac_normalize("", m), -EINVAL);
-}
-
 static void parses_token_ttls_with_units_and_refuses_nonsense(void **state) {
         (void) state;
         long s = 0;
@@ -259,41 +211,14 @@ static void parses_token_ttls_with_units_and_refuses_nonsense(void **state) {
         assert_int_equal(seedgen_parse_ttl("99999999999999999999", &s), -EINVAL);
 }
 
-static void mints_a_ca_whose_pin_has_kubeadms_form(void **state) {
-        (void) state;
-        char *cert = NULL, *hash = NULL;
-        secret key = {}, tok = {};
-        regex_t re;
-        assert_int_equal(pki_make_ca(&cert, &key), 0);
-        assert_non_null(strstr(cert, "-----BEGIN CERTIFICATE-----"));
-        assert_non_null(strstr(secret_reveal(&key), "PRIVATE KEY-----"));
-        assert_int_equal(pki_ca_cert_hash(cert, &hash), 0);
-        assert_int_equal(regcomp(&re, "^sha256:[0-9a-f]{64}$", REG_EXTENDED | REG_NOSUB), 0);
-        assert_int_equal(regexec(&re, hash, 0, NULL, 0), 0);
-        regfree(&re);
-        assert_int_equal(pki_make_token(&tok), 0);
-        assert_int_equal(regcomp(&re, "^[a-z0-9]{6}\\.[a-z0-9]{16}$", REG_EXTENDED | REG_NOSUB), 0);
-        assert_int_equal(regexec(&re, secret_reveal(&tok), 0, NULL, 0), 0);
-        regfree(&re);
-        assert_int_equal(pki_ca_cert_hash("not a pem", &hash), -EINVAL);
-        secret_clear(&key);
-        secret_clear(&tok);
-        free(cert);
-        free(hash);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(parses_the_guides_100k_inventory),
-                cmocka_unit_test(rejects_a_misindented_group_with_position),
                 cmocka_unit_test(plans_roles_for_both_topologies),
                 cmocka_unit_test(refuses_the_guides_contradictory_inventory),
                 cmocka_unit_test(refuses_each_bad_inventory_with_its_named_errors),
                 cmocka_unit_test(reads_the_mac_from_any_of_its_three_variables),
                 cmocka_unit_test(takes_the_role_from_the_node_label_variable),
-                cmocka_unit_test(normalizes_macs_to_ipxe_hexhyp),
                 cmocka_unit_test(parses_token_ttls_with_units_and_refuses_nonsense),
-                cmocka_unit_test(mints_a_ca_whose_pin_has_kubeadms_form),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
