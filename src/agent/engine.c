@@ -5,6 +5,7 @@
 #include "agent/plan.h"
 #include "agent/report.h"
 #include "agent/state.h"
+#include "basic/chase.h"
 #include "basic/clock.h"
 #include "basic/diag.h"
 #include "basic/fileio.h"
@@ -136,7 +137,7 @@ static int apply_plan(struct run *run) {
         load_base_packages(run->o->root, &packages);
         struct agent_ctx ctx = {
                 .root = run->o->root,
-                .live = STREQ(run->o->root, "/"),
+                .live = root_is_host(run->o->root),
                 .config = run->config,
                 .role = role,
                 .catalog = run->catalog,
@@ -178,6 +179,7 @@ static int apply_plan(struct run *run) {
 
 int engine_run(const struct engine_options *o) {
         struct run run = { .o = o, .start = now_ms() };
+        report_set_notify(root_is_host(o->root));
         int r = state_load(o->root, &run.state);
         if (r < 0) {
                 log_error_errno(r, "cannot load the agent state");

@@ -9,6 +9,7 @@
 #include "agent/plan.h"
 #include "agent/status.h"
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/diag.h"
 #include "basic/log.h"
 #include "shared/config.h"
@@ -187,6 +188,9 @@ int main(int argc, char **argv) {
         if (!roles_dir)
                 roles_dir = default_roles_dir();
         o.roles_dir = roles_dir;
+        /* "//" or "/." is the live system: one spelling for every check */
+        if (root_is_host(o.root))
+                o.root = "/";
         umask(022);
 
         const char *cmd = argv[optind];

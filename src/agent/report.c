@@ -6,6 +6,12 @@
 #include "agent/report.h"
 #include "basic/macro.h"
 
+static bool notify = true;
+
+void report_set_notify(bool on) {
+        notify = on;
+}
+
 /* Quotes a value for key="value" lines: \" and \\ escaped, newlines folded. */
 static void put_quoted(FILE *f, const char *v) {
         fputc('"', f);
@@ -30,7 +36,8 @@ void report_step(const char *stage, const char *step, const char *status, long l
 void report_success(const char *instance, const char *role, long long elapsed_ms) {
         printf("NODEOS-AGENT: SUCCESS instance=%s role=%s elapsed_ms=%lld\n", instance, role, elapsed_ms);
         fflush(stdout);
-        sd_notifyf(0, "READY=1\nSTATUS=configured: role %s, instance %s", role, instance);
+        if (notify)
+                sd_notifyf(0, "READY=1\nSTATUS=configured: role %s, instance %s", role, instance);
 }
 
 void report_failure(const char *instance, const char *role, const char *reason) {
@@ -38,7 +45,8 @@ void report_failure(const char *instance, const char *role, const char *reason) 
         put_quoted(stdout, reason);
         putchar('\n');
         fflush(stdout);
-        sd_notifyf(0, "STATUS=failed: %s", reason ? reason : "unknown");
+        if (notify)
+                sd_notifyf(0, "STATUS=failed: %s", reason ? reason : "unknown");
 }
 
 void report_status(const char *fmt, ...) {
@@ -47,7 +55,7 @@ void report_status(const char *fmt, ...) {
         va_start(ap, fmt);
         int r = vasprintf(&s, fmt, ap);
         va_end(ap);
-        if (r >= 0)
+        if (r >= 0 && notify)
                 sd_notifyf(0, "STATUS=%s", s);
         free(s);
 }

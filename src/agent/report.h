@@ -13,6 +13,11 @@
 #include "agent/state.h"
 #include "basic/macro.h"
 
+/* Whether sd_notify is sent: only a run on the live system speaks to the
+ * service manager; a --root run must not set the status of whatever unit
+ * happens to run it. On by default. */
+void report_set_notify(bool on);
+
 void report_step(const char *stage, const char *step, const char *status, long long elapsed_ms, const char *detail);
 void report_success(const char *instance, const char *role, long long elapsed_ms);
 void report_failure(const char *instance, const char *role, const char *reason);

@@ -212,3 +212,12 @@ const char *chase_strerror(int r) {
                 return "a symlink loop on the way";
         return strerror(-r);
 }
+
+bool root_is_host(const char *root) {
+        struct stat a, b;
+        if (!root)
+                return true;
+        if (stat(root, &a) < 0 || stat("/", &b) < 0)
+                return false;
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}

@@ -44,5 +44,9 @@ int chase(const char *root, const char *path, unsigned flags, mode_t mode, int *
  * file itself too. Returns an fd or -errno. */
 int chase_open(const char *root, const char *path, int flags);
 
+/* Whether ROOT is the host's "/" by identity (device and inode), not by
+ * spelling: "//", "/." and a bind mount of "/" are the live system too. */
+bool root_is_host(const char *root);
+
 /* strerror() with the two errors chase() gives a meaning of its own. */
 const char *chase_strerror(int r);

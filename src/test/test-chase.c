@@ -192,6 +192,17 @@ static void chase_parent_names_the_last_component(void **state) {
         tree_free(&t);
 }
 
+static void the_host_root_is_known_by_identity_not_spelling(void **state) {
+        (void) state;
+        assert_true(root_is_host("/"));
+        assert_true(root_is_host("//"));
+        assert_true(root_is_host("/."));
+        assert_true(root_is_host("/tmp/.."));
+        assert_true(root_is_host(NULL));
+        assert_false(root_is_host("/tmp"));
+        assert_false(root_is_host("/nonexistent-nodeos-root"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(absolute_dir_link_resolves_inside_the_root),
@@ -202,6 +213,7 @@ int main(void) {
                 cmocka_unit_test(reads_follow_links_inside_the_root_only),
                 cmocka_unit_test(mkdir_in_root_returns_the_directory_to_chown),
                 cmocka_unit_test(chase_parent_names_the_last_component),
+                cmocka_unit_test(the_host_root_is_known_by_identity_not_spelling),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,9 +6,8 @@
  * Under a root other than "/" the steps get ctx.live = false: the services
  * step skips (no sd-bus connection is opened), the file step does not
  * try-restart, hostname/network/swap/modules/sysctl touch nothing outside
- * the tree. The one exception is report.c's sd_notify (READY=1, STATUS=),
- * sent whatever the root when $NOTIFY_SOCKET is set: main() unsets it so a
- * test run under a Type=notify service cannot tell its manager "ready". */
+ * the tree, and report.c sends no sd_notify (checked below with a socket of
+ * the test's own as $NOTIFY_SOCKET). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,11 +15,14 @@
 #include <cmocka.h>
 #include <ftw.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "agent/engine.h"
 #include "agent/plan.h"
+#include "agent/report.h"
 #include "basic/diag.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
@@ -431,6 +433,41 @@ static void a_seed_for_the_images_role_is_applied(void **state) {
         tree_free(&t);
 }
 
+/* A datagram socket standing in for the service manager's notify socket. */
+static int notify_socket(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        assert_true(fd >= 0);
+        assert_true(strlen(path) < sizeof(sa.sun_path));
+        strcpy(sa.sun_path, path);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        return fd;
+}
+
+static void a_run_under_a_root_does_not_notify_the_service_manager(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        _cleanup_free_ char *path = NULL;
+        assert_true(asprintf(&path, "%s/notify", t.dir) > 0);
+        int fd = notify_socket(path);
+        char buf[512];
+        assert_int_equal(setenv("NOTIFY_SOCKET", path, 1), 0);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        assert_true(recv(fd, buf, sizeof(buf), 0) < 0);
+        /* the socket works: a live run's status would have arrived */
+        report_set_notify(true);
+        report_status("probe");
+        report_set_notify(false);
+        unsetenv("NOTIFY_SOCKET");
+        ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+        assert_true(n > 0);
+        buf[n] = 0;
+        assert_string_equal(buf, "STATUS=probe");
+        close(fd);
+        tree_free(&t);
+}
+
 int main(void) {
         log_set_max_level(LOG_LEVEL_ERR);
         unsetenv("NOTIFY_SOCKET");
@@ -446,6 +483,7 @@ int main(void) {
                 cmocka_unit_test(a_configured_master_reruns_only_its_every_boot_step),
                 cmocka_unit_test(a_refused_seed_leaves_only_the_agents_record),
                 cmocka_unit_test(a_seed_for_the_images_role_is_applied),
+                cmocka_unit_test(a_run_under_a_root_does_not_notify_the_service_manager),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
