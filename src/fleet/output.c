@@ -37,6 +37,11 @@ int validate_seed(const struct seedgen_options *o, const char *dir, struct diag 
         int r = seed_read_dir(dir, &seed);
         if (r >= 0)
                 r = seed_load_config(o->roles_dir, &seed, &cat, &cfg, d);
+        /* what the agent's validate checks, so no seed written here fails
+         * on its own values on the node; the image's tool versions are not
+         * known here (NULL: any supported version) */
+        if (r >= 0)
+                r = seed_render_check(cat, cfg, NULL, d);
         config_free(cfg);
         role_catalog_free(cat);
         seed_done(&seed);

@@ -131,8 +131,11 @@ static int render_manifests(const struct role *role, const struct node_config *c
                         r = -ENOMEM;
                         break;
                 }
+                /* the template's location, without the problem again */
+                int at_len = why > *l + 2 ? (int) (why - 2 - *l) : 0;
                 diag_add(d, cfg->user_data_file, cfg->role_pos.line, cfg->role_pos.col,
-                         "role %s: its manifests cannot be rendered from this seed: %s (first at %s)", role->name, why, *l);
+                         "role %s: its manifests cannot be rendered from this seed: %s%s%.*s%s", role->name, why,
+                         at_len ? " (first at " : "", at_len, *l, at_len ? ")" : "");
         }
         diag_done(&md);
         return r == -EINVAL ? 0 : r;

@@ -362,6 +362,8 @@ static void manifest_problems_are_reported_once_per_cause(void **state) {
                 if (strstr(*line, "its manifests cannot be rendered from this seed: {{no_such_var}}: the variable is not declared")) {
                         once++;
                         assert_non_null(strstr(*line, first));
+                        /* the problem once, then only where */
+                        assert_null(strstr(strstr(*line, "{{no_such_var}}") + 1, "{{no_such_var}}"));
                 }
                 other += strstr(*line, "its manifests cannot be rendered from this seed: {{another_var}}: the variable is not declared") != NULL;
         }

@@ -143,4 +143,16 @@ if "$SEEDGEN" --roles-dir "$ROLES" --no-iso "$inv" "$tmp/out-unfixed" >/dev/null
   ok "an lb rollout without dojot_fixed_nodeports_enabled gets it set true in its seeds"
 else nok "an lb rollout without dojot_fixed_nodeports_enabled: not set in the master's seed"; fi
 
+# the fleet tool renders each seed as the agent's validate does: a master
+# whose templates use a variable the role does not declare is refused here,
+# not on the node after kubeadm init
+cp -r "$ROLES" "$tmp/roles-broken"
+first=$(find "$tmp/roles-broken/master/manifests" -type f -name '*.yaml' | sort | head -1)
+echo '# {{no_such_var}}' >>"$first"
+"$SEEDGEN" --roles-dir "$tmp/roles-broken" --no-iso cloud-init/inventories/few-devices "$tmp/out-broken" >/dev/null 2>"$tmp/broken.err"; rc=$?
+if [ "$rc" = 1 ] && grep -q 'role master: its manifests cannot be rendered from this seed: {{no_such_var}}' "$tmp/broken.err" &&
+   [ -z "$(ls -A "$tmp/out-broken" 2>/dev/null)" ]; then
+  ok "a seed whose manifests cannot render is refused by the fleet tool, nothing written"
+else nok "manifests that cannot render: rc=$rc, $(head -2 "$tmp/broken.err")"; fi
+
 tap_end
