@@ -147,7 +147,8 @@ else nok "an lb rollout without dojot_fixed_nodeports_enabled: not set in the ma
 # whose templates use a variable the role does not declare is refused here,
 # not on the node after kubeadm init
 cp -r "$ROLES" "$tmp/roles-broken"
-first=$(find "$tmp/roles-broken/master/manifests" -type f -name '*.yaml' | sort | head -1)
+manifests=("$tmp"/roles-broken/master/manifests/*.yaml)
+first=${manifests[0]}
 echo '# {{no_such_var}}' >>"$first"
 "$SEEDGEN" --roles-dir "$tmp/roles-broken" --no-iso cloud-init/inventories/few-devices "$tmp/out-broken" >/dev/null 2>"$tmp/broken.err"; rc=$?
 if [ "$rc" = 1 ] && grep -q 'role master: its manifests cannot be rendered from this seed: {{no_such_var}}' "$tmp/broken.err" &&
