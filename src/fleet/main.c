@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "basic/diag.h"
+#include "basic/strv.h"
 #include "fleet/seedgen.h"
 
 static void usage(FILE *f) {
@@ -16,8 +17,16 @@ static void usage(FILE *f) {
               "  OUT_DIR/seeds/<hostname>/{meta-data,user-data,cidata.iso}\n"
               "  OUT_DIR/http/hostname/<hostname>/ and OUT_DIR/http/mac/<mac>/ (for ds=nocloud;s=)\n"
               "and OUT_DIR/nodes.tsv (no secrets; image/make-pxe reads it), OUT_DIR/ca.crt,\n"
-              "OUT_DIR/ca.key. Seeds and the key are 0600: they carry the token (and, for\n"
-              "the master, the CA key). A rerun into the same OUT_DIR replaces its seeds.\n"
+              "OUT_DIR/ca.key, OUT_DIR/rollout.tsv (the rollout's state, no secrets). Seeds\n"
+              "and the key are 0600: they carry the token (and, for the master, the CA key).\n"
+              "\n"
+              "A rerun into the same OUT_DIR updates that rollout: it keeps its CA and the\n"
+              "seeds (instance-ids included) of every node whose configuration did not\n"
+              "change, writes seeds for new and changed nodes with a new token, writes\n"
+              "that token as OUT_DIR/tokens/bootstrap-token-<id>.yaml for `kubectl apply`,\n"
+              "and says which seeds changed and what to do for hosts that left the\n"
+              "inventory. Everything is staged beside OUT_DIR and swapped in only when\n"
+              "every seed validated: a failed run changes nothing.\n"
               "\n"
               "Roles: master_nodes -> master; host 'haproxy'/'nginx' (or groups of those\n"
               "names) -> lb in that mode; worker_nodes -> the dojot_role (or\n"
@@ -34,7 +43,12 @@ static void usage(FILE *f) {
               "  --gateway IP         default gateway for the nodes\n"
               "  --topology T         100k | few-devices (default: few-devices with one worker)\n"
               "  --variant V          vernemq | 100k | mosca | vernemq+lwm2m | mosca+lwm2m\n"
-              "  --ca-cert F --ca-key F  reuse this CA instead of minting one (e.g. OUT_DIR/ca.*)\n"
+              "  --ca-cert F --ca-key F  a new rollout with this CA instead of a minted one\n"
+              "                       (on an existing rollout: must be its CA)\n"
+              "  --renew HOST         write HOST's seed anew (new token, new instance-id) even\n"
+              "                       if unchanged, e.g. when its token expired before it joined\n"
+              "  --new-rollout        OUT_DIR holds a rollout: start a new one (new CA, new\n"
+              "                       cluster); the old one is kept in OUT_DIR/retired/<id>/\n"
               "  --roles-dir DIR      role catalog used to map and validate (default roles/)\n"
               "  --no-iso             do not build cidata ISOs (xorriso, else genisoimage)\n"
               "  -h, --help\n"
@@ -44,15 +58,17 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-        enum { O_TTL = 256, O_PREFIX, O_GW, O_TOPO, O_VAR, O_CERT, O_KEY, O_ROLES, O_NOISO };
+        enum { O_TTL = 256, O_PREFIX, O_GW, O_TOPO, O_VAR, O_CERT, O_KEY, O_ROLES, O_NOISO, O_RENEW, O_NEW };
         static const struct option opts[] = {
                 { "token-ttl", required_argument, NULL, O_TTL }, { "prefix", required_argument, NULL, O_PREFIX },
                 { "gateway", required_argument, NULL, O_GW }, { "topology", required_argument, NULL, O_TOPO },
                 { "variant", required_argument, NULL, O_VAR }, { "ca-cert", required_argument, NULL, O_CERT },
                 { "ca-key", required_argument, NULL, O_KEY }, { "roles-dir", required_argument, NULL, O_ROLES },
-                { "no-iso", no_argument, NULL, O_NOISO }, { "help", no_argument, NULL, 'h' }, {}
+                { "no-iso", no_argument, NULL, O_NOISO }, { "renew", required_argument, NULL, O_RENEW },
+                { "new-rollout", no_argument, NULL, O_NEW }, { "help", no_argument, NULL, 'h' }, {}
         };
         struct seedgen_options o = { .roles_dir = "roles", .token_ttl_s = 24 * 3600, .prefix = 24 };
+        _cleanup_strv_free_ char **renew = NULL;
         int c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
@@ -77,6 +93,11 @@ int main(int argc, char **argv) {
                 case O_KEY: o.ca_key_file = optarg; break;
                 case O_ROLES: o.roles_dir = optarg; break;
                 case O_NOISO: o.no_iso = 1; break;
+                case O_RENEW:
+                        if (strv_extend(&renew, optarg) < 0)
+                                return 1;
+                        break;
+                case O_NEW: o.new_rollout = true; break;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }
@@ -84,6 +105,7 @@ int main(int argc, char **argv) {
                 usage(stderr);
                 return 2;
         }
+        o.renew = renew;
         o.inventory_dir = argv[optind];
         o.out_dir = argv[optind + 1];
         umask(077);

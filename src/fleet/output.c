@@ -10,6 +10,7 @@
 #include "basic/exec.h"
 #include "basic/fileio.h"
 #include "fleet/output.h"
+#include "fleet/rollout.h"
 #include "shared/config.h"
 #include "shared/role.h"
 #include "shared/seed.h"
@@ -82,48 +83,20 @@ int make_iso(const char *dir, struct diag *d) {
         return -ENOENT;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
-        (void) st, (void) flag, (void) f;
-        return remove(path) < 0 ? -1 : 0;
-}
-
-/* Removes what a run writes into OUT_DIR, and nothing else. */
-int remove_outputs(const char *out) {
-        static const char * const ours[] = { "seeds", "http", "nodes.tsv", "ca.crt", "ca.key" };
-        for (size_t i = 0; i < ELEMENTSOF(ours); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", out, ours[i]) < 0)
+static int link_ca(const char *from, const char *to) {
+        static const char * const names[] = { "ca.crt", "ca.key" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_free_ char *a = NULL, *b = NULL;
+                if (asprintf(&a, "%s/%s", from, names[i]) < 0 || asprintf(&b, "%s/%s", to, names[i]) < 0)
                         return -ENOMEM;
-                if (nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-                        return negative_errno();
+                int r = link_or_copy(a, b);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
 
-/* A rerun replaces the previous rollout's seeds; anything else in OUT_DIR
- * is not ours to delete, so a non-empty directory without our nodes.tsv is
- * refused. */
-int prepare_out_dir(const char *out, struct diag *d) {
-        _cleanup_free_ char *marker = NULL;
-        if (asprintf(&marker, "%s/nodes.tsv", out) < 0)
-                return -ENOMEM;
-        DIR *dir = opendir(out);
-        if (!dir)
-                return errno == ENOENT ? mkdir_p(out, 0700) : negative_errno();
-        bool empty = true;
-        for (struct dirent *e; (e = readdir(dir));)
-                empty &= STREQ(e->d_name, ".") || STREQ(e->d_name, "..");
-        closedir(dir);
-        if (empty)
-                return 0;
-        if (access(marker, F_OK) < 0) {
-                diag_add(d, out, 0, 0, "not empty and not a nodeos-seedgen output (no nodes.tsv); choose an empty directory");
-                return -EEXIST;
-        }
-        return remove_outputs(out);
-}
-
-int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t) {
+int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t, const char *from) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
@@ -138,10 +111,13 @@ int write_manifest(const char *out, const struct seedgen_plan *p, const struct t
         }
         if (fclose(f) != 0)
                 return -EIO;
-        int r = write_in(out, "ca.crt", t->ca_cert, 0644);
-        if (r >= 0)
-                r = write_in(out, "ca.key", secret_reveal(&t->ca_key), 0600);
-        if (r >= 0)
-                r = write_in(out, "nodes.tsv", text, 0644);
+        int r = write_in(out, "nodes.tsv", text, 0644);
+        if (r >= 0 && from)
+                r = link_ca(from, out);
+        else if (r >= 0) {
+                r = write_in(out, "ca.crt", t->ca_cert, 0644);
+                if (r >= 0)
+                        r = write_in(out, "ca.key", secret_reveal(&t->ca_key), 0600);
+        }
         return r;
 }

@@ -12,10 +12,7 @@ int write_seed_dir(const char *dir, const char *meta, const char *user);
 int validate_seed(const struct seedgen_options *o, const char *dir, struct diag *d);
 /* DIR/cidata.iso with xorriso (or genisoimage), 0600. */
 int make_iso(const char *dir, struct diag *d);
-/* Removes what a run writes into OUT_DIR, and nothing else. */
-int remove_outputs(const char *out);
-/* OUT_DIR empty or made, or a previous run's output (cleared); -EEXIST for
- * a directory that is not ours. */
-int prepare_out_dir(const char *out, struct diag *d);
-/* nodes.tsv (no secrets), ca.crt and ca.key (0600). */
-int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t);
+/* nodes.tsv (no secrets) into OUT, and the CA: ca.crt and ca.key (0600)
+ * written from t, or with FROM (a rollout's directory) linked from there, so
+ * that a rollout's key file is never rewritten. */
+int write_manifest(const char *out, const struct seedgen_plan *p, const struct trust *t, const char *from);

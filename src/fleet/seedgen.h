@@ -11,9 +11,15 @@
  *   seeds/<hostname>/{meta-data,user-data,cidata.iso}   0600
  *   http/hostname/<hostname>/{meta-data,user-data}      0600 (ds=nocloud;s=.../hostname/<hostname>/)
  *   http/mac/<mac>/{meta-data,user-data}                0600 (<mac> as 52-54-00-12-34-56)
- *   ca.crt (0644), ca.key (0600)                        to mint more nodes later (--ca-cert/--ca-key)
+ *   ca.crt (0644), ca.key (0600)                        the rollout's CA, kept by every rerun
  *   nodes.tsv                                           hostname, address, role, mac, lb mode, host
- *                                                       (no secrets; image/make-pxe reads it) */
+ *                                                       (no secrets; image/make-pxe reads it)
+ *   rollout.tsv                                         the rollout's state (rollout.h; no secrets)
+ *   tokens/bootstrap-token-<id>.yaml                    0600, a rerun's token as a Secret to apply
+ *   retired/<rollout>/                                  a rollout replaced by --new-rollout
+ *
+ * A rerun into OUT_DIR updates the rollout there (rollout.h): same CA, the
+ * unchanged nodes' seeds kept byte for byte, all or nothing. */
 
 #include <stdbool.h>
 #include "basic/diag.h"
@@ -34,6 +40,8 @@ struct seedgen_options {
         const char *topology;           /* NULL: few-devices with one worker, else 100k */
         const char *variant;            /* NULL: 100k in topology 100k, else vernemq */
         int no_iso;                     /* skip the cidata ISOs (no xorriso/genisoimage) */
+        bool new_rollout;               /* OUT_DIR holds a rollout: retire it, start a new one */
+        char **renew;                   /* hosts (inventory name or hostname) whose seed is written anew */
 };
 
 struct seedgen_node {

@@ -7,6 +7,7 @@
 #include "fleet/inventory.h"
 #include "fleet/placement.h"
 #include "fleet/seedtext.h"
+#include "shared/pki.h"
 #include "shared/role.h"
 #include "shared/yamlnode.h"
 
@@ -80,8 +81,8 @@ static void emit_node_list(FILE *f, const char *key, const struct seedgen_plan *
         }
 }
 
-char *seed_user_data(const struct seedgen_options *o, const struct seedgen_plan *p, const struct trust *t,
-                       const struct seedgen_node *nd) {
+static char *user_data(const struct seedgen_options *o, const struct seedgen_plan *p, const struct trust *t,
+                       const struct seedgen_node *nd, bool with_token) {
         char *text = NULL, when[32];
         size_t len = 0;
         const struct seedgen_node *master = NULL;
@@ -119,7 +120,7 @@ char *seed_user_data(const struct seedgen_options *o, const struct seedgen_plan 
                 emit_node_list(f, "nodes", p, NULL, 2);
         } else if (STREQ(r->kubernetes, "join"))
                 fprintf(f, "cluster:\n  api_endpoint: %s:6443\n  ca_cert_hashes: [\"%s\"]\n", master->address, t->ca_hash);
-        if (!STREQ(r->kubernetes, "none"))
+        if (!STREQ(r->kubernetes, "none") && with_token)
                 fprintf(f, "  token: \"%s\"\n  token_expires: \"%s\"\n", secret_reveal(&t->token), when);
         fprintf(f, "dojot:\n  variant: %s\n", p->variant);
         bool fix = seedgen_plan_fixes_nodeports(p);
@@ -135,4 +136,24 @@ char *seed_user_data(const struct seedgen_options *o, const struct seedgen_plan 
                 return NULL;
         }
         return text;
+}
+
+char *seed_user_data(const struct seedgen_options *o, const struct seedgen_plan *p, const struct trust *t,
+                     const struct seedgen_node *nd) {
+        return user_data(o, p, t, nd, true);
+}
+
+int seed_config_digest(const struct seedgen_options *o, const struct seedgen_plan *p, const struct trust *t,
+                       const struct seedgen_node *nd, char **ret) {
+        _cleanup_free_ char *user = user_data(o, p, t, nd, false), *all = NULL;
+        if (!user)
+                return -ENOMEM;
+        int r = asprintf(&all, "%s\n%s\t%s\t%s\t%s\t%s\t%s\n", user, nd->hostname, nd->address, nd->role,
+                         nd->mac ? nd->mac : "-", nd->lb_mode ? nd->lb_mode : "-", nd->host);
+        explicit_bzero(user, strlen(user));
+        if (r < 0)
+                return -ENOMEM;
+        r = pki_sha256_hex(all, strlen(all), ret);
+        explicit_bzero(all, strlen(all));
+        return r;
 }

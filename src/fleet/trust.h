@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* A rollout's trust: the cluster CA (minted, or the operator's), its pin,
- * one bootstrap token with its expiry, and the rollout's id. */
+/* A rollout's trust: the cluster CA (minted, the operator's, or the one
+ * the rollout directory already holds), its pin, this run's bootstrap token
+ * with its expiry, the rollout's id and this run's id. */
 
 #include <time.h>
 #include "basic/secret.h"
@@ -14,9 +15,21 @@ struct trust {
         char *ca_hash;
         secret token;
         time_t expires;
-        char *rollout;
+        char *rollout;          /* kept across reruns */
+        char *run;              /* this run's: new seeds' instance-ids end in it */
 };
 
-/* Mints (or loads o->ca_cert_file/ca_key_file) and fills t; -errno. */
-int trust_load(const struct seedgen_options *o, struct trust *t);
+/* Fills t. The CA: EXISTING/ca.crt and ca.key when the run updates the
+ * rollout in EXISTING (then o->ca_cert_file, if given, must be that same
+ * certificate), else o->ca_cert_file/ca_key_file, else a new one. ROLLOUT:
+ * the rollout's id to keep (NULL: this run's id). The token is always new.
+ * Problems go to d; -errno. */
+int trust_load(const struct seedgen_options *o, const char *existing, const char *rollout, struct trust *t, struct diag *d);
+/* The token's id, the public half ("abcdef" of "abcdef.0123456789abcdef"). */
+char *trust_token_id(const struct trust *t);
+/* The bootstrap-token Secret that registers this run's token with a running
+ * cluster, as `kubeadm token create` would make it (kube-system,
+ * type bootstrap.kubernetes.io/token, authentication and signing usages,
+ * the kubeadm node-token group). Holds the token: write it 0600. */
+int trust_token_secret(const struct trust *t, char **ret);
 void trust_done(struct trust *t);

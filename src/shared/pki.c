@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <openssl/crypto.h>
@@ -173,6 +175,20 @@ int pki_make_token(secret *ret) {
         explicit_bzero(tok, sizeof(tok));
         explicit_bzero(rnd, sizeof(rnd));
         return r;
+}
+
+int pki_sha256_hex(const void *data, size_t len, char **ret) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned mdlen = 0;
+        if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
+                return -EIO;
+        char *s = malloc(2 * mdlen + 1);
+        if (!s)
+                return -ENOMEM;
+        for (unsigned i = 0; i < mdlen; i++)
+                sprintf(s + 2 * i, "%02x", md[i]);
+        *ret = s;
+        return 0;
 }
 
 /* Unpadded base64url (RFC 7515 section 2). New string or NULL. */

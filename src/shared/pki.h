@@ -18,6 +18,8 @@ int pki_ca_cert_hash(const char *cert_pem, char **ret);
 int pki_ca_bundle_hashes(const char *pem, size_t len, char ***ret);
 /* A random bootstrap token [a-z0-9]{6}.[a-z0-9]{16}. */
 int pki_make_token(secret *ret);
+/* Lowercase hex SHA-256 of DATA (64 characters, new string); -ENOMEM/-EIO. */
+int pki_sha256_hex(const void *data, size_t len, char **ret);
 /* The detached JWS the cluster's bootstrap signer puts in the cluster-info
  * ConfigMap as "jws-kubeconfig-<token-id>" (RFC 7515 appendix F): HS256
  * keyed by the token secret, protected header {"alg":"HS256","kid":"<id>"},

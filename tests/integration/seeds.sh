@@ -101,13 +101,7 @@ mq=$(sed -n '/^  mqtt_nodes:/,/^  [a-z]/p' "$tmp/out-100k/seeds/haproxy/user-dat
 if [ "$mq" = 3 ]; then ok "100k: the haproxy seed lists the three verne nodes as MQTT backends"; else nok "100k: $mq verne backends"; fi
 check "100k: eight MAC dirs" test "$(ls "$tmp/out-100k/http/mac" | wc -l)" = 8
 check "100k: verne-2's MAC dir is its seed" cmp "$tmp/out-100k/http/mac/52-54-00-0a-00-15/user-data" "$tmp/out-100k/seeds/second-verne-worker-host/user-data"
-old=$(head -1 "$tmp/out-100k/nodes.tsv")
-oldpin=$(grep -h ca_cert_hashes "$tmp/out-100k/seeds/dojot-worker-host/user-data")
-sed -i 's/^    third_verne_worker_host:$/    verne_three:/; s/^            third_verne_worker_host:$/            verne_three:/' "$inv/hosts.yaml"
-"$SEEDGEN" --roles-dir "$ROLES" --ca-cert "$tmp/out-100k/ca.crt" --ca-key "$tmp/out-100k/ca.key" "$inv" "$tmp/out-100k" >"$tmp/100k-2.log" 2>&1
-if [ $? = 0 ] && [ "$(head -1 "$tmp/out-100k/nodes.tsv")" != "$old" ] && [ ! -e "$tmp/out-100k/seeds/third-verne-worker-host" ] && [ -d "$tmp/out-100k/seeds/verne-three" ]; then
-  ok "100k: a rerun into the same directory replaces the rollout (stale seeds removed)"; else nok "100k: rerun did not replace the rollout"; fi
-check "100k: --ca-cert/--ca-key keep the CA pin across rollouts" grep -qxF "$oldpin" "$tmp/out-100k/seeds/verne-three/user-data"
+# reruns into the same directory: tests/integration/rollout.sh
 
 # --- refusals ---------------------------------------------------------------
 mkdir -p "$tmp/foreign"; touch "$tmp/foreign/keep-me"
