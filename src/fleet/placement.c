@@ -217,6 +217,15 @@ static int check_group_names(struct planner *pl) {
         return 0;
 }
 
+/* The upstream example inventory's placeholders (WORKER_HOST_ADDRESS,
+ * APIGW_HOST_ADDRESS, ...; ansible-dojot inventories/example_local/hosts.yaml):
+ * upper case, digits, '_' or '-', with an '_'. No address or host name of
+ * a real node looks like that. */
+static bool is_placeholder(const char *s) {
+        return s && strchr(s, '_') && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(s) &&
+               strcspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < strlen(s);
+}
+
 static void check_dangling(struct planner *pl) {
         STRV_FOREACH(rec, pl->inv->dangling) {
                 _cleanup_free_ char *copy = strdup(*rec);
@@ -226,8 +235,13 @@ static void check_dangling(struct planner *pl) {
                 if (!group || !ref || !pos)
                         continue;
                 sscanf(pos, "%zu:%zu", &line, &col);
-                diag_add(pl->d, pl->inv->file, line, col, "%s: '%s' is not a host of the inventory (no host has that name or ansible_host)",
-                         group, ref);
+                if (is_placeholder(ref))
+                        diag_add(pl->d, pl->inv->file, line, col,
+                                 "%s: '%s' is the example inventory's placeholder: list the inventory host (or its ansible_host) that serves this group",
+                                 group, ref);
+                else
+                        diag_add(pl->d, pl->inv->file, line, col,
+                                 "%s: '%s' is not a host of the inventory (no host has that name or ansible_host)", group, ref);
                 pl->bad = true;
         }
 }
@@ -349,9 +363,17 @@ static void check_identity(struct planner *pl) {
         for (size_t i = 0; i < pl->p->n; i++) {
                 const struct seedgen_node *nd = &pl->p->nodes[i];
                 const struct inv_host *h = host_of(pl, nd);
+                if (STREQ(nd->hostname, "localhost"))
+                        fail_at(pl, h, "host 'localhost': a node cannot be called localhost (the example inventory runs Ansible on its "
+                                "master); rename the host (e.g. master_host) with an ansible_host address, or set nodeos_hostname");
                 if (!nd->address)
                         fail_at(pl, h, "host '%s': no ansible_host address", nd->host);
-                else if (!ip_address_is_valid(nd->address)) {
+                else if (is_placeholder(nd->address)) {
+                        diag_add(pl->d, pl->inv->file, h->addr_line, h->addr_col,
+                                 "host '%s': ansible_host '%s' is the example inventory's placeholder: put the node's IP address here",
+                                 nd->host, nd->address);
+                        pl->bad = true;
+                } else if (!ip_address_is_valid(nd->address)) {
                         diag_add(pl->d, pl->inv->file, h->addr_line, h->addr_col,
                                  "host '%s': ansible_host '%s' is not an IP address (the seed's network.address needs one)",
                                  nd->host, nd->address);
