@@ -2,10 +2,12 @@
 # Case "pxe": a fleet netboots. From the guide's few-devices inventory (with a
 # MAC per host added), nodeos-seedgen makes the seeds and image/make-pxe the
 # boot tree; a real dnsmasq (DHCP + TFTP) and an HTTP server run inside the
-# harness's own network namespace; three diskless VMs boot from their NIC's
-# iPXE ROM, get their role from their MAC (kernel, initrd, base and role
-# layer over HTTP, root in RAM) and their seed over HTTP, and must complete.
-# Reports the bytes each node fetched. Usage: cases/pxe.sh. TAP.
+# harness's own network namespace; three VMs boot from their NIC's iPXE
+# ROM, get their role from their MAC (kernel, initrd, base and role layer
+# over HTTP, root in RAM) and their seed over HTTP, and must complete. The
+# master has a blank local disk (nodeos_data_disk): its state goes there,
+# and a second netboot finds it; the two workers are diskless. Reports the
+# bytes each node fetched. Usage: cases/pxe.sh. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 cd "$QT_REPO" || exit
@@ -16,6 +18,11 @@ work=$QT_OUT/pxe; rm -rf "$work"; mkdir -p "$work"
 inv=$work/inventory; cp -r cloud-init/inventories/few-devices "$inv"
 declare -A MAC=([master_host]=52:54:00:50:00:10 [worker_host]=52:54:00:50:00:11 [nginx]=52:54:00:50:00:12)
 for h in "${!MAC[@]}"; do sed -i "/^    $h:\$/a\\      nodeos_mac: ${MAC[$h]}" "$inv/hosts.yaml"; done
+# the master keeps its state (etcd) on a local disk; make-pxe refuses it diskless
+sed -i "/^    master_host:\$/a\\      nodeos_data_disk: /dev/disk/by-id/virtio-nodeosdata" "$inv/hosts.yaml"
+qemu-img create -q -f qcow2 "$work/master-data.qcow2" 2G
+DATA_DISK=(-drive "file=$work/master-data.qcow2,format=qcow2,if=none,id=nodeosdata" -device "virtio-blk-pci,drive=nodeosdata,serial=nodeosdata")
+disk_args() { [ "$1" = master_host ] && printf '%s\n' "${DATA_DISK[@]}"; }
 if "$AGENT_DIR/nodeos-seedgen" "$inv" "$work/seeds" >"$work/seedgen.log" 2>&1; then qt_ok "pxe: seeds for the three hosts, keyed by MAC"
 else qt_nok "pxe: nodeos-seedgen failed"; sed 's/^/# /' "$work/seedgen.log"; qt_done; exit 1; fi
 
@@ -35,7 +42,8 @@ sleep 1
 t0=$SECONDS
 while IFS=$'\t' read -r host addr role mac _; do
   case $host in \#*|'') continue ;; esac
-  QT_BOOT=pxe QT_MEM=2048 QT_SMP=1 QT_MAC=${mac//-/:} qt_boot "pxe-$host" "$(qt_image "$role")" ""
+  mapfile -t extra < <(disk_args "$host")
+  QT_BOOT=pxe QT_MEM=2048 QT_SMP=1 QT_MAC=${mac//-/:} qt_boot "pxe-$host" "$(qt_image "$role")" "" "${extra[@]}"
   echo "$host $addr $role $mac" >>"$work/booted"
 done <"$work/seeds/nodes.tsv"
 
@@ -49,6 +57,11 @@ while read -r host addr role mac; do
   qt_check "pxe: $host read its seed over HTTP" grep -aqE "stage=fetch step=seed status=done .*192.168.0.1:8080/seeds/" "$QT_OUT/$name/serial.log"
 done <"$work/booted"
 
+# state: on the master's disk, formatted because it was blank; in RAM elsewhere
+qt_check "pxe: the master formatted its blank data disk" grep -aq 'formatting the data partition /dev/vd[a-z] (blank)' "$QT_OUT/pxe-master_host/serial.log"
+qt_check "pxe: the master keeps its state on that disk" grep -aq 'state on /dev/vd[a-z]' "$QT_OUT/pxe-master_host/serial.log"
+qt_check "pxe: a diskless worker keeps its state in RAM" grep -aq 'state on tmpfs' "$QT_OUT/pxe-worker_host/serial.log"
+
 # bytes per node: every file each client fetched, by its size in the tree
 while read -r host addr role mac; do
   bytes=0
@@ -61,5 +74,18 @@ done <"$work/booted"
 tftp=$(grep -c 'sent .*undionly\|sent .*ipxe' "$work/dnsmasq.log" 2>/dev/null || true)
 echo "# pxe: TFTP transfers logged by dnsmasq: ${tftp:-0} (the iPXE binaries only; everything else over HTTP)"
 for h in $(awk '{print $1}' "$work/booted"); do qt_stop "pxe-$h"; done
+
+# the master netboots again: its disk is found, not formatted, and the
+# agent finds its instance done (its state survived the reboot)
+cp "$QT_OUT/pxe-master_host/serial.log" "$work/master-boot1.log"
+mapfile -t extra < <(disk_args master_host)
+QT_BOOT=pxe QT_MEM=2048 QT_SMP=1 QT_MAC=${MAC[master_host]} qt_boot pxe-master_host "$(qt_image master)" "" "${extra[@]}"
+if qt_wait pxe-master_host 'NODEOS-AGENT: (SUCCESS|FAILED)' 600; then
+  qt_check "pxe: after a reboot the master's data disk is mounted, not formatted again" \
+    bash -c "grep -aq 'state on /dev/vd' '$QT_OUT/pxe-master_host/serial.log' && ! grep -aq 'formatting the data partition' '$QT_OUT/pxe-master_host/serial.log'"
+  qt_check "pxe: after a reboot the master's agent finds its instance done (state kept)" \
+    grep -aq 'step=hostname status=unchanged elapsed_ms=0 detail="done before"' "$QT_OUT/pxe-master_host/serial.log"
+else qt_nok "pxe: the master did not come back after a reboot"; fi
+qt_stop pxe-master_host
 qt_net_down
 qt_done

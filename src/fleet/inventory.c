@@ -125,6 +125,13 @@ static int define_host(struct inventory *inv, const struct ynode *key, const str
                 }
                 if ((r = take_var(scalar_node(vars, "nodeos_hostname"), "nodeos_hostname", &h->hostname_var, NULL)) < 0)
                         return r;
+                v = scalar_node(vars, "nodeos_data_disk");
+                if ((r = take_var(v, "nodeos_data_disk", &h->data_disk, NULL)) < 0)
+                        return r;
+                if (v) {
+                        h->disk_line = v->line;
+                        h->disk_col = v->col;
+                }
         }
         if (!h->address && is_address(h->name) && !(h->address = strdup(h->name)))
                 return -ENOMEM;
@@ -276,6 +283,7 @@ void inventory_free(struct inventory *inv) {
                 free(h->role_var);
                 free(h->mac);
                 free(h->hostname_var);
+                free(h->data_disk);
                 strv_free(h->groups);
         }
         free(inv->hosts);

@@ -20,7 +20,9 @@
  *   nodeos_mac, mac, or ansible_default_ipv4: {macaddress: ...}
  *                                 the boot NIC's MAC, for PXE (first one set wins;
  *                                 the last is Ansible's fact name, so an inventory
- *                                 filled from gathered facts works as is) */
+ *                                 filled from gathered facts works as is)
+ *   nodeos_data_disk              the local disk (or partition) that holds a
+ *                                 PXE node's state: /dev/..., LABEL=, PARTUUID= */
 struct inv_host {
         char *name;             /* inventory name */
         char *address;          /* ansible_host (or the name when it is an address) */
@@ -29,6 +31,8 @@ struct inv_host {
         char *mac;              /* MAC host var as written, if set (PXE) */
         const char *mac_key;    /* which variable gave it */
         char *hostname_var;     /* nodeos_hostname host var, if set */
+        char *data_disk;        /* nodeos_data_disk host var, if set */
+        size_t disk_line, disk_col;
         char **groups;          /* every group it is in, transitively */
         size_t line, col;       /* of its first definition */
         size_t addr_line, addr_col, mac_line, mac_col;  /* of the values, when set */

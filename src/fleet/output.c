@@ -103,11 +103,11 @@ int write_manifest(const char *out, const struct seedgen_plan *p, const struct t
         if (!f)
                 return -ENOMEM;
         fprintf(f, "# nodeos-seedgen rollout %s, topology %s, variant %s. No secrets here.\n"
-                   "# hostname\taddress\trole\tmac\tlb_mode\tinventory_host\n", t->rollout, p->topology, p->variant);
+                   "# hostname\taddress\trole\tmac\tlb_mode\tinventory_host\tdata_disk\n", t->rollout, p->topology, p->variant);
         for (size_t i = 0; i < p->n; i++) {
                 const struct seedgen_node *nd = &p->nodes[i];
-                fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\n", nd->hostname, nd->address, nd->role, nd->mac ? nd->mac : "-",
-                        nd->lb_mode ? nd->lb_mode : "-", nd->host);
+                fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", nd->hostname, nd->address, nd->role, nd->mac ? nd->mac : "-",
+                        nd->lb_mode ? nd->lb_mode : "-", nd->host, nd->data_disk ? nd->data_disk : "-");
         }
         if (fclose(f) != 0)
                 return -EIO;

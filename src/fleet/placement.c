@@ -226,6 +226,14 @@ static bool is_placeholder(const char *s) {
                strcspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < strlen(s);
 }
 
+/* What image/initramfs/nodeos's nodeos_device() resolves, in characters
+ * that pass a kernel command line and a shell unquoted. */
+static bool data_disk_is_valid(const char *s) {
+        const char *rest = !strncmp(s, "/dev/", 5) ? s + 5 : !strncmp(s, "LABEL=", 6) ? s + 6 : !strncmp(s, "PARTUUID=", 9) ? s + 9 : NULL;
+        return rest && *rest && strlen(s) < 128 &&
+               strspn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.:-") == strlen(rest) && !strstr(rest, "..");
+}
+
 static void check_dangling(struct planner *pl) {
         STRV_FOREACH(rec, pl->inv->dangling) {
                 _cleanup_free_ char *copy = strdup(*rec);
@@ -382,6 +390,13 @@ static void check_identity(struct planner *pl) {
                 if (!hostname_is_valid(nd->hostname))
                         fail_at(pl, h, "host '%s': hostname '%s' is not a valid host name (lower-case letters, digits, '-'); "
                                 "set the host variable nodeos_hostname", nd->host, nd->hostname);
+                if (h->data_disk && !data_disk_is_valid(h->data_disk)) {
+                        diag_add(pl->d, pl->inv->file, h->disk_line, h->disk_col,
+                                 "host '%s': nodeos_data_disk '%s' is not a device the initramfs can find "
+                                 "(/dev/..., LABEL=..., PARTUUID=...; letters, digits, '/', '_', '.', ':', '-')",
+                                 nd->host, h->data_disk);
+                        pl->bad = true;
+                }
                 if (h->mac && !nd->mac) {
                         diag_add(pl->d, pl->inv->file, h->mac_line, h->mac_col,
                                  "host '%s': %s '%s' is not a MAC address (six hex pairs, like 52:54:00:12:34:56)",
@@ -673,6 +688,7 @@ int seedgen_plan_load(const struct seedgen_options *o, struct seedgen_plan *ret,
                         .role = strdup(role->name),
                         .lb_mode = mode ? strdup(mode) : NULL,
                         .mac = h->mac && mac_normalize(h->mac, mac) >= 0 ? strdup(mac) : NULL,
+                        .data_disk = h->data_disk ? strdup(h->data_disk) : NULL,
                 };
                 if (!nd->host || !nd->hostname || !nd->role) {
                         seedgen_plan_done(&p);
@@ -701,6 +717,7 @@ void seedgen_plan_done(struct seedgen_plan *p) {
                 free(p->nodes[i].role);
                 free(p->nodes[i].lb_mode);
                 free(p->nodes[i].mac);
+                free(p->nodes[i].data_disk);
         }
         free(p->nodes);
         free(p->topology);

@@ -12,8 +12,8 @@
  *   http/hostname/<hostname>/{meta-data,user-data}      0600 (ds=nocloud;s=.../hostname/<hostname>/)
  *   http/mac/<mac>/{meta-data,user-data}                0600 (<mac> as 52-54-00-12-34-56)
  *   ca.crt (0644), ca.key (0600)                        the rollout's CA, kept by every rerun
- *   nodes.tsv                                           hostname, address, role, mac, lb mode, host
- *                                                       (no secrets; image/make-pxe reads it)
+ *   nodes.tsv                                           hostname, address, role, mac, lb mode, host,
+ *                                                       data disk (no secrets; image/make-pxe reads it)
  *   rollout.tsv                                         the rollout's state (rollout.h; no secrets)
  *   tokens/bootstrap-token-<id>.yaml                    0600, a rerun's token as a Secret to apply
  *   retired/<rollout>/                                  a rollout replaced by --new-rollout
@@ -51,6 +51,7 @@ struct seedgen_node {
         char *role;
         char *lb_mode;          /* lb only */
         char *mac;              /* normalized, 52-54-00-12-34-56; NULL when the inventory has none */
+        char *data_disk;        /* a PXE node's state disk (nodeos.data=), or NULL: diskless */
 };
 
 struct seedgen_plan {

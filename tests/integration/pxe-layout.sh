@@ -22,6 +22,8 @@ for h in master_host dojot_worker_host kafka_worker_host x509_worker_host first_
   sed -i "/^    $h:\$/{n;s/\$/\n      nodeos_mac: 52:54:00:20:00:1$i/}" "$inv/hosts.yaml"; i=$((i + 1))
 done
 sed -i 's/192\.168\.0\./10.20.0./' "$inv/hosts.yaml"
+# the master keeps its state on a local disk (nodeos_data_disk)
+sed -i "/^    master_host:\$/{n;s/\$/\n      nodeos_data_disk: \/dev\/sda/}" "$inv/hosts.yaml"
 # a host without a MAC (it cannot PXE boot: warned, skipped)
 sed -i 's/^      nodeos_mac: 52:54:00:20:00:16$//' "$inv/hosts.yaml"
 "$SEEDGEN" --no-iso --roles-dir "$ROLES" "$inv" "$tmp/seeds" >"$tmp/seedgen.log" 2>&1 || { echo "Bail out! seedgen failed: $(tail -3 "$tmp/seedgen.log")"; exit 1; }
@@ -63,12 +65,13 @@ check "boot.ipxe chains to the booting NIC's script by MAC (hexhyp)" \
 
 # per-MAC scripts and seeds
 bad=0 count=0
-while IFS=$'\t' read -r hostname addr role mac _; do
+while IFS=$'\t' read -r hostname addr role mac _mode _host disk; do
   [[ $hostname == \#* ]] && continue
   [ "$mac" = - ] && continue
   count=$((count + 1))
   s=$pxe/http/boot/$mac.ipxe
   base=$(sed "s#@URL@#http://$SERVER/bookworm/$role/#" "$img/bookworm/$role/pxe-cmdline")
+  [ "$disk" = - ] || base+=" nodeos.data=$disk"
   want_kernel="kernel http://$SERVER/bookworm/$role/vmlinuz initrd=initrd.img $base ds=nocloud;s=http://$SERVER/seeds/$mac/ console=tty0 console=ttyS0,115200n8 panic=10"
   [ "$(head -1 "$s")" = '#!ipxe' ] || { bad=1; echo "# $s: no #!ipxe"; }
   [ "$(grep '^kernel ' "$s")" = "$want_kernel" ] || { bad=1; echo "# $s: $(grep '^kernel ' "$s")"; echo "# want: $want_kernel"; }
@@ -85,6 +88,8 @@ if [ "$bad" = 0 ] && [ "$count" = 7 ]; then ok "each of the 7 MACs: boot/<mac>.i
 else nok "per-MAC layout wrong ($count MACs)"; fi
 check "exactly 7 boot scripts and 7 seed dirs" test "$(ls "$pxe/http/boot" | wc -l) $(ls "$pxe/http/seeds" | wc -l)" = "7 7"
 check "the lb's scripts carry the lb image's own cmdline" grep -q 'ro nodeos.layer-note=lb ds=nocloud' "$pxe/http/boot/52-54-00-20-00-17.ipxe"
+check "the master's script puts its state on its data disk" grep -q ' nodeos.data=/dev/sda ds=nocloud' "$pxe/http/boot/52-54-00-20-00-10.ipxe"
+check "the diskless nodes' scripts have no nodeos.data=" test "$(grep -l 'nodeos.data=' "$pxe"/http/boot/*.ipxe | wc -l)" = 1
 check "no other role's script carries it" test "$(grep -l 'nodeos.layer-note' "$pxe"/http/boot/*.ipxe | wc -l)" = 1
 bad=0
 for d in "$pxe"/http/seeds/*/; do "$AGENT" validate --roles-dir "$ROLES" "$d" >/dev/null 2>&1 || { bad=1; echo "# validate $d"; }; done
@@ -120,6 +125,12 @@ refuses "a missing role image, naming it" "make image ROLE=kafka PROFILE=bookwor
 mkdir -p "$tmp/foreign"; touch "$tmp/foreign/keep"
 refuses "an output directory it did not make" "was not made by make-pxe" --server $SERVER --seeds "$tmp/seeds" --images "$img" --out "$tmp/foreign"
 check "and leaves that directory alone" test -e "$tmp/foreign/keep"
+# a diskless master: its etcd would not survive a reboot
+cp -r "$tmp/seeds" "$tmp/seeds-diskless"; sed -i 's#\t/dev/sda$#\t-#' "$tmp/seeds-diskless/nodes.tsv"
+refuses "a diskless master, naming the fix" "Set the host variable nodeos_data_disk" --server $SERVER --seeds "$tmp/seeds-diskless" --images "$img" --out "$tmp/p2"
+if image/make-pxe --allow-diskless-master --server $SERVER --seeds "$tmp/seeds-diskless" --images "$img" --out "$tmp/p3" >/dev/null 2>&1 &&
+   ! grep -q 'nodeos.data=' "$tmp/p3/http/boot/52-54-00-20-00-10.ipxe"; then ok "--allow-diskless-master makes it anyway, with state in RAM"
+else nok "--allow-diskless-master"; fi
 refuses "seeds that are not there" "make the seeds first" --server $SERVER --seeds "$tmp/nowhere" --images "$img" --out "$tmp/p2"
 
 tap_end
