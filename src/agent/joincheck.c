@@ -238,7 +238,7 @@ int joincheck_run(const char *endpoint, const secret *token, char * const *ca_ha
                 strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&te));
                 if (left <= 0)
                         return verdict(res, JOINCHECK_TOKEN_EXPIRED, -EACCES,
-                                       "bootstrap token expired at %s (cluster.token_expires): mint a new one for %s", when,
+                                       "bootstrap token expired at %s (cluster.token_expires): %s will not accept it", when,
                                        endpoint);
                 if (left < budget) {
                         budget = left;

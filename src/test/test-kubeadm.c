@@ -962,6 +962,9 @@ static void worker_runs_the_preflight_before_join_and_skips_once_joined(void **s
         _cleanup_free_ char *want = NULL;
         assert_true(asprintf(&want, "join preflight: bootstrap token not accepted by %s (expired or wrong)", a.endpoint) > 0);
         assert_non_null(strstr(res.detail, want));
+        /* and where a seed with a token the cluster knows comes from */
+        assert_non_null(strstr(res.detail, "get this node a new seed from its rollout (make seeds ... SEEDGEN_FLAGS=--renew kafka)"));
+        assert_null(strchr(res.detail, '\n'));
         free(res.detail);
         _cleanup_free_ char *log0 = slurp(e.log);
         assert_true(!log0 || !strstr(log0, "kubeadm"));

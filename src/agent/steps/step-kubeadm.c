@@ -193,7 +193,14 @@ static int kubeadm_join(const struct agent_ctx *ctx, const char *dest, struct st
         o.token_expires = k->token_expires;
         int r = joincheck_run(k->api_endpoint, &k->token, k->ca_cert_hashes, &o, &jr);
         if (r < 0) {
-                r = step_fail(res, r, "join preflight: %s", jr.detail ? jr.detail : chase_strerror(r));
+                /* a token the cluster does not know will not become known by
+                 * waiting: say where a new seed comes from */
+                bool token = jr.verdict == JOINCHECK_TOKEN_EXPIRED || jr.verdict == JOINCHECK_TOKEN_UNSIGNED ||
+                             jr.verdict == JOINCHECK_TOKEN_REJECTED;
+                r = step_fail(res, r, "join preflight: %s%s%s%s", jr.detail ? jr.detail : chase_strerror(r),
+                              token ? "; get this node a new seed from its rollout (make seeds ... SEEDGEN_FLAGS=--renew " : "",
+                              token ? ctx->config->hostname : "",
+                              token ? ") and kubectl apply the tokens/ Secret that run writes (cloud-init/FLEET.md, Day 2)" : "");
                 joincheck_result_done(&jr);
                 return r;
         }
