@@ -204,6 +204,15 @@ static int expect(struct builder *b, yaml_event_type_t type, yaml_event_t *ev) {
         return 0;
 }
 
+/* Reads the next event and drops it. */
+static int skip_event(struct builder *b) {
+        yaml_event_t ev;
+        int r = next_event(b, &ev);
+        if (r >= 0)
+                yaml_event_delete(&ev);
+        return r;
+}
+
 static int parse_document(struct builder *b, struct ynode **ret) {
         yaml_event_t ev;
         int r;
@@ -228,13 +237,10 @@ static int parse_document(struct builder *b, struct ynode **ret) {
         _cleanup_ynode_ struct ynode *root = NULL;
         r = parse_node(b, &ev, &root);
         yaml_event_delete(&ev);
-        if (r < 0)
-                return r;
-        r = next_event(b, &ev);         /* DOCUMENT_END */
-        if (r < 0)
-                return r;
-        yaml_event_delete(&ev);
-        r = next_event(b, &ev);
+        if (r >= 0)
+                r = skip_event(b);      /* DOCUMENT_END */
+        if (r >= 0)
+                r = next_event(b, &ev);
         if (r < 0)
                 return r;
         bool more = ev.type != YAML_STREAM_END_EVENT;

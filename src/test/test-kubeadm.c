@@ -591,6 +591,39 @@ static void quick_options(struct joincheck_options *o) {
         o->unsigned_grace_ms = 0;
 }
 
+/* A join preflight against a local API server that pins ca: the token,
+ * the pins, quick retry options, an empty result. */
+struct preflight {
+        struct ca ca;
+        struct api a;
+        secret token;
+        char *pins[2];
+        struct joincheck_options o;
+        struct joincheck_result res;
+};
+
+static void preflight_start(struct preflight *p) {
+        *p = (struct preflight) {};
+        ca_make(&p->ca);
+        api_start(&p->a, &p->ca);
+        assert_int_equal(secret_set(&p->token, TOKEN), 0);
+        p->pins[0] = p->ca.hash;
+        quick_options(&p->o);
+}
+
+static int preflight_run(struct preflight *p) {
+        joincheck_result_done(&p->res);
+        p->res = (struct joincheck_result) {};
+        return joincheck_run(p->a.endpoint, &p->token, p->pins, &p->o, &p->res);
+}
+
+static void preflight_stop(struct preflight *p) {
+        joincheck_result_done(&p->res);
+        api_stop(&p->a);
+        secret_clear(&p->token);
+        ca_done(&p->ca);
+}
+
 struct verdict_case {
         const char *signer;     /* token that signed cluster-info */
         bool other_ca;          /* cluster-info carries another CA than the pinned one */
@@ -600,14 +633,10 @@ struct verdict_case {
 
 static void join_preflight_gives_one_verdict_per_cause(void **state) {
         (void) state;
-        struct ca ca, other;
-        struct api a;
-        ca_make(&ca);
+        struct preflight p;
+        struct ca other;
+        preflight_start(&p);
         ca_make(&other);
-        api_start(&a, &ca);
-        secret token = {};
-        assert_int_equal(secret_set(&token, TOKEN), 0);
-        char *pins[] = { ca.hash, NULL };
         const struct verdict_case cases[] = {
                 { TOKEN, false, JOINCHECK_OK, "token signature and CA pin verified" },
                 { WRONG_SECRET, false, JOINCHECK_TOKEN_REJECTED, "does not match its secret" },
@@ -616,86 +645,59 @@ static void join_preflight_gives_one_verdict_per_cause(void **state) {
                 { TOKEN, true, JOINCHECK_CA_MISMATCH, "does not match the pinned hash" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *json = cluster_info_json(&a, cases[i].other_ca ? &other : &ca, cases[i].signer);
-                api_set_info(&a, 200, json);
-                struct joincheck_options o;
-                struct joincheck_result res = {};
-                quick_options(&o);
-                int r = joincheck_run(a.endpoint, &token, pins, &o, &res);
-                if (res.verdict != cases[i].want)
-                        fprintf(stderr, "case %zu: %s: %s\n", i, joincheck_verdict_to_string(res.verdict), res.detail);
-                assert_int_equal(res.verdict, cases[i].want);
+                _cleanup_free_ char *json = cluster_info_json(&p.a, cases[i].other_ca ? &other : &p.ca, cases[i].signer);
+                api_set_info(&p.a, 200, json);
+                int r = preflight_run(&p);
+                const struct joincheck_result *res = &p.res;
+                if (res->verdict != cases[i].want)
+                        fprintf(stderr, "case %zu: %s: %s\n", i, joincheck_verdict_to_string(res->verdict), res->detail);
+                assert_int_equal(res->verdict, cases[i].want);
                 assert_int_equal(r == 0, cases[i].want == JOINCHECK_OK);
-                assert_non_null(strstr(res.detail, cases[i].want_text));
+                assert_non_null(strstr(res->detail, cases[i].want_text));
                 /* one line, naming the endpoint, never the secret */
-                assert_null(strchr(res.detail, '\n'));
-                assert_non_null(strstr(res.detail, a.endpoint));
-                assert_null(strstr(res.detail, "0123456789abcdef"));
+                assert_null(strchr(res->detail, '\n'));
+                assert_non_null(strstr(res->detail, p.a.endpoint));
+                assert_null(strstr(res->detail, "0123456789abcdef"));
                 if (cases[i].want == JOINCHECK_TOKEN_REJECTED || cases[i].want == JOINCHECK_TOKEN_UNSIGNED) {
                         _cleanup_free_ char *want = NULL;
-                        assert_true(asprintf(&want, "bootstrap token not accepted by %s (expired or wrong)", a.endpoint) > 0);
-                        assert_non_null(strstr(res.detail, want));
+                        assert_true(asprintf(&want, "bootstrap token not accepted by %s (expired or wrong)", p.a.endpoint) > 0);
+                        assert_non_null(strstr(res->detail, want));
                 }
                 if (cases[i].want == JOINCHECK_CA_MISMATCH) {
-                        assert_non_null(strstr(res.detail, ca.hash));    /* expected */
-                        assert_non_null(strstr(res.detail, other.hash)); /* actual */
+                        assert_non_null(strstr(res->detail, p.ca.hash)); /* expected */
+                        assert_non_null(strstr(res->detail, other.hash)); /* actual */
                 }
                 /* final verdicts are not retried */
-                assert_int_equal(res.attempts, 1);
-                joincheck_result_done(&res);
+                assert_int_equal(res->attempts, 1);
         }
-        api_stop(&a);
-        secret_clear(&token);
-        ca_done(&ca);
+        preflight_stop(&p);
         ca_done(&other);
 }
 
 static void join_preflight_waits_for_a_missing_signature_within_its_grace(void **state) {
         (void) state;
-        struct ca ca;
-        struct api a;
-        ca_make(&ca);
-        api_start(&a, &ca);
-        secret token = {};
-        assert_int_equal(secret_set(&token, TOKEN), 0);
-        char *pins[] = { ca.hash, NULL };
-        _cleanup_free_ char *json = cluster_info_json(&a, &ca, "");
-        api_set_info(&a, 200, json);
-        struct joincheck_options o;
-        struct joincheck_result res = {};
-        quick_options(&o);
-        o.unsigned_grace_ms = 600;
-        assert_int_equal(joincheck_run(a.endpoint, &token, pins, &o, &res), -EACCES);
-        assert_int_equal(res.verdict, JOINCHECK_TOKEN_UNSIGNED);
-        assert_true(res.attempts >= 3);
-        joincheck_result_done(&res);
-        api_stop(&a);
-        secret_clear(&token);
-        ca_done(&ca);
+        struct preflight p;
+        preflight_start(&p);
+        _cleanup_free_ char *json = cluster_info_json(&p.a, &p.ca, "");
+        api_set_info(&p.a, 200, json);
+        p.o.unsigned_grace_ms = 600;
+        assert_int_equal(preflight_run(&p), -EACCES);
+        assert_int_equal(p.res.verdict, JOINCHECK_TOKEN_UNSIGNED);
+        assert_true(p.res.attempts >= 3);
+        preflight_stop(&p);
 }
 
 static void join_preflight_retries_an_unpublished_cluster_info_until_the_cap(void **state) {
         (void) state;
-        struct ca ca;
-        struct api a;
-        ca_make(&ca);
-        api_start(&a, &ca);
-        secret token = {};
-        assert_int_equal(secret_set(&token, TOKEN), 0);
-        char *pins[] = { ca.hash, NULL };
-        api_set_info(&a, 404, "{\"kind\":\"Status\",\"code\":404}");
-        struct joincheck_options o;
-        struct joincheck_result res = {};
-        quick_options(&o);
-        assert_int_equal(joincheck_run(a.endpoint, &token, pins, &o, &res), -ENOENT);
-        assert_int_equal(res.verdict, JOINCHECK_NOT_PUBLISHED);
-        assert_true(res.attempts >= 3);
-        assert_int_equal(a.info_hits, res.attempts);
-        assert_non_null(strstr(res.detail, "overall time limit"));
-        joincheck_result_done(&res);
-        api_stop(&a);
-        secret_clear(&token);
-        ca_done(&ca);
+        struct preflight p;
+        preflight_start(&p);
+        api_set_info(&p.a, 404, "{\"kind\":\"Status\",\"code\":404}");
+        assert_int_equal(preflight_run(&p), -ENOENT);
+        assert_int_equal(p.res.verdict, JOINCHECK_NOT_PUBLISHED);
+        assert_true(p.res.attempts >= 3);
+        assert_int_equal(p.a.info_hits, p.res.attempts);
+        assert_non_null(strstr(p.res.detail, "overall time limit"));
+        preflight_stop(&p);
 }
 
 static int closed_port(void) {

@@ -64,47 +64,60 @@ static char **catalog_roles(void) {
         return names;
 }
 
-static void every_role_plans_its_data_in_the_fixed_order(void **state) {
-        (void) state;
+/* Calls check on the loaded plan of every example seed of every role of
+ * roles/ (each role has at least one); returns how many were checked. */
+static size_t for_every_example(void (*check)(const struct loaded *l, const char *role)) {
         _cleanup_strv_free_ char **roles = catalog_roles();
-        size_t planned = 0;
+        size_t seeds = 0;
         STRV_FOREACH(r, roles) {
                 _cleanup_strv_free_ char **examples = test_role_examples(*r);
+                assert_true(strv_length(examples) > 0);
                 STRV_FOREACH(e, examples) {
                         struct loaded l;
                         load(*e, &l);
-                        const struct plan *p = &l.plan;
-                        /* names are unique: they key the state file */
-                        for (size_t i = 0; i < p->n; i++)
-                                for (size_t j = i + 1; j < p->n; j++)
-                                        assert_string_not_equal(p->steps[i].name, p->steps[j].name);
-                        assert_string_equal(p->steps[0].name, "hostname");
-                        /* present exactly when the role's data asks */
-                        assert_int_equal(step_index(p, "swap") >= 0, l.role->swap_off);
-                        assert_int_equal(step_index(p, "sysctl") >= 0, l.role->n_sysctls > 0);
-                        assert_int_equal(step_index(p, "volumes") >= 0, l.role->n_volumes > 0);
-                        assert_int_equal(step_index(p, "manifests") >= 0, l.role->manifests != NULL);
-                        bool node = STREQ(l.role->kubernetes, "init") || STREQ(l.role->kubernetes, "join");
-                        assert_int_equal(step_index(p, "kubeadm") >= 0, node);
-                        /* kernel modules before the sysctls they create */
-                        if (step_index(p, "kernel-modules") >= 0 && step_index(p, "sysctl") >= 0)
-                                assert_true(step_index(p, "kernel-modules") < step_index(p, "sysctl"));
-                        /* kubeadm after the services and images it needs; manifests after kubeadm */
-                        if (node) {
-                                assert_true(step_index(p, "services") < step_index(p, "kubeadm"));
-                                if (step_index(p, "images") >= 0)
-                                        assert_true(step_index(p, "images") < step_index(p, "kubeadm"));
-                        }
-                        if (l.role->manifests)
-                                assert_true(step_index(p, "kubeadm") < step_index(p, "manifests"));
-                        /* a joining node ends with kubeadm */
-                        if (STREQ(l.role->kubernetes, "join"))
-                                assert_string_equal(p->steps[p->n - 1].name, "kubeadm");
+                        check(&l, *r);
                         unload(&l);
-                        planned++;
+                        seeds++;
                 }
         }
-        assert_true(planned >= strv_length(roles));
+        assert_true(seeds >= strv_length(roles));
+        return seeds;
+}
+
+static void plans_data_in_fixed_order(const struct loaded *l, const char *role) {
+        (void) role;
+        const struct plan *p = &l->plan;
+        /* names are unique: they key the state file */
+        for (size_t i = 0; i < p->n; i++)
+                for (size_t j = i + 1; j < p->n; j++)
+                        assert_string_not_equal(p->steps[i].name, p->steps[j].name);
+        assert_string_equal(p->steps[0].name, "hostname");
+        /* present exactly when the role's data asks */
+        assert_int_equal(step_index(p, "swap") >= 0, l->role->swap_off);
+        assert_int_equal(step_index(p, "sysctl") >= 0, l->role->n_sysctls > 0);
+        assert_int_equal(step_index(p, "volumes") >= 0, l->role->n_volumes > 0);
+        assert_int_equal(step_index(p, "manifests") >= 0, l->role->manifests != NULL);
+        bool node = STREQ(l->role->kubernetes, "init") || STREQ(l->role->kubernetes, "join");
+        assert_int_equal(step_index(p, "kubeadm") >= 0, node);
+        /* kernel modules before the sysctls they create */
+        if (step_index(p, "kernel-modules") >= 0 && step_index(p, "sysctl") >= 0)
+                assert_true(step_index(p, "kernel-modules") < step_index(p, "sysctl"));
+        /* kubeadm after the services and images it needs; manifests after kubeadm */
+        if (node) {
+                assert_true(step_index(p, "services") < step_index(p, "kubeadm"));
+                if (step_index(p, "images") >= 0)
+                        assert_true(step_index(p, "images") < step_index(p, "kubeadm"));
+        }
+        if (l->role->manifests)
+                assert_true(step_index(p, "kubeadm") < step_index(p, "manifests"));
+        /* a joining node ends with kubeadm */
+        if (STREQ(l->role->kubernetes, "join"))
+                assert_string_equal(p->steps[p->n - 1].name, "kubeadm");
+}
+
+static void every_role_plans_its_data_in_the_fixed_order(void **state) {
+        (void) state;
+        for_every_example(plans_data_in_fixed_order);
 }
 
 static void files_follow_the_lb_mode(void **state) {
@@ -144,62 +157,53 @@ static bool file_applies_to(const struct role_file *f, const struct node_config 
  * the rows come in the table's order, each step is there exactly when its
  * "present when" column holds, of the kind its name says, and only the
  * images step reruns at every boot. */
+static void steps_are_rows_of_the_table(const struct loaded *l, const char *role_name) {
+        const struct plan *p = &l->plan;
+        const struct role *role = l->role;
+        const struct node_config *c = l->cfg;
+        assert_string_equal(c->role, role_name);
+        size_t prev = 0;
+        for (size_t i = 0; i < p->n; i++) {
+                size_t row = row_of(p->steps[i].name);
+                bool file = STREQ(documented_rows[row], "file:");
+                /* strictly after the previous row; only file steps share theirs */
+                if (i > 0)
+                        assert_true(row > prev || (row == prev && file));
+                prev = row;
+                assert_string_equal(p->steps[i].type->kind, file ? "file" : p->steps[i].name);
+                assert_int_equal(p->steps[i].type->every_boot, STREQ(p->steps[i].name, "images"));
+        }
+        assert_int_equal(step_index(p, "network") >= 0, c->network.address != NULL);
+        assert_int_equal(step_index(p, "ssh-keys") >= 0, c->ssh_authorized_keys != NULL);
+        assert_int_equal(step_index(p, "kernel-modules") >= 0, strv_length(role->kernel_modules) > 0);
+        assert_int_equal(step_index(p, "limits") >= 0, role->n_limits > 0);
+        assert_int_equal(step_index(p, "services") >= 0, role->n_services > 0);
+        assert_int_equal(step_index(p, "images") >= 0, strv_length(role->images) > 0);
+        assert_int_equal(step_index(p, "node-labels") >= 0, role->manifests && role->manifests->label_key);
+        /* one file step per entry of files whose when_lb_mode matches, in the role's order */
+        size_t files = 0;
+        ssize_t last = -1;
+        for (size_t f = 0; f < role->n_files; f++) {
+                _cleanup_free_ char *name = NULL;
+                assert_true(asprintf(&name, "file:%s", role->files[f].dest) > 0);
+                ssize_t k = step_index(p, name);
+                assert_int_equal(k >= 0, file_applies_to(&role->files[f], c));
+                if (k < 0)
+                        continue;
+                assert_ptr_equal(p->steps[k].data, &role->files[f]);
+                assert_true(k > last);
+                last = k;
+                files++;
+        }
+        size_t file_steps = 0;
+        for (size_t i = 0; i < p->n; i++)
+                file_steps += strncmp(p->steps[i].name, "file:", 5) == 0;
+        assert_int_equal(file_steps, files);
+}
+
 static void every_step_is_a_row_of_the_documented_table_present_when_it_says(void **state) {
         (void) state;
-        _cleanup_strv_free_ char **roles = test_role_names();
-        size_t seeds = 0;
-        STRV_FOREACH(r, roles) {
-                _cleanup_strv_free_ char **examples = test_role_examples(*r);
-                assert_true(strv_length(examples) > 0);        /* every role has an example seed */
-                STRV_FOREACH(e, examples) {
-                        struct loaded l;
-                        load(*e, &l);
-                        const struct plan *p = &l.plan;
-                        const struct role *role = l.role;
-                        const struct node_config *c = l.cfg;
-                        assert_string_equal(c->role, *r);
-                        size_t prev = 0;
-                        for (size_t i = 0; i < p->n; i++) {
-                                size_t row = row_of(p->steps[i].name);
-                                bool file = STREQ(documented_rows[row], "file:");
-                                /* strictly after the previous row; only file steps share theirs */
-                                if (i > 0)
-                                        assert_true(row > prev || (row == prev && file));
-                                prev = row;
-                                assert_string_equal(p->steps[i].type->kind, file ? "file" : p->steps[i].name);
-                                assert_int_equal(p->steps[i].type->every_boot, STREQ(p->steps[i].name, "images"));
-                        }
-                        assert_int_equal(step_index(p, "network") >= 0, c->network.address != NULL);
-                        assert_int_equal(step_index(p, "ssh-keys") >= 0, c->ssh_authorized_keys != NULL);
-                        assert_int_equal(step_index(p, "kernel-modules") >= 0, strv_length(role->kernel_modules) > 0);
-                        assert_int_equal(step_index(p, "limits") >= 0, role->n_limits > 0);
-                        assert_int_equal(step_index(p, "services") >= 0, role->n_services > 0);
-                        assert_int_equal(step_index(p, "images") >= 0, strv_length(role->images) > 0);
-                        assert_int_equal(step_index(p, "node-labels") >= 0, role->manifests && role->manifests->label_key);
-                        /* one file step per entry of files whose when_lb_mode matches, in the role's order */
-                        size_t files = 0;
-                        ssize_t last = -1;
-                        for (size_t f = 0; f < role->n_files; f++) {
-                                _cleanup_free_ char *name = NULL;
-                                assert_true(asprintf(&name, "file:%s", role->files[f].dest) > 0);
-                                ssize_t k = step_index(p, name);
-                                assert_int_equal(k >= 0, file_applies_to(&role->files[f], c));
-                                if (k < 0)
-                                        continue;
-                                assert_ptr_equal(p->steps[k].data, &role->files[f]);
-                                assert_true(k > last);
-                                last = k;
-                                files++;
-                        }
-                        size_t file_steps = 0;
-                        for (size_t i = 0; i < p->n; i++)
-                                file_steps += strncmp(p->steps[i].name, "file:", 5) == 0;
-                        assert_int_equal(file_steps, files);
-                        unload(&l);
-                        seeds++;
-                }
-        }
-        assert_true(seeds >= strv_length(roles));
+        for_every_example(steps_are_rows_of_the_table);
 }
 
 /* A worker (kubernetes: join) ends with kubeadm and applies no manifests; a

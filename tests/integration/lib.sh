@@ -4,6 +4,8 @@
 # Not executable on purpose: tests/run-all.sh runs every executable *.sh here.
 BUILD=${BUILD:-build}
 AGENT=${AGENT:-$BUILD/node-agent}
+SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
+ROLES=${ROLES:-roles}
 n=0 fails=0
 ok()    { n=$((n+1)); echo "ok $n - $*"; }
 nok()   { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $*"; }

@@ -9,8 +9,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
-SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
-ROLES=${ROLES:-roles}
 IPXE_DIR=${IPXE_DIR:-/usr/lib/ipxe}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 SERVER=10.20.0.1

@@ -7,8 +7,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
-SEEDGEN=${SEEDGEN:-$BUILD/nodeos-seedgen}
-ROLES=${ROLES:-roles}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 out=$tmp/rollout
 inv=$tmp/inv; cp -r cloud-init/inventories/100k "$inv"
