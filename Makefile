@@ -105,7 +105,7 @@ $(BUILD)/fuzz/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
-$(BUILD)/fuzz/libparsers.a: $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(call zone_src,shared) $(call zone_src,basic))
+$(BUILD)/fuzz/libparsers.a: $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(call zone_src,fleet) $(call zone_src,shared) $(call zone_src,basic))
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/fuzz/%.o $(BUILD)/fuzz/libparsers.a
 	@echo "  LD      $@"
