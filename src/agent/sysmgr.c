@@ -214,9 +214,11 @@ static void explain_job(struct sysmgr *m, const char *verb, const char *unit) {
 int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint64_t timeout_usec) {
         static const char *const methods[] = {
                 [SYSMGR_START] = "StartUnit", [SYSMGR_RESTART] = "RestartUnit", [SYSMGR_TRY_RESTART] = "TryRestartUnit",
+                [SYSMGR_TRY_RELOAD_OR_RESTART] = "TryReloadOrRestartUnit",
         };
         static const char *const verbs[] = {
                 [SYSMGR_START] = "start", [SYSMGR_RESTART] = "restart", [SYSMGR_TRY_RESTART] = "try-restart",
+                [SYSMGR_TRY_RELOAD_OR_RESTART] = "try-reload-or-restart",
         };
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *rep = NULL;

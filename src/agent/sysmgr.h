@@ -34,7 +34,10 @@ int sysmgr_reload(struct sysmgr *m);
 /* systemctl enable --no-reload: the [Install] symlinks for the next boots. */
 int sysmgr_enable(struct sysmgr *m, char * const *units);
 
-enum sysmgr_job { SYSMGR_START, SYSMGR_RESTART, SYSMGR_TRY_RESTART };
+/* TRY_RELOAD_OR_RESTART: only a running unit, reloaded when its unit file
+ * has ExecReload= (haproxy's seamless reload, nginx -s reload), else
+ * restarted (systemctl try-reload-or-restart). */
+enum sysmgr_job { SYSMGR_START, SYSMGR_RESTART, SYSMGR_TRY_RESTART, SYSMGR_TRY_RELOAD_OR_RESTART };
 /* Queues the job ("replace" mode) and waits up to timeout_usec for it to
  * finish. 0 if it finished "done"; -EIO if it finished otherwise (the
  * result, and the unit's own Result, in sysmgr_error()); -ETIMEDOUT. */

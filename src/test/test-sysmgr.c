@@ -136,6 +136,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("StartUnit", "ss", "o", m_job, 0),
         SD_BUS_METHOD("RestartUnit", "ss", "o", m_job, 0),
         SD_BUS_METHOD("TryRestartUnit", "ss", "o", m_job, 0),
+        SD_BUS_METHOD("TryReloadOrRestartUnit", "ss", "o", m_job, 0),
         SD_BUS_SIGNAL("JobRemoved", "uoss", 0),
         SD_BUS_VTABLE_END,
 };
@@ -260,6 +261,16 @@ static void the_managers_refusal_is_the_error(void **state) {
         assert_non_null(strstr(log, "TryRestartUnit missing.service replace\n"));
 }
 
+static void a_config_change_asks_for_a_reload_not_a_restart(void **state) {
+        (void) state;
+        struct fake f = fake_start();
+        assert_int_equal(sysmgr_run_job(f.m, SYSMGR_TRY_RELOAD_OR_RESTART, "haproxy.service", 10000000ULL), 0);
+        _cleanup_free_ char *log = fake_stop(&f);
+        assert_non_null(strstr(log, "TryReloadOrRestartUnit haproxy.service replace\n"));
+        assert_null(strstr(log, "\nRestartUnit "));
+        assert_null(strstr(log, "\nTryRestartUnit "));
+}
+
 static void jobs_on_one_connection_subscribe_once(void **state) {
         (void) state;
         struct fake f = fake_start();
@@ -300,6 +311,7 @@ int main(void) {
                 cmocka_unit_test(a_job_that_ends_before_the_reply_is_still_seen),
                 cmocka_unit_test(a_job_that_never_ends_times_out),
                 cmocka_unit_test(the_managers_refusal_is_the_error),
+                cmocka_unit_test(a_config_change_asks_for_a_reload_not_a_restart),
                 cmocka_unit_test(jobs_on_one_connection_subscribe_once),
                 cmocka_unit_test(need_reload_asks_each_unit_until_one_is_stale),
                 cmocka_unit_test(enable_sends_the_list_persistently_without_a_reload),

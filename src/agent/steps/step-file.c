@@ -72,6 +72,29 @@ static char *candidate_path(int dirfd, const char *name) {
         return p;
 }
 
+/* A running service picks the change up now, reloaded where its unit
+ * can (haproxy's seamless reload keeps every held connection on the old
+ * worker; nginx -s reload), restarted where it cannot; the services step
+ * starts it otherwise. When the reload fails the service still serves the
+ * old configuration, so the old file goes back: disk and service agree. */
+static int reload_service(const struct role_file *f, int dirfd, const char *name, const char *old_name,
+                          struct step_result *res) {
+        _cleanup_sysmgr_ struct sysmgr *m = NULL;
+        int r = step_sysmgr_open(res, &m);
+        if (r >= 0)
+                r = sysmgr_run_job(m, SYSMGR_TRY_RELOAD_OR_RESTART, f->reload, 120ULL * 1000000ULL);
+        if (r >= 0) {
+                if (old_name)
+                        (void) unlinkat(dirfd, old_name, 0);
+                return 0;
+        }
+        bool restored = old_name && renameat(dirfd, old_name, dirfd, name) == 0;
+        if (!m)
+                return r;
+        return step_fail(res, r, "systemd: %s; %s", sysmgr_error(m),
+                         restored ? "the previous file is back in place, as the service still runs it" : "the new file stays");
+}
+
 static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
         const struct role_file *f = s->data;
         const struct renderer *rd = renderer_find(f->renderer);
@@ -110,22 +133,25 @@ static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct 
                 }
         }
         changed = !file_has_content(ctx->root, f->dest, text, strlen(text));
+        bool reload = ctx->live && changed && f->reload;
+        /* the file a failed reload puts back: a hard link to what is there now */
+        _cleanup_free_ char *old_name = NULL;
+        if (asprintf(&old_name, "%s.nodeos-old", name) < 0)
+                return -ENOMEM;
+        (void) unlinkat(dirfd, old_name, 0);
+        bool kept_old = reload && linkat(dirfd, name, dirfd, old_name, 0) == 0;
         /* replaces what is at the destination, a symlink too, without following it */
         if (renameat(dirfd, cand_name, dirfd, name) < 0) {
                 r = negative_errno();
                 (void) unlinkat(dirfd, cand_name, 0);
+                if (kept_old)
+                        (void) unlinkat(dirfd, old_name, 0);
                 return step_fail(res, r, "cannot install %s: %s", f->dest, chase_strerror(r));
         }
-        if (ctx->live && changed && f->reload) {
-                /* try-restart: a running service picks the change up now; the
-                 * services step starts it otherwise. */
-                _cleanup_sysmgr_ struct sysmgr *m = NULL;
-                r = step_sysmgr_open(res, &m);
+        if (reload) {
+                r = reload_service(f, dirfd, name, kept_old ? old_name : NULL, res);
                 if (r < 0)
                         return r;
-                r = sysmgr_run_job(m, SYSMGR_TRY_RESTART, f->reload, 120ULL * 1000000ULL);
-                if (r < 0)
-                        return step_sysmgr_fail(res, m, r);
         }
         step_result_set(res, STEP_DONE, "%s %s%s", f->dest, changed ? "written" : "unchanged",
                         f->check ? " (checked)" : "");
