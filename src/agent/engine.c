@@ -4,6 +4,7 @@
 #include "agent/engine.h"
 #include "agent/plan.h"
 #include "agent/report.h"
+#include "agent/seedcache.h"
 #include "agent/state.h"
 #include "basic/chase.h"
 #include "basic/clock.h"
@@ -52,6 +53,15 @@ static int fail_run(struct run *run, const char *reason) {
         return 1;
 }
 
+/* The kept copy, only for the instance the success sentinel names: a node
+ * that never finished provisioning has nothing to stay configured as. */
+static int load_cached_seed(struct run *run) {
+        const char *id = state_instance_id(&run->state);
+        if (!id || !state_is_complete(&run->state, id))
+                return -ENOENT;
+        return seedcache_load(run->o->root, &run->seed);
+}
+
 static int fetch_and_validate(struct run *run) {
         const struct engine_options *o = run->o;
         struct diag d = {};
@@ -61,15 +71,24 @@ static int fetch_and_validate(struct run *run) {
         if (o->seed_dir)
                 r = seed_read_dir(o->seed_dir, &run->seed);
         else {
-                struct datasource_options dso = { .root = o->root, .cmdline_path = o->cmdline_path };
+                struct datasource_options dso = { .root = o->root, .cmdline_path = o->cmdline_path, .by_label_dir = o->by_label_dir };
                 r = datasource_fetch(&dso, &run->seed);
         }
-        if (r < 0) {
+        /* a configured node whose seed medium is gone runs from its copy */
+        bool cached = r == -ENOENT && !o->seed_dir && load_cached_seed(run) >= 0;
+        if (r < 0 && !cached) {
                 report_step("fetch", "seed", "failed", now_ms() - t, strerror(-r));
                 return fail_run(run, r == -ENOENT ? "no NoCloud seed found (seed dir, cidata filesystem, ds=nocloud URL)"
                                                   : "the NoCloud seed could not be read");
         }
-        report_step("fetch", "seed", "done", now_ms() - t, run->seed.source);
+        if (cached) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "no seed delivered this boot; the node stays configured as instance %s, from %s",
+                             state_instance_id(&run->state), run->seed.source) < 0)
+                        return fail_run(run, "out of memory");
+                report_step("fetch", "seed", "cached", now_ms() - t, why);
+        } else
+                report_step("fetch", "seed", "done", now_ms() - t, run->seed.source);
 
         t = now_ms();
         r = seed_load_config(o->roles_dir, &run->seed, &run->catalog, &run->config, &d);
@@ -88,6 +107,8 @@ static int fetch_and_validate(struct run *run) {
                 return r;
         }
         diag_done(&d);
+        if (cached && !STREQ(run->config->instance_id, state_instance_id(&run->state)))
+                return fail_run(run, "the kept copy of the seed is not the configured instance's; give the node its seed again");
         _cleanup_free_ char *reason = NULL;
         r = check_image_role(o, run->config->role, &reason);
         if (r < 0)
@@ -173,6 +194,8 @@ static int apply_plan(struct run *run) {
         r = state_finish(&run->state, true, NULL);
         if (r < 0)
                 return fail_run(run, "cannot write the success sentinel");
+        if (!(run->seed.source && !strncmp(run->seed.source, "cache:", 6)) && (r = seedcache_save(run->o->root, &run->seed)) < 0)
+                log_warning("cannot keep a copy of the seed (a boot without it will fail): %s", strerror(-r));
         report_success(run->config->instance_id, run->config->role, now_ms() - run->start);
         return 0;
 }

@@ -433,6 +433,62 @@ static void a_seed_for_the_images_role_is_applied(void **state) {
         tree_free(&t);
 }
 
+/* A root that delivers its seed the way a node's cidata-less boot does:
+ * the seed directory inside the root, no cidata label, an empty command
+ * line. */
+static int run_from_datasources(const struct tree *t, const char *cmdline, const char *labels) {
+        struct saved_output saved = output_to(t->log);
+        struct engine_options o = { .root = t->root, .roles_dir = "roles", .cmdline_path = cmdline, .by_label_dir = labels };
+        int status = engine_run(&o);
+        output_restore(saved);
+        return status;
+}
+
+static void copy_seed_into(const struct tree *t, const char *example) {
+        static const char * const files[] = { "meta-data", "user-data" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *from = NULL, *to = NULL, *text = NULL;
+                size_t len = 0;
+                assert_true(asprintf(&from, "%s/%s", example, files[i]) > 0);
+                assert_true(asprintf(&to, "/var/lib/cloud/seed/nocloud/%s", files[i]) > 0);
+                assert_int_equal(read_full_file(from, &text, &len), 0);
+                assert_int_equal(write_file_atomic(t->root, to, text, len, 0600, -1, -1, NULL), 0);
+        }
+}
+
+static void a_configured_node_without_its_seed_stays_configured(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        _cleanup_free_ char *cmdline = NULL, *labels = NULL, *seed_dir = NULL;
+        assert_true(asprintf(&cmdline, "%s/cmdline", t.dir) > 0 && asprintf(&labels, "%s/by-label", t.dir) > 0 &&
+                    asprintf(&seed_dir, "%s/var/lib/cloud/seed/nocloud", t.root) > 0);
+        assert_int_equal(write_file_atomic("/", cmdline, "quiet\n", 6, 0644, -1, -1, NULL), 0);
+        assert_int_equal(mkdir(labels, 0755), 0);
+        /* never provisioned, no seed: failed, as before */
+        assert_int_equal(run_from_datasources(&t, cmdline, labels), 1);
+        assert_true(log_has(&t, "NODEOS-AGENT: FAILED"));
+        /* provisioned from its seed directory, which keeps a 0600 copy */
+        copy_seed_into(&t, "cloud-init/examples/lb");
+        assert_int_equal(run_from_datasources(&t, cmdline, labels), 0);
+        _cleanup_free_ char *kept = in_root(&t, "/var/lib/node-agent/seed/user-data");
+        assert_non_null(kept);
+        struct stat st;
+        _cleanup_free_ char *kept_path = NULL;
+        assert_true(asprintf(&kept_path, "%s/var/lib/node-agent/seed/user-data", t.root) > 0);
+        assert_int_equal(stat(kept_path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        /* the medium is gone: success, from the copy, said once */
+        rm_rf(seed_dir);
+        assert_int_equal(run_from_datasources(&t, cmdline, labels), 0);
+        assert_true(log_has(&t, "stage=fetch step=seed status=cached"));
+        assert_true(log_has(&t, "no seed delivered this boot; the node stays configured as instance lb-"));
+        _cleanup_free_ char *ok = in_root(&t, "/var/lib/node-agent/success");
+        assert_non_null(ok);
+        assert_null(in_root(&t, "/var/lib/node-agent/failed"));
+        tree_free(&t);
+}
+
 /* A datagram socket standing in for the service manager's notify socket. */
 static int notify_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -484,6 +540,7 @@ int main(void) {
                 cmocka_unit_test(a_refused_seed_leaves_only_the_agents_record),
                 cmocka_unit_test(a_seed_for_the_images_role_is_applied),
                 cmocka_unit_test(a_run_under_a_root_does_not_notify_the_service_manager),
+                cmocka_unit_test(a_configured_node_without_its_seed_stays_configured),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
