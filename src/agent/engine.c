@@ -14,6 +14,7 @@
 #include "basic/strv.h"
 #include "shared/basepkg.h"
 #include "shared/config.h"
+#include "shared/pki.h"
 #include "shared/role.h"
 
 #define DEFAULT_IMAGE_STORE "/usr/share/nodeos/images"
@@ -117,7 +118,26 @@ static int fetch_and_validate(struct run *run) {
         return 0;
 }
 
-static int apply_step(struct run *run, const struct agent_ctx *ctx, const struct step *s) {
+/* The digest of what step s depends on now (step.h inputs()); NULL in
+ * *ret for a step without inputs. */
+static int step_digest(const struct agent_ctx *ctx, const struct step *s, char **ret) {
+        *ret = NULL;
+        if (!s->type->inputs)
+                return 0;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        int r = s->type->inputs(ctx, s, f);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        return pki_sha256_hex(text, len, ret);
+}
+
+static int apply_step(struct run *run, const struct agent_ctx *ctx, const struct step *s, const char *digest) {
         struct step_result res = { .status = STEP_DONE };
         long long t = now_ms();
         report_status("step %s", s->name);
@@ -128,6 +148,8 @@ static int apply_step(struct run *run, const struct agent_ctx *ctx, const struct
         /* Recorded (durably) before it is reported: whoever reads "done" on
          * the console may pull the plug, and the next boot must not redo it. */
         int k = state_record_step(&run->state, s->name, res.status, el, res.detail);
+        if (k >= 0 && digest && res.status != STEP_FAILED)
+                k = state_set_step_digest(&run->state, s->name, digest);
         report_step("apply", s->name, step_status_to_string(res.status), el, res.detail);
         if (k < 0)
                 log_error_errno(k, "cannot record step %s in the state file", s->name);
@@ -150,6 +172,83 @@ static void load_base_packages(const char *root, struct base_packages *ret) {
         int r = base_packages_load(root, ret, &error);
         if (r < 0)
                 log_warning("%s; rendering for any tool version", error ? error : strerror(-r));
+}
+
+static bool done_before(const struct run *run, const struct step *s, bool complete) {
+        enum step_status st = state_step_status(&run->state, s->name);
+        return !s->type->every_boot && (complete || st == STEP_DONE || st == STEP_SKIPPED);
+}
+
+static bool inputs_changed(const struct run *run, const struct step *s, const char *digest) {
+        const char *then = state_step_digest(&run->state, s->name);
+        return digest && then && !STREQ(digest, then);
+}
+
+/* Before anything is applied: a seed that changes what a step cannot
+ * change in place (cluster membership, a joined node's name) is refused
+ * whole, so no other step applies half of it. */
+static int refuse_fixed_changes(struct run *run, const struct agent_ctx *ctx, const struct plan *plan, char **digests,
+                                bool complete) {
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct step *s = &plan->steps[i];
+                if (!done_before(run, s, complete) || !inputs_changed(run, s, digests[i]) || !s->type->fixed ||
+                    !s->type->fixed(ctx))
+                        continue;
+                _cleanup_free_ char *reason = NULL;
+                if (asprintf(&reason, "step %s: the seed changes what it applied (instance %s), which cannot change in place on "
+                             "a configured node; nothing was changed. Give the node the seed it was provisioned with, or "
+                             "re-provision it (a seed with a new instance-id)", s->name, run->config->instance_id) < 0)
+                        reason = NULL;
+                report_step("apply", s->name, "refused", 0, reason);
+                return fail_run(run, reason ? reason : s->name);
+        }
+        return 0;
+}
+
+/* One step of the plan: a step done before is left alone while what it
+ * depends on is unchanged and applied again when that changed; a step not
+ * done yet is applied. */
+static int converge_step(struct run *run, const struct agent_ctx *ctx, const struct step *s, const char *digest,
+                         bool complete) {
+        bool before = done_before(run, s, complete);
+        if (before && !inputs_changed(run, s, digest)) {
+                /* a record from before digests were kept adopts today's */
+                if (digest && !state_step_digest(&run->state, s->name) && state_step_status(&run->state, s->name) != STEP_PENDING &&
+                    state_set_step_digest(&run->state, s->name, digest) < 0)
+                        log_warning("cannot record the inputs of step %s", s->name);
+                report_step("apply", s->name, "unchanged", 0, "done before");
+                return 0;
+        }
+        if (before)
+                report_step("apply", s->name, "changed", 0, "what it depends on (seed values, role data) changed since it was applied");
+        return apply_step(run, ctx, s, digest);
+}
+
+/* Every step's digest (NULL entries for steps without inputs). */
+static int plan_digests(struct run *run, const struct agent_ctx *ctx, const struct plan *plan, char ***ret) {
+        char **d = calloc(plan->n + 1, sizeof(char *));
+        if (!d)
+                return -ENOMEM;
+        for (size_t i = 0; i < plan->n; i++) {
+                int r = step_digest(ctx, &plan->steps[i], &d[i]);
+                if (r < 0) {
+                        _cleanup_free_ char *reason = NULL;
+                        if (asprintf(&reason, "step %s: cannot tell what it depends on: %s", plan->steps[i].name, strerror(-r)) < 0)
+                                reason = NULL;
+                        for (size_t k = 0; k < i; k++)
+                                free(d[k]);
+                        free(d);
+                        return fail_run(run, reason ? reason : plan->steps[i].name);
+                }
+        }
+        *ret = d;
+        return 0;
+}
+
+static void digests_free(char **d, size_t n) {
+        for (size_t i = 0; d && i < n; i++)
+                free(d[i]);
+        free(d);
 }
 
 static int apply_plan(struct run *run) {
@@ -177,17 +276,13 @@ static int apply_plan(struct run *run) {
                 plan_done(&plan);
                 return fail_run(run, "cannot write the state file");
         }
-        for (size_t i = 0; i < plan.n; i++) {
-                const struct step *s = &plan.steps[i];
-                enum step_status st = state_step_status(&run->state, s->name);
-                if (!s->type->every_boot && (complete || st == STEP_DONE || st == STEP_SKIPPED)) {
-                        report_step("apply", s->name, "unchanged", 0, "done before");
-                        continue;
-                }
-                r = apply_step(run, &ctx, s);
-                if (r != 0)
-                        break;
-        }
+        char **digests = NULL;
+        r = plan_digests(run, &ctx, &plan, &digests);
+        if (r == 0)
+                r = refuse_fixed_changes(run, &ctx, &plan, digests, complete);
+        for (size_t i = 0; i < plan.n && r == 0; i++)
+                r = converge_step(run, &ctx, &plan.steps[i], digests[i], complete);
+        digests_free(digests, plan.n);
         plan_done(&plan);
         if (r != 0)
                 return r;

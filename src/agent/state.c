@@ -109,6 +109,19 @@ enum step_status state_step_status(const struct state *s, const char *step) {
         return STEP_PENDING;
 }
 
+const char *state_step_digest(const struct state *s, const char *step) {
+        cJSON *rec = cJSON_GetObjectItem(cJSON_GetObjectItem(s->json, "steps"), step);
+        return cJSON_GetStringValue(cJSON_GetObjectItem(rec, "inputs"));
+}
+
+int state_set_step_digest(struct state *s, const char *step, const char *digest) {
+        cJSON *rec = cJSON_GetObjectItem(cJSON_GetObjectItem(s->json, "steps"), step);
+        if (!rec)
+                return -ENOENT;
+        set_string(rec, "inputs", digest);
+        return state_save(s);
+}
+
 int state_record_step(struct state *s, const char *step, enum step_status st, long long elapsed_ms, const char *detail) {
         cJSON *steps = cJSON_GetObjectItem(s->json, "steps");
         if (!steps)

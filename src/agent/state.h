@@ -31,6 +31,10 @@ int state_begin(struct state *s, const char *instance_id, const char *role);
 const char *state_instance_id(const struct state *s);
 enum step_status state_step_status(const struct state *s, const char *step);
 int state_record_step(struct state *s, const char *step, enum step_status st, long long elapsed_ms, const char *detail);
+/* The digest of the inputs a step was last applied with (step.h's
+ * inputs()), or NULL; and setting it (saved with the state). */
+const char *state_step_digest(const struct state *s, const char *step);
+int state_set_step_digest(struct state *s, const char *step, const char *digest);
 /* Marks the run finished: writes the success sentinel, or the failed one
  * with reason (and result=failed). */
 int state_finish(struct state *s, bool ok, const char *reason);

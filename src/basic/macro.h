@@ -31,6 +31,9 @@ static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define STREQ(a, b) (strcmp((a), (b)) == 0)
 
 /* A negative errno from a libc call that reports through errno. */
+/* "" for NULL, where a string is printed whether it is set or not. */
+static inline const char *strempty(const char *s) { return s ? s : ""; }
+
 static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \

@@ -489,6 +489,110 @@ static void a_configured_node_without_its_seed_stays_configured(void **state) {
         tree_free(&t);
 }
 
+/* A copy of an example seed with one line replaced (NULL: unchanged). */
+static char *seed_variant(const struct tree *t, const char *example, const char *name, const char *from, const char *to) {
+        char *dir = NULL;
+        assert_true(asprintf(&dir, "%s/%s", t->dir, name) > 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        static const char * const files[] = { "meta-data", "user-data" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *src = NULL, *dst = NULL, *text = NULL, *out = NULL;
+                assert_true(asprintf(&src, "%s/%s", example, files[i]) > 0 && asprintf(&dst, "%s/%s", dir, files[i]) > 0);
+                assert_int_equal(read_full_file(src, &text, NULL), 0);
+                char *at = from ? strstr(text, from) : NULL;
+                if (at) {
+                        *at = 0;
+                        assert_true(asprintf(&out, "%s%s%s", text, to, at + strlen(from)) > 0);
+                }
+                const char *w = out ? out : text;
+                assert_int_equal(write_file_atomic("/", dst, w, strlen(w), 0600, -1, -1, NULL), 0);
+        }
+        return dir;
+}
+
+static void a_changed_seed_value_updates_only_what_depends_on_it(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        _cleanup_free_ char *sysctl_before = in_root(&t, "/etc/sysctl.d/90-nodeos-lb.conf");
+        _cleanup_free_ char *grown = seed_variant(&t, "cloud-init/examples/lb", "grown", "    - {name: verne-3, address: 192.168.0.16, role: verne}\n",
+                                                   "    - {name: verne-3, address: 192.168.0.16, role: verne}\n"
+                                                   "    - {name: verne-4, address: 192.168.0.17, role: verne}\n");
+        assert_int_equal(run(&t, grown), 0);
+        _cleanup_free_ char *cfg = in_root(&t, "/etc/haproxy/haproxy.cfg");
+        assert_non_null(strstr(cfg, "192.168.0.17"));
+        assert_true(log_has(&t, "step=file:/etc/haproxy/haproxy.cfg status=changed"));
+        assert_true(log_has(&t, "step=file:/etc/haproxy/haproxy.cfg status=done"));
+        /* nothing else depends on the backends */
+        assert_true(log_has(&t, "step=hostname status=unchanged"));
+        assert_true(log_has(&t, "step=sysctl status=unchanged"));
+        assert_false(log_has(&t, "step=sysctl status=changed"));
+        assert_false(log_has(&t, "step=hostname status=changed"));
+        _cleanup_free_ char *sysctl_after = in_root(&t, "/etc/sysctl.d/90-nodeos-lb.conf");
+        assert_string_equal(sysctl_before ? sysctl_before : "", sysctl_after ? sysctl_after : "");
+        /* and the same seed again changes nothing */
+        assert_int_equal(run(&t, grown), 0);
+        assert_false(log_has(&t, "status=changed"));
+        tree_free(&t);
+}
+
+static void changed_role_data_reruns_its_step(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        _cleanup_free_ char *roles = NULL, *role_yaml = NULL, *text = NULL, *edited = NULL;
+        assert_true(asprintf(&roles, "%s/roles", t.dir) > 0 && asprintf(&role_yaml, "%s/lb/role.yaml", roles) > 0);
+        struct exec_result er;
+        assert_int_equal(exec_run((char *[]) { "cp", "-r", "roles", roles, NULL }, 10000, &er), 0);
+        assert_int_equal(er.status, 0);
+        exec_result_done(&er);
+        /* a new image whose lb role keeps more connections in its backlog */
+        assert_int_equal(read_full_file(role_yaml, &text, NULL), 0);
+        char *at = strstr(text, "net.core.somaxconn");
+        assert_non_null(at);
+        char *v = strstr(at, "value: ");
+        assert_non_null(v);
+        v += strlen("value: ");
+        size_t vl = strcspn(v, ",}");
+        *v = 0;
+        assert_true(asprintf(&edited, "%s\"12345\"%s", text, v + vl) > 0);
+        assert_int_equal(write_file_atomic("/", role_yaml, edited, strlen(edited), 0644, -1, -1, NULL), 0);
+        struct saved_output saved = output_to(t.log);
+        struct engine_options o = { .root = t.root, .seed_dir = "cloud-init/examples/lb", .roles_dir = roles };
+        int status = engine_run(&o);
+        output_restore(saved);
+        assert_int_equal(status, 0);
+        assert_true(log_has(&t, "step=sysctl status=changed"));
+        assert_true(log_has(&t, "step=file:/etc/haproxy/haproxy.cfg status=unchanged"));
+        _cleanup_free_ char *conf = in_root(&t, "/etc/sysctl.d/90-nodeos-lb.conf");
+        assert_non_null(strstr(conf, "net.core.somaxconn = 12345"));
+        tree_free(&t);
+}
+
+static void a_joined_nodes_new_name_is_refused_and_nothing_changes(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        assert_int_equal(run(&t, "cloud-init/examples/verne"), 0);
+        _cleanup_free_ char *hostname = in_root(&t, "/etc/hostname"), *daemon = in_root(&t, "/etc/docker/daemon.json");
+        _cleanup_free_ char *renamed = seed_variant(&t, "cloud-init/examples/verne", "renamed", "\nhostname: verne-1\n",
+                                                     "\nhostname: verne-9\n");
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(read_full_file(t.log, &text, NULL), 0);
+        assert_int_equal(run(&t, renamed), 1);
+        assert_true(log_has(&t, "step=hostname status=refused"));
+        assert_true(log_has(&t, "cannot change in place on a configured node; nothing was changed"));
+        _cleanup_free_ char *hostname_after = in_root(&t, "/etc/hostname"), *daemon_after = in_root(&t, "/etc/docker/daemon.json");
+        assert_string_equal(hostname, hostname_after);
+        assert_string_equal(daemon, daemon_after);
+        assert_false(log_has(&t, "status=changed"));
+        /* its own seed again: configured */
+        assert_int_equal(run(&t, "cloud-init/examples/verne"), 0);
+        tree_free(&t);
+}
+
 /* A datagram socket standing in for the service manager's notify socket. */
 static int notify_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -541,6 +645,9 @@ int main(void) {
                 cmocka_unit_test(a_seed_for_the_images_role_is_applied),
                 cmocka_unit_test(a_run_under_a_root_does_not_notify_the_service_manager),
                 cmocka_unit_test(a_configured_node_without_its_seed_stays_configured),
+                cmocka_unit_test(a_changed_seed_value_updates_only_what_depends_on_it),
+                cmocka_unit_test(changed_role_data_reruns_its_step),
+                cmocka_unit_test(a_joined_nodes_new_name_is_refused_and_nothing_changes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,4 +158,17 @@ static int file_apply(const struct agent_ctx *ctx, const struct step *s, struct 
         return 0;
 }
 
-const struct step_type step_type_file = { .kind = "file", .apply = file_apply };
+/* The file as it would be written. */
+static int file_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        const struct role_file *rf = s->data;
+        const struct renderer *rd = renderer_find(rf->renderer);
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        struct render_ctx rctx = step_render_ctx(ctx);
+        int r = rd ? rd->render(&rctx, &text, &error) : -EINVAL;
+        if (r < 0)
+                return r;
+        fprintf(f, "%s %04o reload=%s\n%s", rf->dest, (unsigned) rf->mode, strempty(rf->reload), text);
+        return 0;
+}
+
+const struct step_type step_type_file = { .kind = "file", .apply = file_apply, .inputs = file_inputs };

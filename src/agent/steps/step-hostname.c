@@ -26,4 +26,16 @@ static int hostname_apply(const struct agent_ctx *ctx, const struct step *s, str
         return 0;
 }
 
-const struct step_type step_type_hostname = { .kind = "hostname", .apply = hostname_apply };
+static int hostname_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        fprintf(f, "hostname=%s\n", ctx->config->hostname);
+        return 0;
+}
+
+/* A Kubernetes node's name is its hostname at join time (docs/dojot-v0.5.0.md#hostname). */
+static bool hostname_fixed(const struct agent_ctx *ctx) {
+        return !STREQ(ctx->role->kubernetes, "none");
+}
+
+const struct step_type step_type_hostname = { .kind = "hostname", .apply = hostname_apply, .inputs = hostname_inputs,
+                                              .fixed = hostname_fixed };

@@ -249,4 +249,25 @@ static int kubeadm_apply(const struct agent_ctx *ctx, const struct step *s, stru
         return init ? kubeadm_init(ctx, dest, res) : kubeadm_join(ctx, dest, res);
 }
 
-const struct step_type step_type_kubeadm = { .kind = "kubeadm", .apply = kubeadm_apply };
+/* What the node's membership rests on; the token and the CA key are left
+ * out (secrets, and a renewed token changes no membership). */
+static int kubeadm_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        const struct cluster_config *k = &ctx->config->cluster;
+        fprintf(f, "mode=%s\nname=%s\ngroup=%s\napi_endpoint=%s\nadvertise_address=%s\npod_subnet=%s\nservice_subnet=%s\n",
+                ctx->role->kubernetes, ctx->config->hostname, strempty(ctx->role->group), strempty(k->api_endpoint),
+                strempty(k->advertise_address), strempty(k->pod_subnet), strempty(k->service_subnet));
+        STRV_FOREACH(h, k->ca_cert_hashes)
+                fprintf(f, "ca_cert_hash=%s\n", *h);
+        if (k->ca_cert)
+                fprintf(f, "ca_cert=%s\n", k->ca_cert);
+        return 0;
+}
+
+static bool kubeadm_fixed(const struct agent_ctx *ctx) {
+        (void) ctx;
+        return true;
+}
+
+const struct step_type step_type_kubeadm = { .kind = "kubeadm", .apply = kubeadm_apply, .inputs = kubeadm_inputs,
+                                             .fixed = kubeadm_fixed };

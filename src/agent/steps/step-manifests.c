@@ -173,7 +173,20 @@ out:
         return r;
 }
 
-const struct step_type step_type_manifests = { .kind = "manifests", .apply = manifests_apply };
+/* The rendered documents, as the API would get them. */
+static int manifests_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        struct manifest_render mr = {};
+        struct diag d = {};
+        int r = manifests_render(ctx->role->manifests, ctx->role->dir, ctx->config, &mr, &d);
+        for (size_t i = 0; r >= 0 && i < mr.n_docs; i++)
+                fprintf(f, "--- %s\n%s\n", mr.docs[i].file, mr.docs[i].text);
+        manifest_render_done(&mr);
+        diag_done(&d);
+        return r;
+}
+
+const struct step_type step_type_manifests = { .kind = "manifests", .apply = manifests_apply, .inputs = manifests_inputs };
 
 /* --- node labels --------------------------------------------------------------- */
 
@@ -264,4 +277,18 @@ out:
         return r;
 }
 
-const struct step_type step_type_node_labels = { .kind = "node-labels", .apply = node_labels_apply };
+/* The nodes to label and the label values their roles get. */
+static int node_labels_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        const struct node_list *nl = &ctx->config->cluster.nodes;
+        fprintf(f, "key=%s\n", strempty(ctx->role->manifests->label_key));
+        for (size_t i = 0; i < nl->n; i++)
+                fprintf(f, "%s %s\n", nl->nodes[i].name, nl->nodes[i].role);
+        const cJSON *vals = ctx->config->dojot.vars ? cJSON_GetObjectItemCaseSensitive(ctx->config->dojot.vars, "dojot_node_label") : NULL;
+        _cleanup_free_ char *v = vals ? cJSON_PrintUnformatted(vals) : NULL;
+        fprintf(f, "values=%s\n", strempty(v));
+        return 0;
+}
+
+const struct step_type step_type_node_labels = { .kind = "node-labels", .apply = node_labels_apply,
+                                                 .inputs = node_labels_inputs };

@@ -94,4 +94,13 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
         return 0;
 }
 
-const struct step_type step_type_network = { .kind = "network", .apply = network_apply };
+static int network_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        _cleanup_free_ char *text = network_unit(&ctx->config->network);
+        if (!text)
+                return -ENOMEM;
+        fputs(text, f);
+        return 0;
+}
+
+const struct step_type step_type_network = { .kind = "network", .apply = network_apply, .inputs = network_inputs };

@@ -20,4 +20,11 @@ static int ssh_keys_apply(const struct agent_ctx *ctx, const struct step *s, str
         return 0;
 }
 
-const struct step_type step_type_ssh_keys = { .kind = "ssh-keys", .apply = ssh_keys_apply };
+static int ssh_keys_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        STRV_FOREACH(k, ctx->config->ssh_authorized_keys)
+                fprintf(f, "%s\n", *k);
+        return 0;
+}
+
+const struct step_type step_type_ssh_keys = { .kind = "ssh-keys", .apply = ssh_keys_apply, .inputs = ssh_keys_inputs };

@@ -99,4 +99,13 @@ static int sysctl_apply(const struct agent_ctx *ctx, const struct step *s, struc
         return 0;
 }
 
-const struct step_type step_type_sysctl = { .kind = "sysctl", .apply = sysctl_apply };
+static int sysctl_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        _cleanup_free_ char *text = sysctl_conf(ctx->role);
+        if (!text)
+                return -ENOMEM;
+        fputs(text, f);
+        return 0;
+}
+
+const struct step_type step_type_sysctl = { .kind = "sysctl", .apply = sysctl_apply, .inputs = sysctl_inputs };

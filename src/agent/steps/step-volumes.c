@@ -42,4 +42,14 @@ static int volumes_apply(const struct agent_ctx *ctx, const struct step *s, stru
         return 0;
 }
 
-const struct step_type step_type_volumes = { .kind = "volumes", .apply = volumes_apply };
+static int volumes_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
+        (void) s;
+        for (size_t i = 0; i < ctx->role->n_volumes; i++) {
+                const struct role_volume *v = &ctx->role->volumes[i];
+                if (v->topologies & TOPOLOGY_BIT(ctx->config->topology))
+                        fprintf(f, "%s %u:%u %04o\n", v->path, (unsigned) v->uid, (unsigned) v->gid, (unsigned) v->mode);
+        }
+        return 0;
+}
+
+const struct step_type step_type_volumes = { .kind = "volumes", .apply = volumes_apply, .inputs = volumes_inputs };

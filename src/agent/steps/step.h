@@ -46,6 +46,17 @@ struct step_type {
         const char *kind;
         bool every_boot;                /* re-run at every boot, even for a completed instance */
         int (*apply)(const struct agent_ctx *ctx, const struct step *s, struct step_result *res);
+        /* Writes to f what the step's outcome depends on: the seed values it
+         * reads, its role data, the file it renders. The run keeps a digest
+         * of it per step and applies a done step again when it changes (a
+         * seed edited under the same instance-id, a new image whose role
+         * data changed). NULL: the step runs once per instance. Never write
+         * a secret: the digest is kept in the state file. */
+        int (*inputs)(const struct agent_ctx *ctx, const struct step *s, FILE *f);
+        /* Changed inputs that cannot be applied in place (cluster membership,
+         * the node name once joined): the run refuses them, naming the step,
+         * instead of half-applying. NULL: always applied again. */
+        bool (*fixed)(const struct agent_ctx *ctx);
 };
 
 struct step {
