@@ -36,8 +36,10 @@ for s in "${suites[@]}"; do
   lint)
     run "lint/shell" tests/lint.sh ;;
   unit)
-    for t in "$BUILD"/tests/test-*; do
-      [ -x "$t" ] || continue
+    # one binary per source: a stale binary of a removed test does not run
+    for src in src/test/test-*.c; do
+      t=$BUILD/tests/$(basename "$src" .c)
+      [ -x "$t" ] || { failures+=("unit/$(basename "$t")"); failed=$((failed+1)); echo "FAIL unit/$(basename "$t") not built"; continue; }
       run "unit/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
       run "asan/$(basename "$t")" env CMOCKA_MESSAGE_OUTPUT=TAP \
           ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
