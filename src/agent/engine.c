@@ -5,6 +5,7 @@
 #include "agent/plan.h"
 #include "agent/report.h"
 #include "agent/seedcache.h"
+#include "agent/seedtrust.h"
 #include "agent/state.h"
 #include "basic/chase.h"
 #include "basic/clock.h"
@@ -42,6 +43,8 @@ struct run {
         struct role_catalog *catalog;
         struct node_config *config;
         long long start;
+        bool used_override;     /* allow-reprovision let this seed through */
+        bool keep_configured;   /* a refused seed and no kept copy: nothing to run */
 };
 
 static int fail_run(struct run *run, const char *reason) {
@@ -61,6 +64,40 @@ static int load_cached_seed(struct run *run) {
         if (!id || !state_is_complete(&run->state, id))
                 return -ENOENT;
         return seedcache_load(run->o->root, &run->seed);
+}
+
+/* Parses and validates run->seed into run->catalog and run->config;
+ * the problems go to d. */
+static int load_seed(struct run *run, struct diag *d) {
+        int r = seed_load_config(run->o->roles_dir, &run->seed, &run->catalog, &run->config, d);
+        /* everything the run renders, rendered now: a seed value that a
+         * renderer or the manifests refuse fails here, before any step (the
+         * base package list only adds optional lines, so none is needed) */
+        if (r >= 0)
+                r = seed_render_check(run->catalog, run->config, NULL, d);
+        return r;
+}
+
+/* A seed the node does not take (seedtrust.h) changes nothing: the node
+ * runs on from its kept copy, or, without one, just stays configured. */
+static int refuse_seed(struct run *run, const char *why) {
+        struct diag d = {};
+        report_step("fetch", "seed", "refused", 0, why);
+        config_free(run->config);
+        role_catalog_free(run->catalog);
+        seed_done(&run->seed);
+        run->config = NULL;
+        run->catalog = NULL;
+        int r = load_cached_seed(run);
+        if (r >= 0)
+                r = load_seed(run, &d);
+        diag_done(&d);
+        if (r < 0) {
+                run->keep_configured = true;
+                return 0;
+        }
+        report_step("fetch", "seed", "cached", 0, run->seed.source);
+        return 0;
 }
 
 static int fetch_and_validate(struct run *run) {
@@ -92,12 +129,7 @@ static int fetch_and_validate(struct run *run) {
                 report_step("fetch", "seed", "done", now_ms() - t, run->seed.source);
 
         t = now_ms();
-        r = seed_load_config(o->roles_dir, &run->seed, &run->catalog, &run->config, &d);
-        /* everything the run renders, rendered now: a seed value that a
-         * renderer or the manifests refuse fails here, before any step (the
-         * base package list only adds optional lines, so none is needed) */
-        if (r >= 0)
-                r = seed_render_check(run->catalog, run->config, NULL, &d);
+        r = load_seed(run, &d);
         if (r < 0) {
                 _cleanup_free_ char *all = diag_join(&d);
                 STRV_FOREACH(l, d.lines)
@@ -115,6 +147,14 @@ static int fetch_and_validate(struct run *run) {
         if (r < 0)
                 return fail_run(run, reason ? reason : strerror(-r));
         report_step("validate", "seed", "done", now_ms() - t, run->config->role);
+        if (cached)
+                return 0;
+        _cleanup_free_ char *why = NULL;
+        r = seedtrust_check(o->root, &run->state, &run->seed, run->config, &run->used_override, &why);
+        if (r == -EPERM)
+                return refuse_seed(run, why);
+        if (r < 0)
+                return fail_run(run, "cannot tell whether this node takes the seed: out of memory");
         return 0;
 }
 
@@ -289,8 +329,11 @@ static int apply_plan(struct run *run) {
         r = state_finish(&run->state, true, NULL);
         if (r < 0)
                 return fail_run(run, "cannot write the success sentinel");
-        if (!(run->seed.source && !strncmp(run->seed.source, "cache:", 6)) && (r = seedcache_save(run->o->root, &run->seed)) < 0)
+        bool from_cache = run->seed.source && !strncmp(run->seed.source, "cache:", 6);
+        if (!from_cache && (r = seedcache_save(run->o->root, &run->seed)) < 0)
                 log_warning("cannot keep a copy of the seed (a boot without it will fail): %s", strerror(-r));
+        if (!from_cache && (r = seedtrust_commit(run->o->root, run->config, run->used_override)) < 0)
+                log_warning("cannot pin the seed's signing key: %s", strerror(-r));
         report_success(run->config->instance_id, run->config->role, now_ms() - run->start);
         return 0;
 }
@@ -304,7 +347,11 @@ int engine_run(const struct engine_options *o) {
                 return 1;
         }
         r = fetch_and_validate(&run);
-        if (r == 0)
+        if (r == 0 && run.keep_configured) {
+                const char *id = state_instance_id(&run.state);
+                const char *role = state_role(&run.state);
+                report_success(id ? id : "-", role ? role : "-", now_ms() - run.start);
+        } else if (r == 0)
                 r = apply_plan(&run);
         config_free(run.config);
         role_catalog_free(run.catalog);

@@ -7,6 +7,7 @@
 #include "agent/datasource.h"
 #include "agent/engine.h"
 #include "agent/plan.h"
+#include "agent/seedtrust.h"
 #include "agent/status.h"
 #include "agent/steps/step.h"
 #include "basic/chase.h"
@@ -31,6 +32,10 @@ static void usage(FILE *f) {
               "  status              show what is done, what failed and why\n"
               "  bake ROLE           image build: write ROLE's seed-independent files\n"
               "                      (unit limits as vendor drop-ins) into --root DIR\n"
+              "  allow-reprovision   let the next seed with a new instance-id re-provision\n"
+              "                      this configured node once, signed or not (a configured\n"
+              "                      node otherwise takes only seeds signed by the rollout\n"
+              "                      key it pinned; cloud-init/README.md, the trust model)\n"
               "\n"
               "Options:\n"
               "  --root DIR          apply to DIR instead of / (nothing live is touched:\n"
@@ -207,6 +212,15 @@ int main(int argc, char **argv) {
                         return 2;
                 }
                 return cmd_bake(roles_dir, o.root, argv[optind + 1]);
+        }
+        if (STREQ(cmd, "allow-reprovision") && nargs == 0) {
+                int r = seedtrust_allow_reprovision(o.root);
+                if (r < 0) {
+                        fprintf(stderr, "node-agent: cannot record the permission: %s\n", chase_strerror(r));
+                        return 1;
+                }
+                puts("node-agent: the next seed with a new instance-id re-provisions this node (once)");
+                return 0;
         }
         if (STREQ(cmd, "plan") && nargs == 1)
                 return cmd_plan(roles_dir, argv[optind + 1]);

@@ -100,6 +100,10 @@ const char *step_status_to_string(enum step_status st) {
         return status_names[st];
 }
 
+const char *state_role(const struct state *s) {
+        return cJSON_GetStringValue(cJSON_GetObjectItem(s->json, "role"));
+}
+
 enum step_status state_step_status(const struct state *s, const char *step) {
         cJSON *rec = cJSON_GetObjectItem(cJSON_GetObjectItem(s->json, "steps"), step);
         const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "status"));

@@ -29,6 +29,7 @@ void state_done(struct state *s);
  * the instance-id matches; removes the failed sentinel; result=running. */
 int state_begin(struct state *s, const char *instance_id, const char *role);
 const char *state_instance_id(const struct state *s);
+const char *state_role(const struct state *s);
 enum step_status state_step_status(const struct state *s, const char *step);
 int state_record_step(struct state *s, const char *step, enum step_status st, long long elapsed_ms, const char *detail);
 /* The digest of the inputs a step was last applied with (step.h's

@@ -84,7 +84,7 @@ int make_iso(const char *dir, struct diag *d) {
 }
 
 static int link_ca(const char *from, const char *to) {
-        static const char * const names[] = { "ca.crt", "ca.key" };
+        static const char * const names[] = { "ca.crt", "ca.key", "seed-signing.key" };
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 _cleanup_free_ char *a = NULL, *b = NULL;
                 if (asprintf(&a, "%s/%s", from, names[i]) < 0 || asprintf(&b, "%s/%s", to, names[i]) < 0)
@@ -111,13 +111,23 @@ int write_manifest(const char *out, const struct seedgen_plan *p, const struct t
         }
         if (fclose(f) != 0)
                 return -EIO;
+        _cleanup_free_ char *pub = NULL, *key_path = NULL;
         int r = write_in(out, "nodes.tsv", text, 0644);
-        if (r >= 0 && from)
-                r = link_ca(from, out);
-        else if (r >= 0) {
+        if (r >= 0 && asprintf(&pub, "%s\n", t->seed_pub) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = write_in(out, "seed-signing.pub", pub, 0644);
+        if (r >= 0 && from && (r = link_ca(from, out)) == -ENOENT) {
+                /* a rollout from before seeds were signed: its new key */
+                r = asprintf(&key_path, "%s/seed-signing.key", out) < 0 ? -ENOMEM : 0;
+                if (r >= 0 && access(key_path, F_OK) < 0)
+                        r = write_in(out, "seed-signing.key", secret_reveal(&t->seed_key), 0600);
+        } else if (r >= 0 && !from) {
                 r = write_in(out, "ca.crt", t->ca_cert, 0644);
                 if (r >= 0)
                         r = write_in(out, "ca.key", secret_reveal(&t->ca_key), 0600);
+                if (r >= 0)
+                        r = write_in(out, "seed-signing.key", secret_reveal(&t->seed_key), 0600);
         }
         return r;
 }

@@ -19,7 +19,8 @@
 
 /* What the tool writes into OUT_DIR; everything else there is the
  * operator's and is carried over untouched. */
-static const char * const ours[] = { "seeds", "http", "tokens", "retired", "nodes.tsv", "rollout.tsv", "ca.crt", "ca.key" };
+static const char * const ours[] = { "seeds", "http", "tokens", "retired", "nodes.tsv", "rollout.tsv", "ca.crt", "ca.key",
+                                     "seed-signing.key", "seed-signing.pub" };
 
 static bool is_ours(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(ours); i++)

@@ -86,10 +86,12 @@ static int carry_seed(const struct run *run, const struct seedgen_node *nd) {
 
 static int write_new_seed(struct run *run, const struct seedgen_node *nd, const char *instance_id, struct diag *d) {
         struct seed_paths sp = {};
-        _cleanup_free_ char *meta = NULL, *user = seed_user_data(run->o, &run->p, &run->t, nd);
+        _cleanup_free_ char *plain = NULL, *meta = NULL, *user = seed_user_data(run->o, &run->p, &run->t, nd);
         int r = seed_paths(run->staging, nd, &sp);
-        if (r >= 0 && (!user || asprintf(&meta, "instance-id: %s\nlocal-hostname: %s\n", instance_id, nd->hostname) < 0))
+        if (r >= 0 && (!user || asprintf(&plain, "instance-id: %s\nlocal-hostname: %s\n", instance_id, nd->hostname) < 0))
                 r = -ENOMEM;
+        if (r >= 0)
+                r = trust_sign_seed(&run->t, plain, user, &meta);
         if (r >= 0)
                 r = write_seed_dir(sp.dir, meta, user);
         if (r >= 0)

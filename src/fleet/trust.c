@@ -5,6 +5,7 @@
 #include "basic/fileio.h"
 #include "fleet/trust.h"
 #include "shared/pki.h"
+#include "shared/seed.h"
 
 static int random_id(char **ret) {
         unsigned char rnd[4];
@@ -46,6 +47,41 @@ static int check_same_ca(const struct trust *t, const char *cert_file, const cha
         return -EINVAL;
 }
 
+/* The seed-signing key: the rollout's own (EXISTING/seed-signing.key), else
+ * a new one. A rollout made before seeds were signed gets one now. */
+static int load_seed_key(const char *existing, struct trust *t, struct diag *d) {
+        _cleanup_free_ char *path = NULL, *pem = NULL;
+        if (existing && asprintf(&path, "%s/seed-signing.key", existing) < 0)
+                return -ENOMEM;
+        int r = path ? read_full_file(path, &pem, NULL) : -ENOENT;
+        if (r == -ENOENT)
+                return pki_make_signing_key(&t->seed_key, &t->seed_pub);
+        if (r >= 0)
+                r = secret_set(&t->seed_key, pem);
+        if (pem)
+                explicit_bzero(pem, strlen(pem));
+        if (r >= 0)
+                r = pki_signing_key_public(&t->seed_key, &t->seed_pub);
+        if (r < 0)
+                diag_add(d, path, 0, 0, "cannot read the rollout's seed-signing key: %s", strerror(-r));
+        return r;
+}
+
+int trust_sign_seed(const struct trust *t, const char *meta, const char *user, char **ret_meta) {
+        _cleanup_free_ char *keyed = NULL, *msg = NULL, *sig = NULL;
+        size_t len = 0;
+        if (asprintf(&keyed, "%snodeos-seed-key: %s\n", meta, t->seed_pub) < 0)
+                return -ENOMEM;
+        int r = seed_signed_message(keyed, strlen(keyed), user, strlen(user), &msg, &len);
+        if (r >= 0)
+                r = pki_sign(&t->seed_key, msg, len, &sig);
+        if (msg)
+                explicit_bzero(msg, len);
+        if (r >= 0 && asprintf(ret_meta, "%s" SEED_SIGNATURE_KEY ": %s\n", keyed, sig) < 0)
+                r = -ENOMEM;
+        return r;
+}
+
 int trust_load(const struct seedgen_options *o, const char *existing, const char *rollout, struct trust *t, struct diag *d) {
         int r;
         if (existing) {
@@ -62,6 +98,8 @@ int trust_load(const struct seedgen_options *o, const char *existing, const char
         if (r >= 0 && (r = pki_ca_cert_hash(t->ca_cert, &t->ca_hash)) < 0)
                 diag_add(d, existing ? existing : o->ca_cert_file ? o->ca_cert_file : o->inventory_dir, 0, 0,
                          "the CA certificate cannot be read as PEM X.509: %s", strerror(-r));
+        if (r >= 0)
+                r = load_seed_key(existing, t, d);
         if (r >= 0)
                 r = pki_make_token(&t->token);
         if (r >= 0)
@@ -114,6 +152,8 @@ void trust_done(struct trust *t) {
         free(t->ca_hash);
         free(t->rollout);
         free(t->run);
+        free(t->seed_pub);
+        secret_clear(&t->seed_key);
         secret_clear(&t->ca_key);
         secret_clear(&t->token);
 }

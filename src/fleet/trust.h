@@ -15,6 +15,8 @@ struct trust {
         char *ca_hash;
         secret token;
         time_t expires;
+        secret seed_key;        /* the rollout's Ed25519 seed-signing key (PEM), kept across reruns */
+        char *seed_pub;         /* its public half, base64: every seed's nodeos-seed-key */
         char *rollout;          /* kept across reruns */
         char *run;              /* this run's: new seeds' instance-ids end in it */
 };
@@ -25,6 +27,10 @@ struct trust {
  * the rollout's id to keep (NULL: this run's id). The token is always new.
  * Problems go to d; -errno. */
 int trust_load(const struct seedgen_options *o, const char *existing, const char *rollout, struct trust *t, struct diag *d);
+/* Signs a seed: returns META with nodeos-seed-key and nodeos-seed-signature
+ * added (new string), the signature covering it and USER (seed.h). */
+int trust_sign_seed(const struct trust *t, const char *meta, const char *user, char **ret_meta);
+
 /* The token's id, the public half ("abcdef" of "abcdef.0123456789abcdef"). */
 char *trust_token_id(const struct trust *t);
 /* The bootstrap-token Secret that registers this run's token with a running

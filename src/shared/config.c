@@ -521,7 +521,7 @@ static int parse_dojot(struct parser *p, const struct ynode *m) {
 /* --- documents ------------------------------------------------------------- */
 
 static int parse_meta(struct parser *p, const struct ynode *m) {
-        static const char * const keys[] = { "instance-id", "local-hostname", NULL };
+        static const char * const keys[] = { "instance-id", "local-hostname", "nodeos-seed-key", "nodeos-seed-signature", NULL };
         const struct ynode *v;
         if (schema_check_kind(&p->s, m, YNODE_MAPPING, "meta-data") < 0)
                 return -EINVAL;
@@ -534,6 +534,24 @@ static int parse_meta(struct parser *p, const struct ynode *m) {
         if ((v = ynode_get(m, "local-hostname")) && schema_read_string(&p->s, v, "local-hostname", &p->c->hostname) >= 0 &&
             !hostname_is_valid(p->c->hostname)) {
                 err(p, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                ok = parse_merge(ok, -EINVAL);
+        }
+        /* the rollout's signature (src/fleet, seed.c checks it): both or neither */
+        const struct ynode *key = ynode_get(m, "nodeos-seed-key"), *sig = ynode_get(m, "nodeos-seed-signature");
+        if (key && schema_read_string(&p->s, key, "nodeos-seed-key", &p->c->seed_key) >= 0 && strlen(p->c->seed_key) != 44) {
+                err(p, key, "nodeos-seed-key: not an Ed25519 public key (44 characters of base64)");
+                ok = parse_merge(ok, -EINVAL);
+        }
+        if (sig) {
+                p->c->signature_pos = (struct config_pos) { .file = p->c->meta_data_file, .line = sig->line, .col = sig->col };
+                if (schema_read_string(&p->s, sig, "nodeos-seed-signature", &p->c->seed_signature) >= 0 &&
+                    strlen(p->c->seed_signature) != 88) {
+                        err(p, sig, "nodeos-seed-signature: not an Ed25519 signature (88 characters of base64)");
+                        ok = parse_merge(ok, -EINVAL);
+                }
+        }
+        if (!key != !sig) {
+                err(p, key ? key : sig, "meta-data: nodeos-seed-key and nodeos-seed-signature go together (a seed is signed whole, or not)");
                 ok = parse_merge(ok, -EINVAL);
         }
         return ok;
@@ -760,6 +778,8 @@ void config_free(struct node_config *c) {
         free(c->meta_data_file);
         free(c->user_data_file);
         free(c->instance_id);
+        free(c->seed_key);
+        free(c->seed_signature);
         free(c->hostname);
         free(c->role);
         free(c->network.interface);

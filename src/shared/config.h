@@ -109,6 +109,9 @@ struct node_config {
         char *user_data_file;
 
         char *instance_id;      /* meta-data instance-id */
+        char *seed_key;         /* meta-data nodeos-seed-key: the rollout's Ed25519 key, base64 */
+        char *seed_signature;   /* meta-data nodeos-seed-signature, base64; verified by seed.c */
+        struct config_pos signature_pos;
         char *hostname;         /* user-data hostname, else meta-data local-hostname */
         char *role;             /* validated against the catalog given to config_parse() */
         enum topology topology;

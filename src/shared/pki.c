@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,117 @@ int pki_sha256_hex(const void *data, size_t len, char **ret) {
                 sprintf(s + 2 * i, "%02x", md[i]);
         *ret = s;
         return 0;
+}
+
+/* Standard base64 (with padding) of LEN bytes; NULL on ENOMEM. */
+static char *base64(const unsigned char *in, size_t len) {
+        char *out = malloc(4 * ((len + 2) / 3) + 1);
+        if (out)
+                EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+        return out;
+}
+
+/* Decodes exactly WANT bytes of standard base64; false for anything else. */
+static bool unbase64(const char *in, unsigned char *out, size_t want) {
+        size_t n = in ? strlen(in) : 0;
+        unsigned char buf[128];
+        if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof(buf) || n != 4 * ((want + 2) / 3))
+                return false;
+        int got = EVP_DecodeBlock(buf, (const unsigned char *) in, (int) n);
+        if (got < 0)
+                return false;
+        size_t pad = (in[n - 1] == '=') + (in[n - 2] == '=');
+        if ((size_t) got - pad != want)
+                return false;
+        memcpy(out, buf, want);
+        return true;
+}
+
+static EVP_PKEY *signing_key_read(const secret *key_pem) {
+        const char *pem = secret_reveal(key_pem);
+        BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+        EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (k && EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
+                EVP_PKEY_free(k);
+                return NULL;
+        }
+        return k;
+}
+
+static int public_b64(EVP_PKEY *k, char **ret) {
+        unsigned char raw[32];
+        size_t n = sizeof(raw);
+        if (EVP_PKEY_get_raw_public_key(k, raw, &n) != 1 || n != sizeof(raw))
+                return -EIO;
+        *ret = base64(raw, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int pki_make_signing_key(secret *ret_key_pem, char **ret_pub_b64) {
+        EVP_PKEY *k = NULL;
+        EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+        int r = c && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_keygen(c, &k) == 1 ? 0 : -EIO;
+        EVP_PKEY_CTX_free(c);
+        BIO *b = r >= 0 ? BIO_new(BIO_s_mem()) : NULL;
+        if (r >= 0 && (!b || PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) != 1))
+                r = -EIO;
+        if (r >= 0) {
+                char *data = NULL;
+                long len = BIO_get_mem_data(b, &data);
+                _cleanup_free_ char *pem = len > 0 ? strndup(data, (size_t) len) : NULL;
+                r = pem ? secret_set(ret_key_pem, pem) : -ENOMEM;
+                if (pem)
+                        explicit_bzero(pem, strlen(pem));
+        }
+        if (r >= 0)
+                r = public_b64(k, ret_pub_b64);
+        BIO_free(b);
+        EVP_PKEY_free(k);
+        return r;
+}
+
+int pki_signing_key_public(const secret *key_pem, char **ret_pub_b64) {
+        EVP_PKEY *k = signing_key_read(key_pem);
+        if (!k)
+                return -EBADMSG;
+        int r = public_b64(k, ret_pub_b64);
+        EVP_PKEY_free(k);
+        return r;
+}
+
+int pki_sign(const secret *key_pem, const void *msg, size_t len, char **ret_sig_b64) {
+        EVP_PKEY *k = signing_key_read(key_pem);
+        if (!k)
+                return -EBADMSG;
+        unsigned char sig[64];
+        size_t n = sizeof(sig);
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        int r = c && EVP_DigestSignInit(c, NULL, NULL, NULL, k) == 1 &&
+                EVP_DigestSign(c, sig, &n, msg, len) == 1 && n == sizeof(sig) ? 0 : -EIO;
+        EVP_MD_CTX_free(c);
+        EVP_PKEY_free(k);
+        if (r < 0)
+                return r;
+        *ret_sig_b64 = base64(sig, n);
+        return *ret_sig_b64 ? 0 : -ENOMEM;
+}
+
+int pki_verify(const char *pub_b64, const void *msg, size_t len, const char *sig_b64) {
+        unsigned char raw[32], sig[64];
+        if (!unbase64(pub_b64, raw, sizeof(raw)) || !unbase64(sig_b64, sig, sizeof(sig)))
+                return -EBADMSG;
+        EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, sizeof(raw));
+        if (!k)
+                return -ENOMEM;
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        int r = !c ? -ENOMEM
+                   : EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1 && EVP_DigestVerify(c, sig, sizeof(sig), msg, len) == 1
+                           ? 0
+                           : -EBADMSG;
+        EVP_MD_CTX_free(c);
+        EVP_PKEY_free(k);
+        return r;
 }
 
 /* Unpadded base64url (RFC 7515 section 2). New string or NULL. */

@@ -10,6 +10,7 @@
 #include "basic/strv.h"
 #include "shared/config.h"
 #include "shared/manifests.h"
+#include "shared/pki.h"
 #include "shared/renderer.h"
 #include "shared/role.h"
 #include "shared/seed.h"
@@ -66,6 +67,48 @@ int seed_read_dir(const char *dir, struct seed *ret) {
         return r;
 }
 
+int seed_signed_message(const char *meta, size_t meta_len, const char *user, size_t user_len, char **ret, size_t *ret_len) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        for (const char *p = meta, *end = meta + meta_len; p < end;) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t l = nl ? (size_t) (nl - p) + 1 : (size_t) (end - p);
+                if (strncmp(p, SEED_SIGNATURE_KEY ":", strlen(SEED_SIGNATURE_KEY) + 1) != 0)
+                        fwrite(p, 1, l, f);
+                p += l;
+        }
+        fputs("\n--\n", f);
+        fwrite(user, 1, user_len, f);
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret = text;
+        *ret_len = len;
+        return 0;
+}
+
+/* A seed changed after it was signed is no seed of the rollout's. */
+static int check_signature(const struct seed *seed, const struct node_config *cfg, struct diag *d) {
+        if (!cfg->seed_signature)
+                return 0;
+        _cleanup_free_ char *msg = NULL;
+        size_t len = 0;
+        int r = seed_signed_message(seed->meta_data, seed->meta_len, seed->user_data, seed->user_len, &msg, &len);
+        if (r < 0)
+                return r;
+        r = pki_verify(cfg->seed_key, msg, len, cfg->seed_signature);
+        if (r == -EBADMSG) {
+                diag_add(d, seed->meta_name, cfg->signature_pos.line, cfg->signature_pos.col,
+                         SEED_SIGNATURE_KEY ": does not verify with nodeos-seed-key: the seed was changed after it was signed");
+                return -EINVAL;
+        }
+        return r;
+}
+
 int seed_load_config(const char *roles_dir, const struct seed *seed,
                      struct role_catalog **ret_catalog, struct node_config **ret_config, struct diag *d) {
         _cleanup_role_catalog_ struct role_catalog *cat = NULL;
@@ -81,6 +124,9 @@ int seed_load_config(const char *roles_dir, const struct seed *seed,
         if (r < 0)
                 return r;
         r = role_check_config(cat, cfg, d);
+        if (r < 0)
+                return r;
+        r = check_signature(seed, cfg, d);
         if (r < 0)
                 return r;
         if (diag_count(d) > 0)

@@ -32,10 +32,19 @@ struct role_catalog;
 struct node_config;
 struct diag;
 
-/* Loads the role catalog and parses + validates the seed against it.
+/* Loads the role catalog and parses + validates the seed against it; a
+ * signed seed's signature must verify with the key it names (whether that
+ * key is one the node trusts is the agent's question, seedtrust.h).
  * Problems go to d; returns 0, -EINVAL (d has them) or another -errno. */
 int seed_load_config(const char *roles_dir, const struct seed *seed,
                      struct role_catalog **ret_catalog, struct node_config **ret_config, struct diag *d);
+
+/* What a seed's signature covers: its meta-data without the
+ * nodeos-seed-signature line, "\n--\n", its user-data. New buffer in *ret
+ * (NUL-terminated, *ret_len without the NUL); -ENOMEM. */
+int seed_signed_message(const char *meta, size_t meta_len, const char *user, size_t user_len, char **ret, size_t *ret_len);
+/* The meta-data line that carries SIG: "nodeos-seed-signature: SIG". */
+#define SEED_SIGNATURE_KEY "nodeos-seed-signature"
 
 struct base_packages;
 

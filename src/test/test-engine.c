@@ -23,10 +23,12 @@
 #include "agent/engine.h"
 #include "agent/plan.h"
 #include "agent/report.h"
+#include "agent/seedtrust.h"
 #include "basic/diag.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/strv.h"
+#include "shared/pki.h"
 #include "shared/role.h"
 #include "shared/seed.h"
 #include "test-util.h"
@@ -300,7 +302,18 @@ static void a_new_instance_id_starts_over(void **state) {
         assert_int_equal(read_full_file("cloud-init/examples/lb/user-data", &user, NULL), 0);
         write_text(seed, "meta-data", "instance-id: lb-second\nlocal-hostname: lb\n");
         write_text(seed, "user-data", user);
+        /* unsigned, on a configured node: refused, the node stays as it is */
         assert_int_equal(run(&t, seed), 0);
+        assert_true(log_has(&t, "step=seed status=refused"));
+        assert_true(log_has(&t, "an unsigned seed (instance lb-second) refused"));
+        assert_false(log_has_step(&t, "hostname", "done"));
+        assert_false(log_has_step(&t, "file:/etc/haproxy/haproxy.cfg", "done"));
+        _cleanup_free_ char *still = in_root(&t, "/var/lib/node-agent/success");
+        assert_null(strstr(still, "instance=lb-second"));
+        /* the explicit local command lets it through, once */
+        assert_int_equal(seedtrust_allow_reprovision(t.root), 0);
+        assert_int_equal(run(&t, seed), 0);
+        assert_null(in_root(&t, "/var/lib/node-agent/allow-reprovision"));
         assert_true(log_has_step(&t, "hostname", "done"));
         assert_true(log_has_step(&t, "file:/etc/haproxy/haproxy.cfg", "done"));
         assert_int_equal(log_count(&t, "status=unchanged"), 0);
@@ -593,6 +606,70 @@ static void a_joined_nodes_new_name_is_refused_and_nothing_changes(void **state)
         tree_free(&t);
 }
 
+/* A seed dir: the example's user-data with HOSTNAME_LINE swapped in (or
+ * not), meta-data for INSTANCE, signed with KEY when it is set. */
+static char *signed_seed(const struct tree *t, const char *name, const char *instance, const secret *key, const char *pub,
+                         const char *extra_user) {
+        char *dir = NULL;
+        _cleanup_free_ char *user = NULL, *meta = NULL, *full_user = NULL, *msg = NULL, *sig = NULL, *signed_meta = NULL;
+        size_t len = 0;
+        assert_true(asprintf(&dir, "%s/%s", t->dir, name) > 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(read_full_file("cloud-init/examples/lb/user-data", &user, NULL), 0);
+        assert_true(asprintf(&full_user, "%s%s", user, extra_user ? extra_user : "") > 0);
+        assert_true(asprintf(&meta, "instance-id: %s\nlocal-hostname: lb\n%s%s%s", instance, pub ? "nodeos-seed-key: " : "",
+                             pub ? pub : "", pub ? "\n" : "") > 0);
+        if (key) {
+                assert_int_equal(seed_signed_message(meta, strlen(meta), full_user, strlen(full_user), &msg, &len), 0);
+                assert_int_equal(pki_sign(key, msg, len, &sig), 0);
+                assert_true(asprintf(&signed_meta, "%snodeos-seed-signature: %s\n", meta, sig) > 0);
+        }
+        write_text(dir, "meta-data", signed_meta ? signed_meta : meta);
+        write_text(dir, "user-data", full_user);
+        return dir;
+}
+
+static void a_node_pins_its_rollout_key_and_takes_only_seeds_it_signed(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        secret key = {}, other = {};
+        _cleanup_free_ char *pub = NULL, *other_pub = NULL;
+        assert_int_equal(pki_make_signing_key(&key, &pub), 0);
+        assert_int_equal(pki_make_signing_key(&other, &other_pub), 0);
+        /* provisioned from a signed seed: the key is pinned */
+        _cleanup_free_ char *first = signed_seed(&t, "first", "lb-1", &key, pub, NULL);
+        assert_int_equal(run(&t, first), 0);
+        _cleanup_free_ char *pinned = in_root(&t, "/var/lib/node-agent/seed-key.pub");
+        assert_non_null(pinned);
+        assert_int_equal(strncmp(pinned, pub, strlen(pub)), 0);
+        /* a stranger's seed (another key, or none) with a new instance: refused, nothing changes */
+        _cleanup_free_ char *foreign = signed_seed(&t, "foreign", "lb-evil", &other, other_pub,
+                                                   "ssh_authorized_keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA evil\"]\n");
+        assert_int_equal(run(&t, foreign), 0);
+        assert_true(log_has(&t, "a seed signed by another key than the one this node pinned (instance lb-evil) refused"));
+        assert_true(log_has(&t, "step=seed status=cached"));
+        assert_null(in_root(&t, "/root/.ssh/authorized_keys"));
+        _cleanup_free_ char *unsigned_dir = signed_seed(&t, "unsigned", "lb-evil2", NULL, NULL, NULL);
+        assert_int_equal(run(&t, unsigned_dir), 0);
+        assert_true(log_has(&t, "an unsigned seed (instance lb-evil2) refused"));
+        /* the same instance, changed but unsigned: refused too */
+        _cleanup_free_ char *tampered = signed_seed(&t, "tampered", "lb-1", NULL, NULL, "ssh_authorized_keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA evil\"]\n");
+        assert_int_equal(run(&t, tampered), 0);
+        assert_true(log_has(&t, "status=refused"));
+        assert_null(in_root(&t, "/root/.ssh/authorized_keys"));
+        _cleanup_free_ char *ok = in_root(&t, "/var/lib/node-agent/success");
+        assert_non_null(strstr(ok, "instance=lb-1"));
+        /* the rollout's next seed for it: re-provisions */
+        _cleanup_free_ char *next = signed_seed(&t, "next", "lb-2", &key, pub, NULL);
+        assert_int_equal(run(&t, next), 0);
+        assert_true(log_has(&t, "NODEOS-AGENT: SUCCESS instance=lb-2"));
+        assert_false(log_has(&t, "status=refused"));
+        secret_clear(&key);
+        secret_clear(&other);
+        tree_free(&t);
+}
+
 /* A datagram socket standing in for the service manager's notify socket. */
 static int notify_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -648,6 +725,7 @@ int main(void) {
                 cmocka_unit_test(a_changed_seed_value_updates_only_what_depends_on_it),
                 cmocka_unit_test(changed_role_data_reruns_its_step),
                 cmocka_unit_test(a_joined_nodes_new_name_is_refused_and_nothing_changes),
+                cmocka_unit_test(a_node_pins_its_rollout_key_and_takes_only_seeds_it_signed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
