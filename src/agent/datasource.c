@@ -15,6 +15,7 @@
 #include "shared/http.h"
 
 #define SEED_DIR "/var/lib/cloud/seed/nocloud"
+#define SMBIOS_SERIAL "/sys/class/dmi/id/product_serial"
 
 static int try_seed_dir(const struct datasource_options *o, struct seed *ret) {
         _cleanup_free_ char *dir = path_in_root(o->root, SEED_DIR), *src = NULL;
@@ -189,15 +190,10 @@ char *datasource_url_from_cmdline(const char *cmdline) {
         return NULL;
 }
 
-static int try_url(const struct datasource_options *o, struct seed *ret) {
-        _cleanup_free_ char *cmdline = NULL, *url = NULL, *mu = NULL, *uu = NULL, *err = NULL, *src = NULL;
+static int fetch_url(const struct datasource_options *o, const char *url, struct seed *ret) {
+        _cleanup_free_ char *mu = NULL, *uu = NULL, *err = NULL, *src = NULL;
         struct seed s = {};
-        int r = read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL);
-        if (r < 0)
-                return -ENOENT;
-        url = datasource_url_from_cmdline(cmdline);
-        if (!url)
-                return -ENOENT;
+        int r;
         struct http_options h = {
                 .timeout_ms = o->http_timeout_ms > 0 ? o->http_timeout_ms : 10000,
                 .attempts = o->http_attempts > 0 ? o->http_attempts : 6,
@@ -227,11 +223,31 @@ static int try_url(const struct datasource_options *o, struct seed *ret) {
         return 0;
 }
 
+static int try_url(const struct datasource_options *o, struct seed *ret) {
+        _cleanup_free_ char *cmdline = NULL, *url = NULL;
+        if (read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL) < 0)
+                return -ENOENT;
+        url = datasource_url_from_cmdline(cmdline);
+        return url ? fetch_url(o, url, ret) : -ENOENT;
+}
+
+/* The SMBIOS system serial number, where QEMU (-smbios type=1,serial=...),
+ * libvirt and Proxmox users put the seed URL when they cannot edit the
+ * kernel command line; the same "ds=nocloud;s=URL" as there. */
+static int try_smbios(const struct datasource_options *o, struct seed *ret) {
+        _cleanup_free_ char *serial = NULL, *url = NULL;
+        if (read_file_in_root(o->root, o->smbios_serial_path ? o->smbios_serial_path : SMBIOS_SERIAL, &serial, NULL) < 0)
+                return -ENOENT;
+        url = datasource_url_from_cmdline(serial);
+        return url ? fetch_url(o, url, ret) : -ENOENT;
+}
+
 int datasource_fetch(const struct datasource_options *o, struct seed *ret) {
         static const struct { const char *name; int (*fn)(const struct datasource_options *, struct seed *); } sources[] = {
                 { "seed directory " SEED_DIR, try_seed_dir },
                 { "cidata filesystem", try_cidata },
                 { "ds=nocloud URL on the kernel command line", try_url },
+                { "ds=nocloud URL in the SMBIOS serial number", try_smbios },
         };
         for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
                 int r = sources[i].fn(o, ret);
@@ -243,7 +259,7 @@ int datasource_fetch(const struct datasource_options *o, struct seed *ret) {
                         return r;
                 log_debug("seed: no %s", sources[i].name);
         }
-        log_error("no NoCloud seed found: tried %s, a filesystem labelled cidata/CIDATA, and ds=nocloud;s=<url> on the kernel command line",
-                  SEED_DIR);
+        log_error("no NoCloud seed found: tried %s, a filesystem labelled cidata/CIDATA, and ds=nocloud;s=<url> on the kernel command "
+                  "line and in the SMBIOS serial number (%s)", SEED_DIR, SMBIOS_SERIAL);
         return -ENOENT;
 }

@@ -8,6 +8,8 @@
  *   3. ds=nocloud;s=<url> (or ds=nocloud-net) on the kernel command line,
  *      url file://, http:// or https://, fetched with libcurl (timeouts,
  *      bounded retries with exponential backoff)
+ *   4. the same ds=nocloud;s=<url> in the SMBIOS system serial number
+ *      (/sys/class/dmi/id/product_serial: qemu -smbios type=1,serial=...)
  * The first source that has a meta-data file wins. */
 
 #include <stddef.h>
@@ -17,6 +19,7 @@ struct datasource_options {
         const char *root;               /* "/" on a node */
         const char *cmdline_path;       /* default /proc/cmdline */
         const char *by_label_dir;       /* default /dev/disk/by-label */
+        const char *smbios_serial_path; /* in root; default /sys/class/dmi/id/product_serial */
         int http_timeout_ms;            /* per attempt, default 10000 */
         int http_attempts;              /* default 6 */
         int http_backoff_ms;            /* first delay, doubled per attempt, default 500 */
