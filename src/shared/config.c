@@ -520,8 +520,42 @@ static int parse_dojot(struct parser *p, const struct ynode *m) {
 
 /* --- documents ------------------------------------------------------------- */
 
+/* One key of meta-data public-keys, added to the authorized keys. */
+static int add_public_key(struct parser *p, const struct ynode *v, const char *path) {
+        if (v->kind != YNODE_SCALAR || !ssh_public_key_is_valid(v->value)) {
+                err(p, v, "%s: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", path);
+                return -EINVAL;
+        }
+        if (strv_contains(p->c->ssh_authorized_keys, v->value))
+                return 0;
+        return strv_extend(&p->c->ssh_authorized_keys, v->value);
+}
+
+/* meta-data public-keys, in the forms cloud-init reads: one key, a list of
+ * keys, or a mapping of names to a key or a list of keys. */
+static int parse_public_keys(struct parser *p, const struct ynode *v) {
+        char path[128];
+        int ok = 0;
+        if (v->kind == YNODE_SCALAR)
+                return add_public_key(p, v, "public-keys");
+        for (size_t i = 0; i < v->n; i++) {
+                const struct ynode *it = v->items[i];
+                if (v->kind == YNODE_MAPPING)
+                        snprintf(path, sizeof(path), "public-keys.%s", v->keys[i]->value);
+                else
+                        snprintf(path, sizeof(path), "public-keys[%zu]", i);
+                if (v->kind == YNODE_MAPPING && it->kind == YNODE_SEQUENCE)
+                        for (size_t k = 0; k < it->n; k++)
+                                ok = parse_merge(ok, add_public_key(p, it->items[k], path));
+                else
+                        ok = parse_merge(ok, add_public_key(p, it, path));
+        }
+        return ok;
+}
+
 static int parse_meta(struct parser *p, const struct ynode *m) {
-        static const char * const keys[] = { "instance-id", "local-hostname", "nodeos-seed-key", "nodeos-seed-signature", NULL };
+        static const char * const keys[] = { "instance-id", "local-hostname", "dsmode", "public-keys", "nodeos-seed-key",
+                                             "nodeos-seed-signature", NULL };
         const struct ynode *v;
         if (schema_check_kind(&p->s, m, YNODE_MAPPING, "meta-data") < 0)
                 return -EINVAL;
@@ -536,6 +570,16 @@ static int parse_meta(struct parser *p, const struct ynode *m) {
                 err(p, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
                 ok = parse_merge(ok, -EINVAL);
         }
+        /* cloud-localds -m writes it; the agent reads its seed the same way
+         * whether the seed is local or on the network */
+        _cleanup_free_ char *dsmode = NULL;
+        if ((v = ynode_get(m, "dsmode")) && schema_read_string(&p->s, v, "dsmode", &dsmode) >= 0 && !STREQ(dsmode, "local") &&
+            !STREQ(dsmode, "net")) {
+                err(p, v, "dsmode: '%s' is not local or net (what cloud-localds -m writes; both mean the same here)", dsmode);
+                ok = parse_merge(ok, -EINVAL);
+        }
+        if ((v = ynode_get(m, "public-keys")))
+                ok = parse_merge(ok, parse_public_keys(p, v));
         /* the rollout's signature (src/fleet, seed.c checks it): both or neither */
         const struct ynode *key = ynode_get(m, "nodeos-seed-key"), *sig = ynode_get(m, "nodeos-seed-signature");
         if (key && schema_read_string(&p->s, key, "nodeos-seed-key", &p->c->seed_key) >= 0 && strlen(p->c->seed_key) != 44) {
@@ -604,13 +648,15 @@ static int parse_user(struct parser *p, const struct ynode *m) {
                 ok = parse_merge(ok, parse_lb(p, v));
         if ((v = ynode_get(m, "dojot")))
                 ok = parse_merge(ok, parse_dojot(p, v));
-        if ((v = ynode_get(m, "ssh_authorized_keys")) &&
-            schema_read_string_list(&p->s, v, "ssh_authorized_keys", &p->c->ssh_authorized_keys) >= 0) {
-                for (size_t i = 0; p->c->ssh_authorized_keys[i]; i++)
-                        if (!ssh_public_key_is_valid(p->c->ssh_authorized_keys[i])) {
+        _cleanup_strv_free_ char **ssh_keys = NULL;
+        if ((v = ynode_get(m, "ssh_authorized_keys")) && schema_read_string_list(&p->s, v, "ssh_authorized_keys", &ssh_keys) >= 0) {
+                for (size_t i = 0; ssh_keys[i]; i++)
+                        if (!ssh_public_key_is_valid(ssh_keys[i])) {
                                 err(p, v->items[i], "ssh_authorized_keys[%zu]: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", i);
                                 ok = parse_merge(ok, -EINVAL);
-                        }
+                        } else if (!strv_contains(p->c->ssh_authorized_keys, ssh_keys[i]) &&
+                                   strv_extend(&p->c->ssh_authorized_keys, ssh_keys[i]) < 0)
+                                return -ENOMEM;
         }
         return ok;
 }

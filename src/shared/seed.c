@@ -24,6 +24,8 @@ void seed_done(struct seed *s) {
         free(s->user_data);
         free(s->meta_name);
         free(s->user_name);
+        free(s->vendor_name);
+        free(s->network_name);
         *s = (struct seed) {};
 }
 
@@ -31,6 +33,36 @@ static int seed_names(struct seed *s, const char *source, const char *base) {
         s->source = strdup(source);
         if (!s->source || asprintf(&s->meta_name, "%s/meta-data", base) < 0 || asprintf(&s->user_name, "%s/user-data", base) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+/* Whether TEXT holds anything but blank lines and comments (an empty
+ * vendor-data, or one that is just "#cloud-config", says nothing). */
+static bool says_something(const char *text) {
+        for (const char *p = text; *p;) {
+                size_t l = strcspn(p, "\n");
+                size_t lead = strspn(p, " \t\r");
+                if (lead < l && p[lead] != '#')
+                        return true;
+                p += l + (p[l] ? 1 : 0);
+        }
+        return false;
+}
+
+/* DIR/NAME, a file the agent does not read: its name for messages, and
+ * whether it says something. */
+static int note_optional(const char *dir, const char *shown, const char *name, char **ret_name, bool *ret_says) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        int r = read_full_file(path, &text, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (asprintf(ret_name, "%s/%s", shown, name) < 0)
+                return -ENOMEM;
+        *ret_says = says_something(text);
         return 0;
 }
 
@@ -49,6 +81,10 @@ int seed_read_files(const char *dir, const char *source, const char *shown, stru
                 return r == -ENOENT ? -EBADMSG : r;
         }
         r = seed_names(&s, source, shown);
+        if (r >= 0)
+                r = note_optional(dir, shown, "vendor-data", &s.vendor_name, &s.vendor_data_says_something);
+        if (r >= 0)
+                r = note_optional(dir, shown, "network-config", &s.network_name, &s.network_config_says_something);
         if (r < 0) {
                 seed_done(&s);
                 return r;
@@ -129,6 +165,12 @@ int seed_load_config(const char *roles_dir, const struct seed *seed,
         r = check_signature(seed, cfg, d);
         if (r < 0)
                 return r;
+        /* nothing a seed says is silently ignored */
+        if (seed->network_config_says_something)
+                diag_add(d, seed->network_name, 1, 1, "network-config is not read by the agent yet: give the node's address in "
+                                                     "user-data's network section (cloud-init/README.md, network), or leave it out");
+        if (seed->vendor_data_says_something)
+                diag_add(d, seed->vendor_name, 1, 1, "vendor-data is not read by the agent: put what it says in user-data, or leave it out");
         if (diag_count(d) > 0)
                 return -EINVAL;
         *ret_catalog = TAKE_PTR(cat);

@@ -6,6 +6,7 @@
  * programs share: the agent before it applies a seed, the fleet tool on
  * every seed it writes. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct seed {
@@ -16,6 +17,11 @@ struct seed {
         size_t user_len;
         char *meta_name;        /* names for messages: "<source>/meta-data" */
         char *user_name;
+        /* The optional files of a NoCloud directory or cidata drive, as
+         * cloud-localds writes them (NULL: absent); the agent reads neither
+         * yet, so seed_load_config() refuses them when they say something. */
+        char *vendor_name, *network_name;
+        bool vendor_data_says_something, network_config_says_something;
 };
 
 void seed_done(struct seed *s);

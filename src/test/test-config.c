@@ -20,6 +20,7 @@
 #include "basic/strv.h"
 #include "shared/config.h"
 #include "shared/role.h"
+#include "shared/seed.h"
 
 #define BAD_SEEDS "tests/data/bad-seeds"
 #define EXAMPLES "cloud-init/examples"
@@ -29,12 +30,19 @@ static char **role_names;
 
 /* --- helpers ----------------------------------------------------------------- */
 
-/* What `node-agent validate DIR` does, minus the printing. */
+/* What `node-agent validate DIR` does before it renders, minus the
+ * printing: the seed's files read as a datasource delivers them (the
+ * optional ones too), parsed, checked against the catalog, its signature
+ * verified. */
 static int validate_dir(const char *dir, struct node_config **ret, struct diag *d) {
+        struct seed s = {};
+        struct role_catalog *cat = NULL;
         struct node_config *c = NULL;
-        int r = config_load_dir(dir, role_names, &c, d);
+        int r = seed_read_dir(dir, &s);
         if (r >= 0)
-                r = role_check_config(catalog, c, d);
+                r = seed_load_config("roles", &s, &cat, &c, d);
+        seed_done(&s);
+        role_catalog_free(cat);
         if (r >= 0 && ret)
                 *ret = c;
         else
@@ -333,6 +341,29 @@ static void user_data_hostname_wins_over_local_hostname(void **state) {
         assert_string_equal(c->hostname, "kafka-2");
 }
 
+#define KEY_A "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA a@x"
+#define KEY_B "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB b@x"
+
+/* What cloud-localds and cloud-init's own meta-data carry: dsmode (local or
+ * net: the same here) and public-keys in each of cloud-init's forms, merged
+ * with user-data's keys, each once. */
+static void meta_data_dsmode_and_public_keys_as_cloud_init_writes_them(void **state) {
+        (void) state;
+        static const char * const metas[] = {
+                "instance-id: k-1\ndsmode: local\npublic-keys: \"" KEY_A "\"\n",
+                "instance-id: k-1\ndsmode: net\npublic-keys:\n  - \"" KEY_A "\"\n",
+                "instance-id: k-1\npublic-keys:\n  admin: \"" KEY_A "\"\n",
+                "instance-id: k-1\npublic-keys:\n  admin:\n    - \"" KEY_A "\"\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(metas); i++) {
+                _cleanup_config_ struct node_config *c = parse_ok(metas[i], "#cloud-config\nschema_version: 1\nrole: kafka\nhostname: kafka-2\n"
+                                                                            "ssh_authorized_keys: [\"" KEY_A "\", \"" KEY_B "\"]\n");
+                assert_int_equal(strv_length(c->ssh_authorized_keys), 2);
+                assert_string_equal(c->ssh_authorized_keys[0], KEY_A);
+                assert_string_equal(c->ssh_authorized_keys[1], KEY_B);
+        }
+}
+
 static void seed_without_any_hostname_is_rejected(void **state) {
         (void) state;
         _cleanup_free_ char *e = parse_one_error("instance-id: k-1\n", "#cloud-config\nschema_version: 1\nrole: kafka\n");
@@ -540,6 +571,7 @@ int main(void) {
                 cmocka_unit_test(lb_seed_fills_backends_with_positions),
                 cmocka_unit_test(user_data_hostname_wins_over_local_hostname),
                 cmocka_unit_test(seed_without_any_hostname_is_rejected),
+                cmocka_unit_test(meta_data_dsmode_and_public_keys_as_cloud_init_writes_them),
                 cmocka_unit_test(token_expires_accepts_offsets_and_fractions),
                 cmocka_unit_test(token_expires_refuses_near_misses),
                 cmocka_unit_test(cidr_and_endpoint_numbers_are_digits_only),
