@@ -734,6 +734,28 @@ static void check_lb_needs_fixed_nodeports(struct parser *p, const struct ynode 
             "which Kubernetes then assigns at random; set it to true");
 }
 
+/* VerneMQ's NodePort Service has externalTrafficPolicy: Local
+ * (docs/dojot-v0.5.0.md#workers): kube-proxy hands an MQTT connection only
+ * to a broker on the node it arrived at, so an lb backend without a broker
+ * of its own drops every connection sent to it. Fewer VerneMQ replicas than
+ * MQTT backends leaves at least one backend without one. */
+static void check_brokers_cover_mqtt_backends(struct parser *p, const struct ynode *user) {
+        const struct node_config *c = p->c;
+        enum dojot_variant v = c->dojot.variant;
+        if (!c->has_lb || c->lb.mode == LB_MODE_NONE || (v != VARIANT_VERNEMQ && v != VARIANT_100K && v != VARIANT_VERNEMQ_LWM2M))
+                return;
+        const struct node_list *mqtt = lb_backends(&c->lb, "mqtt");
+        long long replicas = config_dojot_int(c, "dojot_vernemq_replicas");
+        if (!mqtt || mqtt->n <= (size_t) replicas)
+                return;
+        const struct ynode *at = seed_node_at(user, "dojot.vars.dojot_vernemq_replicas");
+        if (!at)
+                at = seed_node_at(user, "lb.mqtt_nodes");
+        err(p, at ? at : user, "dojot.vars.dojot_vernemq_replicas: %lld VerneMQ broker(s) for %zu MQTT backends: with "
+            "externalTrafficPolicy: Local a backend without a broker of its own drops the connections sent to it; "
+            "set it to at least %zu", replicas, mqtt->n, mqtt->n);
+}
+
 static int fill_defaults(struct node_config *c) {
         if (!c->cluster.pod_subnet && !(c->cluster.pod_subnet = strdup("10.244.0.0/16")))   /* docs/dojot-v0.5.0.md#networks */
                 return -ENOMEM;
@@ -781,6 +803,7 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
         if (user && diag_count(d) == before) {
                 check_nodeports_unique(&p, user, "dojot.vars");
                 check_lb_needs_fixed_nodeports(&p, user);
+                check_brokers_cover_mqtt_backends(&p, user);
         }
         if (diag_count(d) > before)
                 return -EINVAL;
