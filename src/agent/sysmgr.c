@@ -214,7 +214,7 @@ static void explain_job(struct sysmgr *m, const char *verb, const char *unit) {
 int sysmgr_run_job(struct sysmgr *m, enum sysmgr_job job, const char *unit, uint64_t timeout_usec) {
         static const char *const methods[] = {
                 [SYSMGR_START] = "StartUnit", [SYSMGR_RESTART] = "RestartUnit", [SYSMGR_TRY_RESTART] = "TryRestartUnit",
-                [SYSMGR_TRY_RELOAD_OR_RESTART] = "TryReloadOrRestartUnit",
+                [SYSMGR_TRY_RELOAD_OR_RESTART] = "ReloadOrTryRestartUnit",
         };
         static const char *const verbs[] = {
                 [SYSMGR_START] = "start", [SYSMGR_RESTART] = "restart", [SYSMGR_TRY_RESTART] = "try-restart",

@@ -136,7 +136,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD("StartUnit", "ss", "o", m_job, 0),
         SD_BUS_METHOD("RestartUnit", "ss", "o", m_job, 0),
         SD_BUS_METHOD("TryRestartUnit", "ss", "o", m_job, 0),
-        SD_BUS_METHOD("TryReloadOrRestartUnit", "ss", "o", m_job, 0),
+        SD_BUS_METHOD("ReloadOrTryRestartUnit", "ss", "o", m_job, 0),
         SD_BUS_SIGNAL("JobRemoved", "uoss", 0),
         SD_BUS_VTABLE_END,
 };
@@ -266,9 +266,31 @@ static void a_config_change_asks_for_a_reload_not_a_restart(void **state) {
         struct fake f = fake_start();
         assert_int_equal(sysmgr_run_job(f.m, SYSMGR_TRY_RELOAD_OR_RESTART, "haproxy.service", 10000000ULL), 0);
         _cleanup_free_ char *log = fake_stop(&f);
-        assert_non_null(strstr(log, "TryReloadOrRestartUnit haproxy.service replace\n"));
+        assert_non_null(strstr(log, "ReloadOrTryRestartUnit haproxy.service replace\n"));
         assert_null(strstr(log, "\nRestartUnit "));
         assert_null(strstr(log, "\nTryRestartUnit "));
+}
+
+/* The fake is only as good as its names: every Manager method it serves
+ * must be one the real manager has. systemctl calls each of them by
+ * name, so its binary holds every name (TryReloadOrRestartUnit, a
+ * plausible misspelling, is not there; ReloadOrTryRestartUnit is). */
+static void every_method_the_fake_serves_is_one_systemctl_knows(void **state) {
+        (void) state;
+        _cleanup_free_ char *bin = NULL;
+        size_t len = 0;
+        assert_int_equal(read_full_file("/usr/bin/systemctl", &bin, &len), 0);
+        size_t n = 0;
+        for (const sd_bus_vtable *v = manager_vtable; v->type != _SD_BUS_VTABLE_END; v++) {
+                if (v->type != _SD_BUS_VTABLE_METHOD)
+                        continue;
+                const char *name = v->x.method.member;
+                if (!memmem(bin, len, name, strlen(name) + 1))
+                        fail_msg("the fake serves %s, which systemctl does not know", name);
+                n++;
+        }
+        assert_true(n >= 7);
+        assert_null(memmem(bin, len, "TryReloadOrRestartUnit", 23));
 }
 
 static void jobs_on_one_connection_subscribe_once(void **state) {
@@ -312,6 +334,7 @@ int main(void) {
                 cmocka_unit_test(a_job_that_never_ends_times_out),
                 cmocka_unit_test(the_managers_refusal_is_the_error),
                 cmocka_unit_test(a_config_change_asks_for_a_reload_not_a_restart),
+                cmocka_unit_test(every_method_the_fake_serves_is_one_systemctl_knows),
                 cmocka_unit_test(jobs_on_one_connection_subscribe_once),
                 cmocka_unit_test(need_reload_asks_each_unit_until_one_is_stale),
                 cmocka_unit_test(enable_sends_the_list_persistently_without_a_reload),
