@@ -532,6 +532,14 @@ static void a_changed_seed_value_updates_only_what_depends_on_it(void **state) {
         _cleanup_free_ char *grown = seed_variant(&t, "cloud-init/examples/lb", "grown", "    - {name: verne-3, address: 192.168.0.16, role: verne}\n",
                                                    "    - {name: verne-3, address: 192.168.0.16, role: verne}\n"
                                                    "    - {name: verne-4, address: 192.168.0.17, role: verne}\n");
+        /* a broker for the new backend too (validate refuses fewer) */
+        _cleanup_free_ char *user_path = NULL, *user = NULL;
+        assert_true(asprintf(&user_path, "%s/user-data", grown) > 0);
+        assert_int_equal(read_full_file(user_path, &user, NULL), 0);
+        char *at = strstr(user, "dojot_vernemq_replicas: 3");
+        assert_non_null(at);
+        at[strlen("dojot_vernemq_replicas: ")] = '4';
+        assert_int_equal(write_file_atomic("/", user_path, user, strlen(user), 0600, -1, -1, NULL), 0);
         assert_int_equal(run(&t, grown), 0);
         _cleanup_free_ char *cfg = in_root(&t, "/etc/haproxy/haproxy.cfg");
         assert_non_null(strstr(cfg, "192.168.0.17"));
