@@ -22,7 +22,7 @@ for h in "${!MAC[@]}"; do sed -i "/^    $h:\$/a\\      nodeos_mac: ${MAC[$h]}" "
 sed -i "/^    master_host:\$/a\\      nodeos_data_disk: /dev/disk/by-id/virtio-nodeosdata" "$inv/hosts.yaml"
 qemu-img create -q -f qcow2 "$work/master-data.qcow2" 2G
 DATA_DISK=(-drive "file=$work/master-data.qcow2,format=qcow2,if=none,id=nodeosdata" -device "virtio-blk-pci,drive=nodeosdata,serial=nodeosdata")
-disk_args() { [ "$1" = master_host ] && printf '%s\n' "${DATA_DISK[@]}"; }
+disk_args() { [ "$1" = master-host ] && printf '%s\n' "${DATA_DISK[@]}"; }
 if "$AGENT_DIR/nodeos-seedgen" "$inv" "$work/seeds" >"$work/seedgen.log" 2>&1; then qt_ok "pxe: seeds for the three hosts, keyed by MAC"
 else qt_nok "pxe: nodeos-seedgen failed"; sed 's/^/# /' "$work/seedgen.log"; qt_done; exit 1; fi
 
@@ -58,9 +58,9 @@ while read -r host addr role mac; do
 done <"$work/booted"
 
 # state: on the master's disk, formatted because it was blank; in RAM elsewhere
-qt_check "pxe: the master formatted its blank data disk" grep -aq 'formatting the data partition /dev/vd[a-z] (blank)' "$QT_OUT/pxe-master_host/serial.log"
-qt_check "pxe: the master keeps its state on that disk" grep -aq 'state on /dev/vd[a-z]' "$QT_OUT/pxe-master_host/serial.log"
-qt_check "pxe: a diskless worker keeps its state in RAM" grep -aq 'state on tmpfs' "$QT_OUT/pxe-worker_host/serial.log"
+qt_check "pxe: the master formatted its blank data disk" grep -aq 'formatting the data partition /dev/vd[a-z] (blank)' "$QT_OUT/pxe-master-host/serial.log"
+qt_check "pxe: the master keeps its state on that disk" grep -aq 'state on /dev/vd[a-z]' "$QT_OUT/pxe-master-host/serial.log"
+qt_check "pxe: a diskless worker keeps its state in RAM" grep -aq 'state on tmpfs' "$QT_OUT/pxe-worker-host/serial.log"
 
 # bytes per node: every file each client fetched, by its size in the tree
 while read -r host addr role mac; do
@@ -77,15 +77,15 @@ for h in $(awk '{print $1}' "$work/booted"); do qt_stop "pxe-$h"; done
 
 # the master netboots again: its disk is found, not formatted, and the
 # agent finds its instance done (its state survived the reboot)
-cp "$QT_OUT/pxe-master_host/serial.log" "$work/master-boot1.log"
-mapfile -t extra < <(disk_args master_host)
-QT_BOOT=pxe QT_MEM=2048 QT_SMP=1 QT_MAC=${MAC[master_host]} qt_boot pxe-master_host "$(qt_image master)" "" "${extra[@]}"
-if qt_wait pxe-master_host 'NODEOS-AGENT: (SUCCESS|FAILED)' 600; then
+cp "$QT_OUT/pxe-master-host/serial.log" "$work/master-boot1.log"
+mapfile -t extra < <(disk_args master-host)
+QT_BOOT=pxe QT_MEM=2048 QT_SMP=1 QT_MAC=${MAC[master_host]} qt_boot pxe-master-host "$(qt_image master)" "" "${extra[@]}"
+if qt_wait pxe-master-host 'NODEOS-AGENT: (SUCCESS|FAILED)' 600; then
   qt_check "pxe: after a reboot the master's data disk is mounted, not formatted again" \
-    bash -c "grep -aq 'state on /dev/vd' '$QT_OUT/pxe-master_host/serial.log' && ! grep -aq 'formatting the data partition' '$QT_OUT/pxe-master_host/serial.log'"
+    bash -c "grep -aq 'state on /dev/vd' '$QT_OUT/pxe-master-host/serial.log' && ! grep -aq 'formatting the data partition' '$QT_OUT/pxe-master-host/serial.log'"
   qt_check "pxe: after a reboot the master's agent finds its instance done (state kept)" \
-    grep -aq 'step=hostname status=unchanged elapsed_ms=0 detail="done before"' "$QT_OUT/pxe-master_host/serial.log"
+    grep -aq 'step=hostname status=unchanged elapsed_ms=0 detail="done before"' "$QT_OUT/pxe-master-host/serial.log"
 else qt_nok "pxe: the master did not come back after a reboot"; fi
-qt_stop pxe-master_host
+qt_stop pxe-master-host
 qt_net_down
 qt_done
