@@ -329,7 +329,7 @@ static int apply_plan(struct run *run) {
         r = state_finish(&run->state, true, NULL);
         if (r < 0)
                 return fail_run(run, "cannot write the success sentinel");
-        bool from_cache = run->seed.source && !strncmp(run->seed.source, "cache:", 6);
+        bool from_cache = seedcache_is_source(&run->seed);
         if (!from_cache && (r = seedcache_save(run->o->root, &run->seed)) < 0)
                 log_warning("cannot keep a copy of the seed (a boot without it will fail): %s", strerror(-r));
         if (!from_cache && (r = seedtrust_commit(run->o->root, run->config, run->used_override)) < 0)

@@ -9,6 +9,7 @@
 #include "shared/seed.h"
 
 #define SEED_CACHE_DIR STATE_DIR "/seed"
+#define SEED_CACHE_SOURCE "cache:" SEED_CACHE_DIR
 
 int seedcache_save(const char *root, const struct seed *seed) {
         _cleanup_close_ int fd = -EBADF;
@@ -27,5 +28,9 @@ int seedcache_load(const char *root, struct seed *ret) {
         _cleanup_free_ char *dir = path_in_root(root, SEED_CACHE_DIR);
         if (!dir)
                 return -ENOMEM;
-        return seed_read_files(dir, "cache:" SEED_CACHE_DIR, SEED_CACHE_DIR, ret);
+        return seed_read_files(dir, SEED_CACHE_SOURCE, SEED_CACHE_DIR, ret);
+}
+
+bool seedcache_is_source(const struct seed *seed) {
+        return seed->source && STREQ(seed->source, SEED_CACHE_SOURCE);
 }

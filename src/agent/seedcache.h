@@ -9,6 +9,8 @@
  * every-boot steps run and it stays configured. Only a node whose success
  * sentinel names the cached seed's instance uses it. */
 
+#include <stdbool.h>
+
 struct seed;
 
 /* Keeps SEED as the node's last applied seed. -errno. */
@@ -16,3 +18,5 @@ int seedcache_save(const char *root, const struct seed *seed);
 /* The kept seed (source "cache:/var/lib/node-agent/seed"); -ENOENT when
  * there is none. */
 int seedcache_load(const char *root, struct seed *ret);
+/* Whether SEED is the kept copy (seedcache_load's), not a delivered one. */
+bool seedcache_is_source(const struct seed *seed);

@@ -192,8 +192,11 @@ int pki_sha256_hex(const void *data, size_t len, char **ret) {
         return 0;
 }
 
-/* Standard base64 (with padding) of LEN bytes; NULL on ENOMEM. */
+/* Standard base64 (with padding) of LEN bytes; NULL on ENOMEM or for
+ * more than EVP_EncodeBlock's int can count. */
 static char *base64(const unsigned char *in, size_t len) {
+        if (len > (size_t) INT_MAX / 2)
+                return NULL;
         char *out = malloc(4 * ((len + 2) / 3) + 1);
         if (out)
                 EVP_EncodeBlock((unsigned char *) out, in, (int) len);
@@ -305,12 +308,10 @@ int pki_verify(const char *pub_b64, const void *msg, size_t len, const char *sig
 
 /* Unpadded base64url (RFC 7515 section 2). New string or NULL. */
 static char *base64url(const unsigned char *in, size_t len) {
-        if (len > (size_t) INT_MAX / 2)
-                return NULL;
-        char *out = malloc(4 * ((len + 2) / 3) + 1);
+        char *out = base64(in, len);
         if (!out)
                 return NULL;
-        int n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+        size_t n = strlen(out);
         while (n > 0 && out[n - 1] == '=')
                 n--;
         out[n] = 0;
