@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,11 @@ int seedcache_save(const char *root, const struct seed *seed) {
         r = write_file_at(fd, "meta-data", seed->meta_data, seed->meta_len, 0600, -1, -1, NULL);
         if (r >= 0)
                 r = write_file_at(fd, "user-data", seed->user_data, seed->user_len, 0600, -1, -1, NULL);
+        /* the kept copy is the seed as applied: its network-config too, or none */
+        if (r >= 0 && seed->network_config)
+                r = write_file_at(fd, "network-config", seed->network_config, seed->network_len, 0600, -1, -1, NULL);
+        else if (r >= 0 && unlinkat(fd, "network-config", 0) < 0 && errno != ENOENT)
+                r = negative_errno();
         return r;
 }
 

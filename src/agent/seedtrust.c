@@ -35,7 +35,10 @@ static bool is_kept_copy(const char *root, const struct seed *seed) {
                 return false;
         bool same = kept.meta_len == seed->meta_len && kept.user_len == seed->user_len &&
                     memcmp(kept.meta_data, seed->meta_data, seed->meta_len) == 0 &&
-                    memcmp(kept.user_data, seed->user_data, seed->user_len) == 0;
+                    memcmp(kept.user_data, seed->user_data, seed->user_len) == 0 &&
+                    !kept.network_config == !seed->network_config &&
+                    (!kept.network_config || (kept.network_len == seed->network_len &&
+                                              memcmp(kept.network_config, seed->network_config, seed->network_len) == 0));
         seed_done(&kept);
         return same;
 }

@@ -10,6 +10,7 @@
 #include "basic/fileio.h"
 #include "basic/strv.h"
 #include "shared/config.h"
+#include "shared/netconfig.h"
 #include "shared/schema.h"
 #include "shared/validate.h"
 #include "shared/yamlnode.h"
@@ -640,8 +641,11 @@ static int parse_user(struct parser *p, const struct ynode *m) {
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
-        if ((v = ynode_get(m, "network")))
+        if ((v = ynode_get(m, "network"))) {
+                p->c->network.present = true;
+                p->c->network.pos = pos_of(p, ynode_get_key(m, "network"));
                 ok = parse_merge(ok, parse_network(p, v));
+        }
         if ((v = ynode_get(m, "cluster")))
                 ok = parse_merge(ok, parse_cluster(p, v));
         if ((v = ynode_get(m, "lb")))
@@ -855,6 +859,7 @@ void config_free(struct node_config *c) {
         free(c->network.address);
         free(c->network.gateway);
         strv_free(c->network.dns);
+        net_plan_free(c->network_config);
         free(c->cluster.api_endpoint);
         free(c->cluster.advertise_address);
         secret_clear(&c->cluster.token);

@@ -47,6 +47,8 @@ struct net_config {
         char *address;          /* "IP/prefix"; NULL: leave the interface alone (DHCP) */
         char *gateway;          /* IP or NULL */
         char **dns;             /* strv of IPs, may be NULL */
+        bool present;           /* user-data has a network section */
+        struct config_pos pos;  /* of its key */
 };
 
 /* A cluster node as the seed names it (lb backends, the master's node list). */
@@ -118,6 +120,10 @@ struct node_config {
         struct config_pos role_pos;
 
         struct net_config network;
+        /* The seed's network-config file (netconfig.h), or NULL; set by
+         * seed_load_config(). One source of network truth: a seed never has
+         * both this and network.present. */
+        struct net_plan *network_config;
         bool has_cluster, has_lb;
         struct cluster_config cluster;
         struct lb_config lb;

@@ -10,6 +10,7 @@
 #include "basic/strv.h"
 #include "shared/config.h"
 #include "shared/manifests.h"
+#include "shared/netconfig.h"
 #include "shared/pki.h"
 #include "shared/renderer.h"
 #include "shared/role.h"
@@ -26,6 +27,7 @@ void seed_done(struct seed *s) {
         free(s->user_name);
         free(s->vendor_name);
         free(s->network_name);
+        free(s->network_config);
         *s = (struct seed) {};
 }
 
@@ -36,9 +38,7 @@ static int seed_names(struct seed *s, const char *source, const char *base) {
         return 0;
 }
 
-/* Whether TEXT holds anything but blank lines and comments (an empty
- * vendor-data, or one that is just "#cloud-config", says nothing). */
-static bool says_something(const char *text) {
+bool seed_file_says_something(const char *text) {
         for (const char *p = text; *p;) {
                 size_t l = strcspn(p, "\n");
                 size_t lead = strspn(p, " \t\r");
@@ -49,20 +49,26 @@ static bool says_something(const char *text) {
         return false;
 }
 
-/* DIR/NAME, a file the agent does not read: its name for messages, and
- * whether it says something. */
-static int note_optional(const char *dir, const char *shown, const char *name, char **ret_name, bool *ret_says) {
+/* DIR/NAME, an optional file: its name for messages, whether it says
+ * something, and with ret_text its contents. */
+static int read_optional(const char *dir, const char *shown, const char *name, char **ret_name, bool *ret_says, char **ret_text,
+                         size_t *ret_len) {
         _cleanup_free_ char *path = NULL, *text = NULL;
+        size_t len = 0;
         if (asprintf(&path, "%s/%s", dir, name) < 0)
                 return -ENOMEM;
-        int r = read_full_file(path, &text, NULL);
+        int r = read_full_file(path, &text, &len);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
         if (asprintf(ret_name, "%s/%s", shown, name) < 0)
                 return -ENOMEM;
-        *ret_says = says_something(text);
+        *ret_says = seed_file_says_something(text);
+        if (ret_text) {
+                *ret_text = TAKE_PTR(text);
+                *ret_len = len;
+        }
         return 0;
 }
 
@@ -82,9 +88,10 @@ int seed_read_files(const char *dir, const char *source, const char *shown, stru
         }
         r = seed_names(&s, source, shown);
         if (r >= 0)
-                r = note_optional(dir, shown, "vendor-data", &s.vendor_name, &s.vendor_data_says_something);
+                r = read_optional(dir, shown, "vendor-data", &s.vendor_name, &s.vendor_data_says_something, NULL, NULL);
         if (r >= 0)
-                r = note_optional(dir, shown, "network-config", &s.network_name, &s.network_config_says_something);
+                r = read_optional(dir, shown, "network-config", &s.network_name, &s.network_config_says_something,
+                                  &s.network_config, &s.network_len);
         if (r < 0) {
                 seed_done(&s);
                 return r;
@@ -145,6 +152,23 @@ static int check_signature(const struct seed *seed, const struct node_config *cf
         return r;
 }
 
+/* One source of network truth, and none outside the signature: a signed
+ * seed's signature covers meta-data and user-data only, so a network-config
+ * beside it could move a trusted node anywhere. */
+static int load_network_config(const struct seed *seed, struct node_config *cfg, struct diag *d) {
+        if (cfg->seed_signature) {
+                diag_add(d, seed->network_name, 1, 1, "network-config is not covered by " SEED_SIGNATURE_KEY
+                         ": a signed seed gives the node's address in user-data's network section (cloud-init/README.md, network)");
+                return -EINVAL;
+        }
+        if (cfg->network.present) {
+                diag_add(d, seed->network_name, 1, 1, "network-config and user-data's network section (%s:%zu:%zu) both configure "
+                         "the network: keep one", cfg->network.pos.file, cfg->network.pos.line, cfg->network.pos.col);
+                return -EINVAL;
+        }
+        return netconfig_parse(seed->network_config, seed->network_len, seed->network_name, &cfg->network_config, d);
+}
+
 int seed_load_config(const char *roles_dir, const struct seed *seed,
                      struct role_catalog **ret_catalog, struct node_config **ret_config, struct diag *d) {
         _cleanup_role_catalog_ struct role_catalog *cat = NULL;
@@ -166,9 +190,11 @@ int seed_load_config(const char *roles_dir, const struct seed *seed,
         if (r < 0)
                 return r;
         /* nothing a seed says is silently ignored */
-        if (seed->network_config_says_something)
-                diag_add(d, seed->network_name, 1, 1, "network-config is not read by the agent yet: give the node's address in "
-                                                     "user-data's network section (cloud-init/README.md, network), or leave it out");
+        if (seed->network_config_says_something) {
+                r = load_network_config(seed, cfg, d);
+                if (r == -ENOMEM)
+                        return r;
+        }
         if (seed->vendor_data_says_something)
                 diag_add(d, seed->vendor_name, 1, 1, "vendor-data is not read by the agent: put what it says in user-data, or leave it out");
         if (diag_count(d) > 0)

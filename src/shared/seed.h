@@ -18,13 +18,20 @@ struct seed {
         char *meta_name;        /* names for messages: "<source>/meta-data" */
         char *user_name;
         /* The optional files of a NoCloud directory or cidata drive, as
-         * cloud-localds writes them (NULL: absent); the agent reads neither
-         * yet, so seed_load_config() refuses them when they say something. */
+         * cloud-localds writes them (names NULL: absent). network-config
+         * is parsed by seed_load_config() when it says something; a
+         * vendor-data that says something is refused there. */
         char *vendor_name, *network_name;
         bool vendor_data_says_something, network_config_says_something;
+        char *network_config;   /* contents, NUL-terminated, when present */
+        size_t network_len;
 };
 
 void seed_done(struct seed *s);
+
+/* Whether TEXT holds anything but blank lines and comments (an empty
+ * vendor-data, or one that is just "#cloud-config", says nothing). */
+bool seed_file_says_something(const char *text);
 
 /* Reads DIR/meta-data and DIR/user-data. meta-data is required (-ENOENT:
  * no seed here); a missing user-data is -EBADMSG, logged. SOURCE is kept

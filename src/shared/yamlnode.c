@@ -284,10 +284,17 @@ const char *ynode_kind_name(enum ynode_kind k) {
         return "?";
 }
 
-struct ynode *ynode_get(const struct ynode *map, const char *key) {
+struct ynode *ynode_get_key(const struct ynode *map, const char *key) {
         if (!map || map->kind != YNODE_MAPPING)
                 return NULL;
         for (size_t i = 0; i < map->n; i++)
+                if (STREQ(map->keys[i]->value, key))
+                        return map->keys[i];
+        return NULL;
+}
+
+struct ynode *ynode_get(const struct ynode *map, const char *key) {
+        for (size_t i = 0; map && map->kind == YNODE_MAPPING && i < map->n; i++)
                 if (STREQ(map->keys[i]->value, key))
                         return map->items[i];
         return NULL;

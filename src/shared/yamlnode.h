@@ -35,6 +35,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct ynode *, ynode_free)
 const char *ynode_kind_name(enum ynode_kind k);
 /* Value of key in a mapping, or NULL. */
 struct ynode *ynode_get(const struct ynode *map, const char *key);
+/* The key node itself (for its position), or NULL. */
+struct ynode *ynode_get_key(const struct ynode *map, const char *key);
 /* True for an unquoted "null", "~" or empty scalar. */
 bool ynode_is_null(const struct ynode *n);
 /* YAML 1.1 booleans as Ansible reads them (true/false/yes/no/on/off, any

@@ -678,6 +678,26 @@ static void a_node_pins_its_rollout_key_and_takes_only_seeds_it_signed(void **st
         tree_free(&t);
 }
 
+/* The seed's signature covers meta-data and user-data only: a
+ * network-config beside a signed seed could move a trusted node, so the
+ * seed is refused and no network file is written. */
+static void a_signed_seed_with_a_network_config_is_refused(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        secret key = {};
+        _cleanup_free_ char *pub = NULL;
+        assert_int_equal(pki_make_signing_key(&key, &pub), 0);
+        _cleanup_free_ char *dir = signed_seed(&t, "signed-net", "lb-1", &key, pub, NULL);
+        write_text(dir, "network-config", "version: 2\nethernets:\n  eth0:\n    addresses: [10.0.0.9/24]\n");
+        assert_int_equal(run(&t, dir), 1);
+        assert_true(log_has(&t, "network-config:1:1: network-config is not covered by nodeos-seed-signature"));
+        assert_null(in_root(&t, "/etc/systemd/network/10-nodeos-eth0.network"));
+        assert_null(in_root(&t, "/etc/systemd/network/10-nodeos.network"));
+        secret_clear(&key);
+        tree_free(&t);
+}
+
 /* A datagram socket standing in for the service manager's notify socket. */
 static int notify_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -734,6 +754,7 @@ int main(void) {
                 cmocka_unit_test(changed_role_data_reruns_its_step),
                 cmocka_unit_test(a_joined_nodes_new_name_is_refused_and_nothing_changes),
                 cmocka_unit_test(a_node_pins_its_rollout_key_and_takes_only_seeds_it_signed),
+                cmocka_unit_test(a_signed_seed_with_a_network_config_is_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

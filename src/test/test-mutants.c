@@ -132,18 +132,29 @@ static int run_quietly(const char *root, const char *seed_dir) {
         return status;
 }
 
-static void check_mutants_of(const char *example, size_t per_seed, const regex_t *positioned, struct counts *c) {
-        _cleanup_free_ char *meta = NULL, *user = NULL, *mp = NULL, *up = NULL;
-        assert_true(asprintf(&mp, "%s/meta-data", example) > 0 && asprintf(&up, "%s/user-data", example) > 0);
-        assert_int_equal(read_full_file(mp, &meta, NULL), 0);
-        assert_int_equal(read_full_file(up, &user, NULL), 0);
-        _cleanup_strv_free_ char **lines = split_lines(user);
+/* A seed to mutate: its files' contents (net NULL: no network-config) and
+ * which one the mutations go to. */
+struct base_seed {
+        const char *name;
+        char *meta, *user, *net;
+        bool mutate_net;
+};
+
+static void check_mutants_of(const struct base_seed *b, size_t per_seed, const regex_t *positioned, struct counts *c) {
+        _cleanup_strv_free_ char **lines = split_lines(b->mutate_net ? b->net : b->user);
         for (size_t k = 0; k < per_seed; k++) {
                 char what[1024];
                 _cleanup_free_ char *mutant = mutate(lines, what, sizeof(what));
-                struct seed s = { .meta_data = strdup(meta), .meta_len = strlen(meta), .user_data = strdup(mutant),
-                                  .user_len = strlen(mutant), .meta_name = strdup("meta-data"), .user_name = strdup("user-data"),
+                const char *user = b->mutate_net ? b->user : mutant, *net = b->mutate_net ? mutant : b->net;
+                struct seed s = { .meta_data = strdup(b->meta), .meta_len = strlen(b->meta), .user_data = strdup(user),
+                                  .user_len = strlen(user), .meta_name = strdup("meta-data"), .user_name = strdup("user-data"),
                                   .source = strdup("mutant") };
+                if (net) {
+                        s.network_config = strdup(net);
+                        s.network_len = strlen(net);
+                        s.network_name = strdup("network-config");
+                        s.network_config_says_something = seed_file_says_something(net);
+                }
                 struct role_catalog *cat = NULL;
                 struct node_config *cfg = NULL;
                 struct diag d = {};
@@ -154,7 +165,7 @@ static void check_mutants_of(const char *example, size_t per_seed, const regex_t
                 if (r < 0) {
                         c->refused++;
                         if (diag_count(&d) == 0 || regexec(positioned, d.lines[0], 0, NULL, 0) != 0) {
-                                print_message("# %s, mutant %zu (%s) refused without file:line:col: %s\n", example, k, what,
+                                print_message("# %s, mutant %zu (%s) refused without file:line:col: %s\n", b->name, k, what,
                                               diag_count(&d) ? d.lines[0] : strerror(-r));
                                 fail();
                         }
@@ -164,15 +175,17 @@ static void check_mutants_of(const char *example, size_t per_seed, const regex_t
                         assert_true(asprintf(&root, "%s/root", dir) > 0 && asprintf(&seed, "%s/seed", dir) > 0);
                         assert_int_equal(mkdir_p(root, 0755), 0);
                         assert_int_equal(mkdir_p(seed, 0700), 0);
-                        write_text(seed, "meta-data", meta);
-                        write_text(seed, "user-data", mutant);
+                        write_text(seed, "meta-data", b->meta);
+                        write_text(seed, "user-data", user);
+                        if (net)
+                                write_text(seed, "network-config", net);
                         int status = run_quietly(root, seed);
                         if (status != 0) {
                                 _cleanup_free_ char *state = NULL, *sp = NULL;
                                 assert_true(asprintf(&sp, "%s/var/lib/node-agent/state.json", root) > 0);
                                 (void) read_full_file(sp, &state, NULL);
                                 print_message("# %s, mutant %zu (%s) validated, then the run failed (exit %d).\n"
-                                              "# state: %s\n# the mutant:\n%s\n", example, k, what, status, state ? state : "-", mutant);
+                                              "# state: %s\n# the mutant:\n%s\n", b->name, k, what, status, state ? state : "-", mutant);
                                 rm_rf(dir);
                                 fail();
                         }
@@ -184,6 +197,18 @@ static void check_mutants_of(const char *example, size_t per_seed, const regex_t
                 role_catalog_free(cat);
                 seed_done(&s);
         }
+}
+
+static void read_seed_file(const char *dir, const char *name, char **ret) {
+        _cleanup_free_ char *path = NULL;
+        assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+        assert_int_equal(read_full_file(path, ret, NULL), 0);
+}
+
+static void base_seed_done(struct base_seed *b) {
+        free(b->meta);
+        free(b->user);
+        free(b->net);
 }
 
 /* Every example seed directory (those with a meta-data), sorted. */
@@ -218,8 +243,13 @@ static void every_mutant_is_refused_with_a_position_or_applies(void **state) {
         _cleanup_strv_free_ char **examples = example_seeds();
         struct counts c = {};
         assert_true(strv_length(examples) >= 6);
-        STRV_FOREACH(e, examples)
-                check_mutants_of(*e, per_seed, &positioned, &c);
+        STRV_FOREACH(e, examples) {
+                struct base_seed b = { .name = *e };
+                read_seed_file(*e, "meta-data", &b.meta);
+                read_seed_file(*e, "user-data", &b.user);
+                check_mutants_of(&b, per_seed, &positioned, &c);
+                base_seed_done(&b);
+        }
         print_message("# %zu mutants of %zu example seeds: %zu refused with a position, %zu applied by run --root\n",
                       c.mutants, strv_length(examples), c.refused, c.applied);
         /* a mutation that changes nothing the agent reads is rare; most must
@@ -229,9 +259,58 @@ static void every_mutant_is_refused_with_a_position_or_applies(void **state) {
         regfree(&positioned);
 }
 
+/* The network-configs of tests/data/network-config, each beside the kafka
+ * example whose user-data network section is dropped (one source of
+ * network truth): mutants of the network-config, same property. */
+static void every_network_config_mutant_is_refused_with_a_position_or_applies(void **state) {
+        (void) state;
+        const char *seed_env = getenv("MUTANTS_SEED"), *n_env = getenv("MUTANTS_N");
+        rng = seed_env ? strtoull(seed_env, NULL, 0) : 0x5eed5eed5eedULL;
+        size_t per_seed = n_env ? strtoul(n_env, NULL, 10) : DEFAULT_PER_SEED;
+        regex_t positioned;
+        assert_int_equal(regcomp(&positioned, "^[^ ]+:[0-9]+:[0-9]+: ", REG_EXTENDED | REG_NOSUB), 0);
+        log_set_max_level(LOG_LEVEL_ERR);
+        struct dirent **names = NULL;
+        int n = scandir("tests/data/network-config", &names, NULL, alphasort);
+        struct counts c = {};
+        size_t cases = 0;
+        assert_true(n > 0);
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *dir = NULL, *user = NULL;
+                struct base_seed b = { .mutate_net = true };
+                assert_true(asprintf(&dir, "tests/data/network-config/%s", names[i]->d_name) > 0);
+                if (names[i]->d_name[0] != '.' && access(dir, X_OK) == 0 && strchr(names[i]->d_name, '.') == NULL) {
+                        b.name = dir;
+                        read_seed_file(dir, "network-config", &b.net);
+                        read_seed_file("cloud-init/examples/kafka", "meta-data", &b.meta);
+                        read_seed_file("cloud-init/examples/kafka", "user-data", &user);
+                        /* "network:\n  address: ...\n" out */
+                        char *sec = strstr(user, "\nnetwork:\n");
+                        assert_non_null(sec);
+                        char *end = strstr(sec + 1, "\n  address:");
+                        assert_non_null(end);
+                        end = strchr(end + 1, '\n');
+                        memmove(sec + 1, end + 1, strlen(end + 1) + 1);
+                        b.user = TAKE_PTR(user);
+                        check_mutants_of(&b, per_seed, &positioned, &c);
+                        cases++;
+                }
+                base_seed_done(&b);
+                free(names[i]);
+        }
+        free(names);
+        print_message("# %zu mutants of %zu network-configs: %zu refused with a position, %zu applied by run --root\n",
+                      c.mutants, cases, c.refused, c.applied);
+        assert_true(cases >= 3);
+        assert_true(c.refused > c.mutants / 4);
+        assert_true(c.applied > 0);
+        regfree(&positioned);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(every_mutant_is_refused_with_a_position_or_applies),
+                cmocka_unit_test(every_network_config_mutant_is_refused_with_a_position_or_applies),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Static addressing from the seed, through systemd-networkd (part of the
- * image's systemd). Without network.address the node keeps DHCP. */
+/* The node's addressing, through systemd-networkd (part of the image's
+ * systemd), from one of the seed's two sources: user-data's network section
+ * (one link, static) or a network-config file (netconfig.h: any number of
+ * links, by name or MAC). Without either the node keeps the image's DHCP.
+ * The step owns the files named 10-nodeos* in NETWORK_DIR: what the seed no
+ * longer gives is removed, so a changed seed converges. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include "agent/steps/step.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/strv.h"
+#include "shared/netconfig.h"
 
-#define NETWORK_UNIT "/etc/systemd/network/10-nodeos.network"
+#define NETWORK_DIR "/etc/systemd/network"
+#define OWNED_PREFIX "10-nodeos"
+#define USER_DATA_UNIT OWNED_PREFIX ".network"
 
 #define NETWORKD_RELOAD_TIMEOUT_USEC (15ULL * 1000000ULL)
 
@@ -59,47 +69,158 @@ static int networkd_reload(char **why) {
         return r;
 }
 
-static int network_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
-        (void) s;
-        const struct net_config *n = &ctx->config->network;
-        _cleanup_free_ char *unit = network_unit(n);
-        bool changed;
-        if (!unit)
-                return -ENOMEM;
-        int r = write_file_atomic(ctx->root, NETWORK_UNIT, unit, strlen(unit), 0644, -1, -1, &changed);
+/* The files this seed gives: names (in NETWORK_DIR) and contents, as
+ * pairs in one strv. */
+static int network_files(const struct node_config *c, char ***ret) {
+        _cleanup_strv_free_ char **files = NULL;
+        const struct net_plan *plan = c->network_config;
+        if (!plan) {
+                char *unit = network_unit(&c->network);
+                if (!unit || strv_extend(&files, USER_DATA_UNIT) < 0 || strv_consume(&files, unit) < 0)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; plan && i < plan->n_links; i++) {
+                const struct net_link *l = &plan->links[i];
+                char *name = NULL, *link = NULL, *unit = netconfig_render_network(plan, l);
+                if (!unit || asprintf(&name, "%s.network", l->file_stem) < 0 || strv_consume(&files, name) < 0 ||
+                    strv_consume(&files, unit) < 0)
+                        return -ENOMEM;
+                if (netconfig_render_link(plan, l, &link) < 0)
+                        return -ENOMEM;
+                if (link && (asprintf(&name, "%s.link", l->file_stem) < 0 || strv_consume(&files, name) < 0 ||
+                             strv_consume(&files, link) < 0))
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
+static bool is_owned(const char *name) {
+        size_t l = strlen(name);
+        return strncmp(name, OWNED_PREFIX, strlen(OWNED_PREFIX)) == 0 &&
+               ((l > 8 && STREQ(name + l - 8, ".network")) || (l > 5 && STREQ(name + l - 5, ".link")));
+}
+
+/* Removes the files of ours that FILES does not name; *removed counts them. */
+static int remove_stale(int dirfd, char * const *files, unsigned *removed) {
+        int fd = dup(dirfd);
+        if (fd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return negative_errno();
+        }
+        rewinddir(d);
+        int r = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                bool wanted = false;
+                for (size_t i = 0; files[i] && files[i + 1] && !wanted; i += 2)
+                        wanted = STREQ(files[i], de->d_name);
+                if (wanted || !is_owned(de->d_name))
+                        continue;
+                if (unlinkat(dirfd, de->d_name, 0) < 0) {
+                        r = negative_errno();
+                        break;
+                }
+                log_info("network: removed " NETWORK_DIR "/%s, which the seed no longer gives", de->d_name);
+                (*removed)++;
+        }
+        closedir(d);
+        return r;
+}
+
+static int networkd_apply(struct step_result *res) {
+        _cleanup_sysmgr_ struct sysmgr *m = NULL;
+        char *networkd[] = { "systemd-networkd.service", NULL };
+        int r = step_sysmgr_open(res, &m);
         if (r < 0)
-                return step_fail(res, r, "cannot write " NETWORK_UNIT ": %s", chase_strerror(r));
-        if (ctx->live) {
-                _cleanup_sysmgr_ struct sysmgr *m = NULL;
-                char *networkd[] = { "systemd-networkd.service", NULL };
-                r = step_sysmgr_open(res, &m);
-                if (r < 0)
-                        return r;
-                /* the image enables networkd already; this is for an image
-                 * that does not, and costs one call */
-                r = sysmgr_enable(m, networkd);
-                if (r >= 0)
-                        r = sysmgr_run_job(m, SYSMGR_START, networkd[0], 60ULL * 1000000ULL);
+                return r;
+        /* the image enables networkd already; this is for an image that
+         * does not, and costs one call */
+        r = sysmgr_enable(m, networkd);
+        if (r >= 0)
+                r = sysmgr_run_job(m, SYSMGR_START, networkd[0], 60ULL * 1000000ULL);
+        if (r < 0)
+                return step_sysmgr_fail(res, m, r);
+        _cleanup_free_ char *why = NULL;
+        if (networkd_reload(&why) < 0) {
+                log_info("network: networkd cannot reload (%s); restarting it", why ? why : "out of memory");
+                r = sysmgr_run_job(m, SYSMGR_RESTART, networkd[0], 60ULL * 1000000ULL);
                 if (r < 0)
                         return step_sysmgr_fail(res, m, r);
-                _cleanup_free_ char *why = NULL;
-                if (changed && networkd_reload(&why) < 0) {
-                        log_info("network: networkd cannot reload (%s); restarting it", why ? why : "out of memory");
-                        r = sysmgr_run_job(m, SYSMGR_RESTART, networkd[0], 60ULL * 1000000ULL);
-                        if (r < 0)
-                                return step_sysmgr_fail(res, m, r);
-                }
         }
-        step_result_set(res, STEP_DONE, "%s on %s", n->address, n->interface ? n->interface : "en*/eth*");
+        return 0;
+}
+
+static char *links_summary(const struct net_plan *plan) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        fprintf(f, "%zu link%s from network-config version %d:", plan->n_links, plan->n_links == 1 ? "" : "s", plan->version);
+        for (size_t i = 0; i < plan->n_links; i++) {
+                const struct net_link *l = &plan->links[i];
+                fprintf(f, "%s %s", i ? ";" : "", l->set_name ? l->set_name : l->id);
+                STRV_FOREACH(a, l->addresses)
+                        fprintf(f, " %s", *a);
+                if (l->dhcp4 || l->dhcp6)
+                        fprintf(f, " dhcp%s", l->dhcp4 && l->dhcp6 ? "" : l->dhcp4 ? "4" : "6");
+        }
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+static int network_apply(const struct agent_ctx *ctx, const struct step *s, struct step_result *res) {
+        (void) s;
+        const struct node_config *c = ctx->config;
+        _cleanup_strv_free_ char **files = NULL;
+        _cleanup_close_ int dirfd = -EBADF;
+        bool changed = false;
+        unsigned removed = 0;
+        int r = network_files(c, &files);
+        if (r < 0)
+                return r;
+        r = mkdir_in_root(ctx->root, NETWORK_DIR, 0755, &dirfd);
+        if (r < 0)
+                return step_fail(res, r, "cannot create " NETWORK_DIR ": %s", chase_strerror(r));
+        for (size_t i = 0; files[i] && files[i + 1]; i += 2) {
+                bool ch = false;
+                r = write_file_at(dirfd, files[i], files[i + 1], strlen(files[i + 1]), 0644, -1, -1, &ch);
+                if (r < 0)
+                        return step_fail(res, r, "cannot write " NETWORK_DIR "/%s: %s", files[i], strerror(-r));
+                changed = changed || ch;
+        }
+        r = remove_stale(dirfd, files, &removed);
+        if (r < 0)
+                return step_fail(res, r, "cannot remove a stale file from " NETWORK_DIR ": %s", strerror(-r));
+        if (ctx->live && (changed || removed > 0)) {
+                r = networkd_apply(res);
+                if (r < 0)
+                        return r;
+        }
+        if (c->network_config) {
+                _cleanup_free_ char *summary = links_summary(c->network_config);
+                if (!summary)
+                        return -ENOMEM;
+                step_result_set(res, STEP_DONE, "%s", summary);
+        } else
+                step_result_set(res, STEP_DONE, "%s on %s", c->network.address, c->network.interface ? c->network.interface : "en*/eth*");
         return 0;
 }
 
 static int network_inputs(const struct agent_ctx *ctx, const struct step *s, FILE *f) {
         (void) s;
-        _cleanup_free_ char *text = network_unit(&ctx->config->network);
-        if (!text)
-                return -ENOMEM;
-        fputs(text, f);
+        _cleanup_strv_free_ char **files = NULL;
+        int r = network_files(ctx->config, &files);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(l, files)
+                fprintf(f, "%s\n", *l);
         return 0;
 }
 
