@@ -95,12 +95,16 @@ static void wait_for_block_devices(void) {
 }
 #endif
 
-static int try_cidata(const struct datasource_options *o, struct seed *ret) {
-        static const char * const labels[] = { "cidata", "CIDATA" };
+/* A filesystem labelled with one of LABELS (vfat or iso9660), mounted
+ * read-only while READ takes the seed out of it. KIND names it in messages
+ * and in the seed's source ("cidata:/dev/...", "config-2:/dev/..."). */
+static int try_labelled(const struct datasource_options *o, const char * const labels[2], const char *kind,
+                        int (*read)(const char *dir, const char *source, const char *shown, struct seed *ret),
+                        struct seed *ret) {
         const char *by_label = o->by_label_dir ? o->by_label_dir : "/dev/disk/by-label";
         if (!o->by_label_dir && STREQ(o->root, "/"))
                 wait_for_block_devices();
-        for (size_t i = 0; i < ELEMENTSOF(labels); i++) {
+        for (size_t i = 0; i < 2; i++) {
                 _cleanup_free_ char *dev = NULL, *src = NULL;
                 if (asprintf(&dev, "%s/%s", by_label, labels[i]) < 0)
                         return -ENOMEM;
@@ -117,21 +121,33 @@ static int try_cidata(const struct datasource_options *o, struct seed *ret) {
                 for (size_t f = 0; f < ELEMENTSOF(fstypes) && r < 0; f++)
                         r = mount(dev, mnt, fstypes[f], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? negative_errno() : 0;
                 if (r < 0) {
-                        log_error("cidata: cannot mount %s (vfat or iso9660): %s", dev, strerror(-r));
+                        log_error("%s: cannot mount %s (vfat or iso9660): %s", kind, dev, strerror(-r));
                         rmdir(mnt);
                         return r;
                 }
-                if (asprintf(&src, "cidata:%s", dev) < 0)
+                if (asprintf(&src, "%s:%s", kind, dev) < 0)
                         r = -ENOMEM;
                 else
-                        r = seed_read_files(mnt, src, dev, ret);
+                        r = read(mnt, src, dev, ret);
                 umount2(mnt, MNT_DETACH);
                 rmdir(mnt);
                 if (r == -ENOENT)
-                        log_error("cidata: %s has no meta-data", dev);
+                        log_error("%s: %s has no %s", kind, dev, STREQ(kind, "cidata") ? "meta-data" : "openstack/latest/meta_data.json");
                 return r == -ENOENT ? -EBADMSG : r;
         }
         return -ENOENT;
+}
+
+static int try_cidata(const struct datasource_options *o, struct seed *ret) {
+        static const char * const labels[2] = { "cidata", "CIDATA" };
+        return try_labelled(o, labels, "cidata", seed_read_files, ret);
+}
+
+/* OpenStack's config drive (nova, and Ironic for bare metal): label
+ * config-2, openstack/latest/ in it. */
+static int try_config_drive(const struct datasource_options *o, struct seed *ret) {
+        static const char * const labels[2] = { "config-2", "CONFIG-2" };
+        return try_labelled(o, labels, "config-2", seed_read_config_drive, ret);
 }
 
 /* The value of one ds=nocloud option: "s=" or "seedfrom=". */
@@ -246,6 +262,7 @@ int datasource_fetch(const struct datasource_options *o, struct seed *ret) {
         static const struct { const char *name; int (*fn)(const struct datasource_options *, struct seed *); } sources[] = {
                 { "seed directory " SEED_DIR, try_seed_dir },
                 { "cidata filesystem", try_cidata },
+                { "OpenStack config drive", try_config_drive },
                 { "ds=nocloud URL on the kernel command line", try_url },
                 { "ds=nocloud URL in the SMBIOS serial number", try_smbios },
         };
@@ -259,7 +276,7 @@ int datasource_fetch(const struct datasource_options *o, struct seed *ret) {
                         return r;
                 log_debug("seed: no %s", sources[i].name);
         }
-        log_error("no NoCloud seed found: tried %s, a filesystem labelled cidata/CIDATA, and ds=nocloud;s=<url> on the kernel command "
-                  "line and in the SMBIOS serial number (%s)", SEED_DIR, SMBIOS_SERIAL);
+        log_error("no seed found: tried %s, a filesystem labelled cidata/CIDATA, one labelled config-2 (OpenStack config drive), and "
+                  "ds=nocloud;s=<url> on the kernel command line and in the SMBIOS serial number (%s)", SEED_DIR, SMBIOS_SERIAL);
         return -ENOENT;
 }

@@ -116,7 +116,7 @@ static int fetch_and_validate(struct run *run) {
         bool cached = r == -ENOENT && !o->seed_dir && load_cached_seed(run) >= 0;
         if (r < 0 && !cached) {
                 report_step("fetch", "seed", "failed", now_ms() - t, strerror(-r));
-                return fail_run(run, r == -ENOENT ? "no NoCloud seed found (seed dir, cidata filesystem, ds=nocloud URL)"
+                return fail_run(run, r == -ENOENT ? "no seed found (seed dir, cidata or config-2 filesystem, ds=nocloud URL)"
                                                   : "the NoCloud seed could not be read");
         }
         if (cached) {

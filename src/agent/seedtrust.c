@@ -33,7 +33,7 @@ static bool is_kept_copy(const char *root, const struct seed *seed) {
         struct seed kept = {};
         if (seedcache_load(root, &kept) < 0)
                 return false;
-        bool same = kept.meta_len == seed->meta_len && kept.user_len == seed->user_len &&
+        bool same = kept.format == seed->format && kept.meta_len == seed->meta_len && kept.user_len == seed->user_len &&
                     memcmp(kept.meta_data, seed->meta_data, seed->meta_len) == 0 &&
                     memcmp(kept.user_data, seed->user_data, seed->user_len) == 0 &&
                     !kept.network_config == !seed->network_config &&

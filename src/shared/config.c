@@ -602,6 +602,75 @@ static int parse_meta(struct parser *p, const struct ynode *m) {
         return ok;
 }
 
+/* An OpenStack config drive's meta_data.json (nova's metadata service
+ * format, as Ironic writes it too). What the agent uses: uuid (the
+ * instance-id), hostname, public_keys and keys. What describes the platform
+ * and configures nothing is accepted and not used; what would configure the
+ * node in a way the agent does not (injected files, an admin password) is
+ * refused, as is any key not listed. */
+static int parse_meta_openstack(struct parser *p, const struct ynode *m) {
+        static const char * const keys[] = { "uuid", "hostname", "name", "public_keys", "keys", "files", "admin_pass",
+                                             "availability_zone", "launch_index", "project_id", "random_seed", "devices",
+                                             "dedicated_cpus", "meta", NULL };
+        const struct ynode *v;
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, "meta_data.json") < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, "meta_data.json");
+        if (!(v = ynode_get(m, "uuid"))) {
+                diag_add(p->s.diag, p->s.file, m->line, m->col, "meta_data.json: missing required key 'uuid'");
+                ok = parse_merge(ok, -EINVAL);
+        } else
+                ok = parse_merge(ok, schema_read_string(&p->s, v, "uuid", &p->c->instance_id));
+        if ((v = ynode_get(m, "hostname")) && schema_read_string(&p->s, v, "hostname", &p->c->hostname) >= 0 &&
+            !hostname_is_valid(p->c->hostname)) {
+                err(p, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                ok = parse_merge(ok, -EINVAL);
+        }
+        if ((v = ynode_get(m, "public_keys"))) {
+                if (schema_check_kind(&p->s, v, YNODE_MAPPING, "public_keys") < 0)
+                        ok = parse_merge(ok, -EINVAL);
+                else
+                        for (size_t i = 0; i < v->n; i++) {
+                                char path[128];
+                                snprintf(path, sizeof(path), "public_keys.%.100s", v->keys[i]->value);
+                                ok = parse_merge(ok, add_public_key(p, v->items[i], path));
+                        }
+        }
+        /* keys: [{name, type, data}], the same keys again in nova's newer form */
+        if ((v = ynode_get(m, "keys"))) {
+                if (schema_check_kind(&p->s, v, YNODE_SEQUENCE, "keys") < 0)
+                        ok = parse_merge(ok, -EINVAL);
+                for (size_t i = 0; v->kind == YNODE_SEQUENCE && i < v->n; i++) {
+                        static const char * const kkeys[] = { "name", "type", "data", NULL };
+                        const struct ynode *k = v->items[i], *data;
+                        char path[64];
+                        snprintf(path, sizeof(path), "keys[%zu]", i);
+                        if (schema_check_kind(&p->s, k, YNODE_MAPPING, path) < 0 || schema_check_keys(&p->s, k, kkeys, path) < 0) {
+                                ok = parse_merge(ok, -EINVAL);
+                                continue;
+                        }
+                        if (!(data = ynode_get(k, "data"))) {
+                                schema_missing(&p->s, k, path, "data");
+                                ok = parse_merge(ok, -EINVAL);
+                                continue;
+                        }
+                        snprintf(path, sizeof(path), "keys[%zu].data", i);
+                        ok = parse_merge(ok, add_public_key(p, data, path));
+                }
+        }
+        if ((v = ynode_get(m, "files")) && !(v->kind == YNODE_SEQUENCE && v->n == 0)) {
+                err(p, v, "files: the agent writes no injected files: put what the node needs in user_data");
+                ok = parse_merge(ok, -EINVAL);
+        }
+        if ((v = ynode_get(m, "admin_pass"))) {
+                err(p, v, "admin_pass: the agent sets no passwords: give public_keys (root logs in with a key only)");
+                ok = parse_merge(ok, -EINVAL);
+        }
+        if ((v = ynode_get(m, "meta")) && schema_check_kind(&p->s, v, YNODE_MAPPING, "meta") < 0)
+                ok = parse_merge(ok, -EINVAL);
+        return ok;
+}
+
 static int parse_user(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "schema_version", "role", "hostname", "topology", "network", "cluster", "lb",
                                              "dojot", "ssh_authorized_keys", NULL };
@@ -773,9 +842,28 @@ static int fill_defaults(struct node_config *c) {
         return 0;
 }
 
+typedef int (*meta_parser)(struct parser *p, const struct ynode *m);
+
+static int parse_documents(const char *meta_data, size_t meta_len, const char *meta_file, meta_parser read_meta,
+                           const char *user_data, size_t user_len, const char *user_file,
+                           char * const *known_roles, struct node_config **ret, struct diag *d);
+
 int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
                  const char *user_data, size_t user_len, const char *user_file,
                  char * const *known_roles, struct node_config **ret, struct diag *d) {
+        return parse_documents(meta_data, meta_len, meta_file, parse_meta, user_data, user_len, user_file, known_roles, ret, d);
+}
+
+int config_parse_config_drive(const char *meta_data, size_t meta_len, const char *meta_file,
+                              const char *user_data, size_t user_len, const char *user_file,
+                              char * const *known_roles, struct node_config **ret, struct diag *d) {
+        return parse_documents(meta_data, meta_len, meta_file, parse_meta_openstack, user_data, user_len, user_file, known_roles,
+                               ret, d);
+}
+
+static int parse_documents(const char *meta_data, size_t meta_len, const char *meta_file, meta_parser read_meta,
+                           const char *user_data, size_t user_len, const char *user_file,
+                           char * const *known_roles, struct node_config **ret, struct diag *d) {
         _cleanup_config_ struct node_config *c = calloc(1, sizeof(*c));
         size_t before = diag_count(d);
         if (!c || !(c->meta_data_file = strdup(meta_file)) || !(c->user_data_file = strdup(user_file)) ||
@@ -789,7 +877,7 @@ int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
         /* bad input is in d and the parse goes on to report all of it; any
          * other error (out of memory) ends it */
         if (r >= 0)
-                r = parse_meta(&p, meta);
+                r = read_meta(&p, meta);
         if (r < 0 && r != -EINVAL)
                 return r;
 

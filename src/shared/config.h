@@ -137,6 +137,12 @@ struct node_config {
 int config_parse(const char *meta_data, size_t meta_len, const char *meta_file,
                  const char *user_data, size_t user_len, const char *user_file,
                  char * const *known_roles, struct node_config **ret, struct diag *d);
+/* The same for an OpenStack config drive: META_DATA is its
+ * meta_data.json (uuid, hostname, public_keys, ...; cloud-init/README.md,
+ * config drive), USER_DATA its user_data, the same #cloud-config. */
+int config_parse_config_drive(const char *meta_data, size_t meta_len, const char *meta_file,
+                              const char *user_data, size_t user_len, const char *user_file,
+                              char * const *known_roles, struct node_config **ret, struct diag *d);
 
 struct ynode;
 /* The checks of a seed's dojot.vars, on an inventory's own variables file

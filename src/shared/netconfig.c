@@ -784,7 +784,292 @@ static int parse_v1(struct nparser *p, const struct ynode *top) {
         return ok;
 }
 
+/* --- OpenStack network_data.json -------------------------------------------- */
+
+/* Link types that are one interface of the machine, as cloud-init's
+ * convert_net_json() treats them; bonds and VLANs are refused. */
+static const char * const os_physical_types[] = { "bridge", "dvs", "ethernet", "hw_veb", "hyperv", "ovs", "phy", "tap",
+                                                   "vhostuser", "vif", NULL };
+
+static bool strv_has(const char * const *l, const char *s) {
+        for (; *l; l++)
+                if (STREQ(*l, s))
+                        return true;
+        return false;
+}
+
+static int os_link(struct nparser *p, const struct ynode *m, const char *path) {
+        static const char * const keys[] = { "id", "type", "ethernet_mac_address", "mtu", "vif_id", "name", NULL };
+        const struct ynode *v;
+        char sub[160];
+        _cleanup_free_ char *type = NULL;
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, path) < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, path);
+        struct net_link *l = link_new(p, m);
+        if (!l)
+                return -ENOMEM;
+        const char *need[] = { "id", "type", "ethernet_mac_address" };
+        for (size_t k = 0; k < ELEMENTSOF(need); k++)
+                if (!ynode_get(m, need[k])) {
+                        schema_missing(&p->s, m, path, need[k]);
+                        ok = -EINVAL;
+                }
+        if (ok < 0)
+                return ok;
+        ok = schema_read_string(&p->s, ynode_get(m, "id"), pathf(sub, sizeof(sub), "%s.id", path), &l->id);
+        v = ynode_get(m, "type");
+        if (schema_read_string(&p->s, v, pathf(sub, sizeof(sub), "%s.type", path), &type) < 0)
+                ok = -EINVAL;
+        else if (!strv_has(os_physical_types, type)) {
+                err(p, v, "%s: '%s' is not supported: the agent configures one interface per link (%s...)", sub, type, "phy, ovs, tap, vif");
+                ok = -EINVAL;
+        }
+        ok = parse_merge(ok, read_mac(p, ynode_get(m, "ethernet_mac_address"), pathf(sub, sizeof(sub), "%s.ethernet_mac_address", path),
+                                      &l->match_mac));
+        if ((v = ynode_get(m, "mtu")) && !ynode_is_null(v))
+                ok = parse_merge(ok, read_mtu(p, v, pathf(sub, sizeof(sub), "%s.mtu", path), &l->mtu));
+        if (ok < 0)
+                return ok;
+        return link_set_stem(p, l, m);
+}
+
+static struct net_link *os_find_link(struct nparser *p, const char *id) {
+        for (size_t i = 0; i < p->plan->n_links; i++)
+                if (p->plan->links[i].id && STREQ(p->plan->links[i].id, id))
+                        return &p->plan->links[i];
+        return NULL;
+}
+
+/* services: [{type: dns, address}] -> *dns */
+static int os_services(struct nparser *p, const struct ynode *n, const char *path, char ***dns) {
+        static const char * const keys[] = { "type", "address", NULL };
+        if (schema_check_kind(&p->s, n, YNODE_SEQUENCE, path) < 0)
+                return -EINVAL;
+        int ok = 0;
+        for (size_t i = 0; i < n->n; i++) {
+                const struct ynode *m = n->items[i], *t, *a;
+                char sub[160], sub2[192];
+                _cleanup_free_ char *type = NULL, *addr = NULL;
+                pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+                if (schema_check_kind(&p->s, m, YNODE_MAPPING, sub) < 0 || schema_check_keys(&p->s, m, keys, sub) < 0 ||
+                    !(t = ynode_get(m, "type")) || !(a = ynode_get(m, "address"))) {
+                        if (m->kind == YNODE_MAPPING && (!ynode_get(m, "type") || !ynode_get(m, "address")))
+                                schema_missing(&p->s, m, sub, ynode_get(m, "type") ? "address" : "type");
+                        ok = -EINVAL;
+                        continue;
+                }
+                if (schema_read_string(&p->s, t, pathf(sub2, sizeof(sub2), "%s.type", sub), &type) < 0) {
+                        ok = -EINVAL;
+                        continue;
+                }
+                if (!STREQ(type, "dns")) {
+                        err(p, t, "%s: '%s' is not supported (dns)", sub2, type);
+                        ok = -EINVAL;
+                        continue;
+                }
+                if (read_ip(p, a, pathf(sub2, sizeof(sub2), "%s.address", sub), &addr) < 0) {
+                        ok = -EINVAL;
+                        continue;
+                }
+                if (!strv_contains(*dns, addr) && strv_extend(dns, addr) < 0)
+                        return -ENOMEM;
+        }
+        return ok;
+}
+
+/* "255.255.255.0" or an IPv6 mask or a prefix number -> prefix; -1: not one */
+static int os_prefix(const char *mask) {
+        struct in6_addr a6;
+        if (!strchr(mask, '.') && !strchr(mask, ':')) {
+                char *end = NULL;
+                long v = strtol(mask, &end, 10);
+                return *mask && !*end && v >= 0 && v <= 128 ? (int) v : -1;
+        }
+        if (!strchr(mask, ':'))
+                return netmask_prefix(mask);
+        if (inet_pton(AF_INET6, mask, &a6) != 1)
+                return -1;
+        int prefix = 0;
+        while (prefix < 128 && (a6.s6_addr[prefix / 8] & (0x80 >> (prefix % 8))))
+                prefix++;
+        for (int i = prefix; i < 128; i++)
+                if (a6.s6_addr[i / 8] & (0x80 >> (i % 8)))
+                        return -1;
+        return prefix;
+}
+
+static int os_routes(struct nparser *p, const struct ynode *n, const char *path, struct net_link *l) {
+        static const char * const keys[] = { "network", "netmask", "gateway", NULL };
+        if (schema_check_kind(&p->s, n, YNODE_SEQUENCE, path) < 0)
+                return -EINVAL;
+        int ok = 0;
+        for (size_t i = 0; i < n->n; i++) {
+                const struct ynode *m = n->items[i];
+                char sub[160], sub2[192];
+                _cleanup_free_ char *net = NULL, *mask = NULL, *gw = NULL, *to = NULL;
+                pathf(sub, sizeof(sub), "%s[%zu]", path, i);
+                if (schema_check_kind(&p->s, m, YNODE_MAPPING, sub) < 0 || schema_check_keys(&p->s, m, keys, sub) < 0) {
+                        ok = -EINVAL;
+                        continue;
+                }
+                int r = 0;
+                for (size_t k = 0; k < 3; k++)
+                        if (!ynode_get(m, keys[k])) {
+                                schema_missing(&p->s, m, sub, keys[k]);
+                                r = -EINVAL;
+                        }
+                if (r < 0) {
+                        ok = r;
+                        continue;
+                }
+                r = read_ip(p, ynode_get(m, "network"), pathf(sub2, sizeof(sub2), "%s.network", sub), &net);
+                r = parse_merge(r, read_ip(p, ynode_get(m, "gateway"), pathf(sub2, sizeof(sub2), "%s.gateway", sub), &gw));
+                if (schema_read_string(&p->s, ynode_get(m, "netmask"), pathf(sub2, sizeof(sub2), "%s.netmask", sub), &mask) < 0)
+                        r = -EINVAL;
+                int prefix = mask ? os_prefix(mask) : -1;
+                if (mask && prefix < 0) {
+                        err(p, ynode_get(m, "netmask"), "%s: '%s' is not a netmask", sub2, mask);
+                        r = -EINVAL;
+                }
+                if (r < 0) {
+                        ok = r;
+                        continue;
+                }
+                if (asprintf(&to, "%s/%d", net, prefix) < 0)
+                        return -ENOMEM;
+                const char *why = prefix == 0 ? NULL : cidr_problem(to, true);
+                if (why) {
+                        err(p, m, "%s: %s is not a valid network (%s)", sub, to, why);
+                        ok = -EINVAL;
+                        continue;
+                }
+                r = link_add_route(l, prefix == 0 ? NULL : to, gw, -1);
+                if (r < 0)
+                        return r;
+        }
+        return ok;
+}
+
+static int os_network(struct nparser *p, const struct ynode *m, const char *path) {
+        static const char * const keys[] = { "id", "type", "link", "ip_address", "netmask", "routes", "network_id", "services",
+                                             NULL };
+        const struct ynode *v;
+        char sub[160];
+        _cleanup_free_ char *type = NULL, *link_id = NULL;
+        if (schema_check_kind(&p->s, m, YNODE_MAPPING, path) < 0)
+                return -EINVAL;
+        int ok = schema_check_keys(&p->s, m, keys, path);
+        if (!ynode_get(m, "type") || !ynode_get(m, "link")) {
+                schema_missing(&p->s, m, path, ynode_get(m, "type") ? "link" : "type");
+                return -EINVAL;
+        }
+        if (schema_read_string(&p->s, ynode_get(m, "type"), pathf(sub, sizeof(sub), "%s.type", path), &type) < 0 ||
+            schema_read_string(&p->s, ynode_get(m, "link"), pathf(sub, sizeof(sub), "%s.link", path), &link_id) < 0)
+                return -EINVAL;
+        struct net_link *l = os_find_link(p, link_id);
+        if (!l) {
+                err(p, ynode_get(m, "link"), "%s.link: no link '%s' in links", path, link_id);
+                return -EINVAL;
+        }
+        bool is_static = STREQ(type, "ipv4") || STREQ(type, "ipv6");
+        if (STREQ(type, "ipv4_dhcp"))
+                l->dhcp4 = true;
+        else if (STREQ(type, "ipv6_dhcp"))
+                l->dhcp6 = true;
+        else if (!is_static) {
+                err(p, ynode_get(m, "type"), "%s.type: '%s' is not supported (ipv4, ipv6, ipv4_dhcp, ipv6_dhcp)", path, type);
+                return -EINVAL;
+        }
+        if (is_static) {
+                _cleanup_free_ char *addr = NULL, *mask = NULL, *cidr = NULL;
+                if (!(v = ynode_get(m, "ip_address"))) {
+                        schema_missing(&p->s, m, path, "ip_address");
+                        return -EINVAL;
+                }
+                if (schema_read_string(&p->s, v, pathf(sub, sizeof(sub), "%s.ip_address", path), &addr) < 0)
+                        return -EINVAL;
+                const struct ynode *nm = ynode_get(m, "netmask");
+                if (!strchr(addr, '/')) {
+                        int prefix = -1;
+                        if (nm && schema_read_string(&p->s, nm, pathf(sub, sizeof(sub), "%s.netmask", path), &mask) >= 0 &&
+                            (prefix = os_prefix(mask)) < 0)
+                                err(p, nm, "%s: '%s' is not a netmask", sub, mask);
+                        if (!nm)
+                                schema_missing(&p->s, m, path, "netmask");
+                        if (prefix < 0)
+                                return -EINVAL;
+                        if (asprintf(&cidr, "%s/%d", addr, prefix) < 0)
+                                return -ENOMEM;
+                } else
+                        cidr = TAKE_PTR(addr);
+                const char *why = cidr_problem(cidr, false);
+                if (why) {
+                        err(p, v, "%s.ip_address: '%s' is not a valid address (%s)", path, cidr, why);
+                        return -EINVAL;
+                }
+                if (strv_extend(&l->addresses, cidr) < 0)
+                        return -ENOMEM;
+        }
+        if ((v = ynode_get(m, "routes")))
+                ok = parse_merge(ok, os_routes(p, v, pathf(sub, sizeof(sub), "%s.routes", path), l));
+        if ((v = ynode_get(m, "services")))
+                ok = parse_merge(ok, os_services(p, v, pathf(sub, sizeof(sub), "%s.services", path), &l->dns));
+        return ok;
+}
+
+static int parse_openstack(struct nparser *p, const struct ynode *top) {
+        static const char * const keys[] = { "links", "networks", "services", NULL };
+        const struct ynode *v;
+        _cleanup_strv_free_ char **dns = NULL;
+        int ok = schema_check_keys(&p->s, top, keys, "network_data.json");
+        const char *lists[] = { "links", "networks" };
+        for (size_t k = 0; k < 2; k++) {
+                if (!(v = ynode_get(top, lists[k])))
+                        continue;
+                if (schema_check_kind(&p->s, v, YNODE_SEQUENCE, lists[k]) < 0) {
+                        ok = -EINVAL;
+                        continue;
+                }
+                for (size_t i = 0; i < v->n; i++) {
+                        char path[64];
+                        pathf(path, sizeof(path), "%s[%zu]", lists[k], i);
+                        int r = k == 0 ? os_link(p, v->items[i], path) : os_network(p, v->items[i], path);
+                        if (r == -ENOMEM)
+                                return r;
+                        ok = parse_merge(ok, r);
+                }
+        }
+        if ((v = ynode_get(top, "services")))
+                ok = parse_merge(ok, os_services(p, v, "services", &dns));
+        for (size_t i = 0; ok >= 0 && i < p->plan->n_links; i++)
+                STRV_FOREACH(d, dns)
+                        if (!strv_contains(p->plan->links[i].dns, *d) && strv_extend(&p->plan->links[i].dns, *d) < 0)
+                                return -ENOMEM;
+        return ok;
+}
+
 /* --- entry points ----------------------------------------------------------- */
+
+int netconfig_parse_openstack(const char *text, size_t len, const char *file, struct net_plan **ret, struct diag *d) {
+        _cleanup_ynode_ struct ynode *root = NULL;
+        _cleanup_net_plan_ struct net_plan *plan = calloc(1, sizeof(*plan));
+        if (!plan || !(plan->file = strdup(file)))
+                return -ENOMEM;
+        /* JSON is YAML (flow style): one reader, with line and column */
+        struct nparser p = { .s = { .file = file, .diag = d }, .plan = plan };
+        plan->version = 0;
+        int r = ynode_parse(text, len, file, &root, d);
+        if (r < 0)
+                return r;
+        if (schema_check_kind(&p.s, root, YNODE_MAPPING, "network_data.json") < 0)
+                return -EINVAL;
+        r = parse_openstack(&p, root);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(plan);
+        return 0;
+}
 
 int netconfig_parse(const char *text, size_t len, const char *file, struct net_plan **ret, struct diag *d) {
         _cleanup_ynode_ struct ynode *root = NULL;
@@ -847,6 +1132,12 @@ void net_plan_free(struct net_plan *p) {
         free(p);
 }
 
+const char *netconfig_source(const struct net_plan *p) {
+        return p->version == 1 ? "the seed's network-config (version 1)"
+               : p->version == 2 ? "the seed's network-config (version 2)"
+                                 : "the config drive's network_data.json";
+}
+
 static const char *dhcp_value(const struct net_link *l) {
         return l->dhcp4 && l->dhcp6 ? "yes" : l->dhcp4 ? "ipv4" : "ipv6";
 }
@@ -857,7 +1148,7 @@ char *netconfig_render_network(const struct net_plan *p, const struct net_link *
         FILE *f = open_memstream(&text, &len);
         if (!f)
                 return NULL;
-        fprintf(f, "# Written by node-agent from the seed's network-config (version %d, %s).\n[Match]\n", p->version, l->id);
+        fprintf(f, "# Written by node-agent from %s, %s.\n[Match]\n", netconfig_source(p), l->id);
         if (l->match_mac)
                 fprintf(f, "MACAddress=%s\n", l->match_mac);
         /* the name before the rename (the boot that writes this file) and
@@ -905,10 +1196,10 @@ int netconfig_render_link(const struct net_plan *p, const struct net_link *l, ch
         if (!l->set_name)
                 return 0;
         char *text = NULL;
-        int r = l->match_mac ? asprintf(&text, "# Written by node-agent from the seed's network-config (version %d, %s).\n[Match]\nMACAddress=%s\n\n[Link]\nName=%s\n",
-                                        p->version, l->id, l->match_mac, l->set_name)
-                             : asprintf(&text, "# Written by node-agent from the seed's network-config (version %d, %s).\n[Match]\nOriginalName=%s\n\n[Link]\nName=%s\n",
-                                        p->version, l->id, l->match_name, l->set_name);
+        int r = l->match_mac ? asprintf(&text, "# Written by node-agent from %s, %s.\n[Match]\nMACAddress=%s\n\n[Link]\nName=%s\n",
+                                        netconfig_source(p), l->id, l->match_mac, l->set_name)
+                             : asprintf(&text, "# Written by node-agent from %s, %s.\n[Match]\nOriginalName=%s\n\n[Link]\nName=%s\n",
+                                        netconfig_source(p), l->id, l->match_name, l->set_name);
         if (r < 0)
                 return -ENOMEM;
         *ret = text;

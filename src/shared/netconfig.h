@@ -37,7 +37,7 @@ struct net_link {
 
 struct net_plan {
         char *file;             /* the name used in messages */
-        int version;            /* 1 or 2 */
+        int version;            /* 1 or 2; 0: OpenStack network_data.json */
         size_t n_links;
         struct net_link *links;
 };
@@ -46,10 +46,16 @@ struct net_plan {
  * problem is added to d as "file:line:col: network-config: ..."; 0, -EINVAL
  * (d has them) or -ENOMEM. */
 int netconfig_parse(const char *text, size_t len, const char *file, struct net_plan **ret, struct diag *d);
+/* The same from an OpenStack config drive's network_data.json (links by
+ * MAC, networks ipv4/ipv6 static or DHCP, routes, dns services). */
+int netconfig_parse_openstack(const char *text, size_t len, const char *file, struct net_plan **ret, struct diag *d);
 void net_plan_free(struct net_plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct net_plan *, net_plan_free)
 #define _cleanup_net_plan_ _cleanup_(net_plan_freep)
 
+/* "the seed's network-config (version 2)", "the config drive's
+ * network_data.json": where the plan came from, for messages. */
+const char *netconfig_source(const struct net_plan *p);
 /* The link's .network file (new string, NULL on ENOMEM). */
 char *netconfig_render_network(const struct net_plan *p, const struct net_link *l);
 /* The link's .link file when it renames the interface; *ret NULL when it

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "basic/diag.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
@@ -100,10 +101,65 @@ int seed_read_files(const char *dir, const char *source, const char *shown, stru
         return 0;
 }
 
-int seed_read_dir(const char *dir, struct seed *ret) {
-        _cleanup_free_ char *src = NULL;
-        if (asprintf(&src, "seed-dir:%s", dir) < 0)
+/* Whether a vendor_data*.json says something: "{}" (what OpenStack writes
+ * when there is none) and blanks do not. */
+static bool json_says_something(const char *text) {
+        size_t n = 0;
+        for (const char *p = text; *p; p++)
+                if (!strchr(" \t\r\n{}", *p))
+                        n++;
+        return n > 0;
+}
+
+int seed_read_config_drive(const char *dir, const char *source, const char *shown, struct seed *ret) {
+        _cleanup_free_ char *top = NULL, *shown_top = NULL, *m = NULL, *u = NULL;
+        struct seed s = { .format = SEED_CONFIG_DRIVE };
+        if (asprintf(&top, "%s/openstack/latest", dir) < 0 || asprintf(&shown_top, "%s/openstack/latest", shown) < 0 ||
+            asprintf(&m, "%s/meta_data.json", top) < 0 || asprintf(&u, "%s/user_data", top) < 0)
                 return -ENOMEM;
+        int r = read_full_file(m, &s.meta_data, &s.meta_len);
+        if (r < 0)
+                return r;
+        r = read_full_file(u, &s.user_data, &s.user_len);
+        if (r < 0) {
+                log_error("%s has meta_data.json but no readable user_data: %s", shown_top, strerror(-r));
+                seed_done(&s);
+                return r == -ENOENT ? -EBADMSG : r;
+        }
+        if (!(s.source = strdup(source)) || asprintf(&s.meta_name, "%s/meta_data.json", shown_top) < 0 ||
+            asprintf(&s.user_name, "%s/user_data", shown_top) < 0)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = read_optional(top, shown_top, "network_data.json", &s.network_name, &s.network_config_says_something,
+                                  &s.network_config, &s.network_len);
+        if (r >= 0 && s.network_config && !json_says_something(s.network_config))
+                s.network_config_says_something = false;
+        for (size_t i = 0; r >= 0 && i < 2 && !s.vendor_data_says_something; i++) {
+                _cleanup_free_ char *name = NULL, *text = NULL;
+                size_t len = 0;
+                bool says = false;
+                r = read_optional(top, shown_top, i == 0 ? "vendor_data.json" : "vendor_data2.json", &name, &says, &text, &len);
+                if (r >= 0 && name && json_says_something(text)) {
+                        free(s.vendor_name);
+                        s.vendor_name = TAKE_PTR(name);
+                        s.vendor_data_says_something = true;
+                }
+        }
+        if (r < 0) {
+                seed_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+int seed_read_dir(const char *dir, struct seed *ret) {
+        _cleanup_free_ char *src = NULL, *meta = NULL, *os_meta = NULL;
+        if (asprintf(&src, "seed-dir:%s", dir) < 0 || asprintf(&meta, "%s/meta-data", dir) < 0 ||
+            asprintf(&os_meta, "%s/openstack/latest/meta_data.json", dir) < 0)
+                return -ENOMEM;
+        if (access(meta, F_OK) < 0 && access(os_meta, F_OK) == 0)
+                return seed_read_config_drive(dir, src, dir, ret);
         int r = seed_read_files(dir, src, dir, ret);
         if (r == -ENOENT)
                 log_error("%s: no meta-data file", dir);
@@ -161,12 +217,15 @@ static int load_network_config(const struct seed *seed, struct node_config *cfg,
                          ": a signed seed gives the node's address in user-data's network section (cloud-init/README.md, network)");
                 return -EINVAL;
         }
+        bool drive = seed->format == SEED_CONFIG_DRIVE;
         if (cfg->network.present) {
-                diag_add(d, seed->network_name, 1, 1, "network-config and user-data's network section (%s:%zu:%zu) both configure "
-                         "the network: keep one", cfg->network.pos.file, cfg->network.pos.line, cfg->network.pos.col);
+                diag_add(d, seed->network_name, 1, 1, "%s and user-data's network section (%s:%zu:%zu) both configure "
+                         "the network: keep one", drive ? "network_data.json" : "network-config", cfg->network.pos.file,
+                         cfg->network.pos.line, cfg->network.pos.col);
                 return -EINVAL;
         }
-        return netconfig_parse(seed->network_config, seed->network_len, seed->network_name, &cfg->network_config, d);
+        return (drive ? netconfig_parse_openstack : netconfig_parse)(seed->network_config, seed->network_len, seed->network_name,
+                                                                       &cfg->network_config, d);
 }
 
 int seed_load_config(const char *roles_dir, const struct seed *seed,
@@ -179,8 +238,8 @@ int seed_load_config(const char *roles_dir, const struct seed *seed,
         _cleanup_strv_free_ char **names = role_catalog_names(cat);
         if (!names)
                 return -ENOMEM;
-        r = config_parse(seed->meta_data, seed->meta_len, seed->meta_name,
-                         seed->user_data, seed->user_len, seed->user_name, names, &cfg, d);
+        r = (seed->format == SEED_CONFIG_DRIVE ? config_parse_config_drive : config_parse)(
+                seed->meta_data, seed->meta_len, seed->meta_name, seed->user_data, seed->user_len, seed->user_name, names, &cfg, d);
         if (r < 0)
                 return r;
         r = role_check_config(cat, cfg, d);

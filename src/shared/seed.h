@@ -9,8 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* How the seed's files are written: cloud-init's NoCloud (meta-data,
+ * user-data, network-config) or OpenStack's config drive (label config-2:
+ * openstack/latest/meta_data.json, user_data, network_data.json). */
+enum seed_format { SEED_NOCLOUD, SEED_CONFIG_DRIVE };
+
 struct seed {
-        char *source;           /* "seed-dir:/var/lib/...", "cidata:/dev/vdb", "url:http://..." */
+        enum seed_format format;
+        char *source;           /* "seed-dir:/var/lib/...", "cidata:/dev/vdb", "url:http://...", "config-2:/dev/vdb" */
         char *meta_data;        /* contents, NUL-terminated */
         size_t meta_len;
         char *user_data;
@@ -37,8 +43,15 @@ bool seed_file_says_something(const char *text);
  * no seed here); a missing user-data is -EBADMSG, logged. SOURCE is kept
  * as s->source, SHOWN prefixes the file names in messages. */
 int seed_read_files(const char *dir, const char *source, const char *shown, struct seed *ret);
+/* Reads a config drive's tree at DIR: openstack/latest/meta_data.json is
+ * required (-ENOENT: no config drive here), its user_data too (-EBADMSG,
+ * logged); network_data.json is the network-config; vendor_data.json and
+ * vendor_data2.json are vendor-data. */
+int seed_read_config_drive(const char *dir, const char *source, const char *shown, struct seed *ret);
 /* A seed from a local directory (validate/plan SEED_DIR, the fleet tool's
- * output): source "seed-dir:DIR". */
+ * output), NoCloud or, when DIR has no meta-data but an
+ * openstack/latest/meta_data.json, a config drive's tree: source
+ * "seed-dir:DIR". */
 int seed_read_dir(const char *dir, struct seed *ret);
 
 struct role_catalog;

@@ -102,10 +102,12 @@ static void find_seed_dirs(const char *dir, char ***ret) {
         int n = scandir(dir, &names, not_hidden, alphasort);
         assert_true(n >= 0);
         for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *sub = NULL, *meta = NULL;
+                _cleanup_free_ char *sub = NULL, *meta = NULL, *drive = NULL;
                 assert_true(asprintf(&sub, "%s/%s", dir, names[i]->d_name) >= 0);
                 assert_true(asprintf(&meta, "%s/meta-data", sub) >= 0);
-                if (access(meta, F_OK) == 0)
+                /* a NoCloud seed, or a config drive's tree */
+                assert_true(asprintf(&drive, "%s/openstack/latest/meta_data.json", sub) >= 0);
+                if (access(meta, F_OK) == 0 || access(drive, F_OK) == 0)
                         assert_int_equal(strv_extend(ret, sub), 0);
                 else if (is_dir(sub))
                         find_seed_dirs(sub, ret);

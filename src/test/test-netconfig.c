@@ -206,6 +206,45 @@ static void unsupported_devices_say_what_the_agent_configures(void **state) {
         diag_done(&d);
 }
 
+/* An OpenStack config drive's network_data.json (JSON, read by the same
+ * YAML reader, so errors have lines and columns too). */
+static void openstack_network_data_by_mac_with_ipv6_mask(void **state) {
+        (void) state;
+        const char *text =
+                "{\"links\": [{\"id\": \"tap0\", \"type\": \"phy\", \"ethernet_mac_address\": \"FA:16:3E:00:00:01\", \"mtu\": null},\n"
+                "            {\"id\": \"tap1\", \"type\": \"vif\", \"ethernet_mac_address\": \"fa:16:3e:00:00:02\"}],\n"
+                " \"networks\": [{\"id\": \"n0\", \"type\": \"ipv6\", \"link\": \"tap0\", \"ip_address\": \"fd00::5\",\n"
+                "                \"netmask\": \"ffff:ffff:ffff:ffff::\",\n"
+                "                \"routes\": [{\"network\": \"::\", \"netmask\": \"::\", \"gateway\": \"fd00::1\"}]},\n"
+                "              {\"id\": \"n1\", \"type\": \"ipv4_dhcp\", \"link\": \"tap1\"}],\n"
+                " \"services\": [{\"type\": \"dns\", \"address\": \"fd00::53\"}]}\n";
+        struct diag d = {};
+        struct net_plan *p = NULL;
+        assert_int_equal(netconfig_parse_openstack(text, strlen(text), "network_data.json", &p, &d), 0);
+        assert_int_equal(p->n_links, 2);
+        _cleanup_free_ char *a = netconfig_render_network(p, &p->links[0]);
+        _cleanup_free_ char *b = netconfig_render_network(p, &p->links[1]);
+        assert_has(a, "MACAddress=fa:16:3e:00:00:01\n");
+        assert_has(a, "Address=fd00::5/64\n");
+        assert_has(a, "[Route]\nGateway=fd00::1\n");
+        assert_has(a, "DNS=fd00::53\n");
+        assert_has(b, "DHCP=ipv4\n");
+        assert_has(b, "DNS=fd00::53\n");
+        net_plan_free(p);
+        diag_done(&d);
+
+        const char *bad = "{\"links\": [], \"networks\": [{\"type\": \"ipv6_slaac\", \"link\": \"x\"},\n"
+                          "  {\"type\": \"ipv4\", \"link\": \"nope\"}]}\n";
+        p = NULL;
+        assert_int_equal(netconfig_parse_openstack(bad, strlen(bad), "nd", &p, &d), -EINVAL);
+        assert_null(p);
+        STRV_FOREACH(l, d.lines)
+                print_message("#   %s\n", *l);
+        assert_true(strv_contains(d.lines, "nd:1:59: networks[0].link: no link 'x' in links"));
+        assert_true(strv_contains(d.lines, "nd:2:28: networks[1].link: no link 'nope' in links"));
+        diag_done(&d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(version_2_by_mac_renames_and_routes),
@@ -213,6 +252,7 @@ int main(void) {
                 cmocka_unit_test(version_1_netmasks_nameservers_and_global_routes),
                 cmocka_unit_test(refused_forms_name_their_line_and_column),
                 cmocka_unit_test(unsupported_devices_say_what_the_agent_configures),
+                cmocka_unit_test(openstack_network_data_by_mac_with_ipv6_mask),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

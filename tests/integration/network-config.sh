@@ -59,7 +59,7 @@ for d in "$cases"/*/; do
     fi
     log=$(cat "$root.log")
     case $log in
-      *"step=network status=done"*"from network-config version"*) ok "$c ($fmt): the run says which links it configured" ;;
+      *"step=network status=done"*"from the seed's network-config (version"*) ok "$c ($fmt): the run says which links it configured" ;;
       *) nok "$c ($fmt): no network summary in the run's output" ;;
     esac
     run_agent "$root" "$seed"

@@ -159,7 +159,7 @@ static char *links_summary(const struct net_plan *plan) {
         FILE *f = open_memstream(&text, &len);
         if (!f)
                 return NULL;
-        fprintf(f, "%zu link%s from network-config version %d:", plan->n_links, plan->n_links == 1 ? "" : "s", plan->version);
+        fprintf(f, "%zu link%s from %s:", plan->n_links, plan->n_links == 1 ? "" : "s", netconfig_source(plan));
         for (size_t i = 0; i < plan->n_links; i++) {
                 const struct net_link *l = &plan->links[i];
                 fprintf(f, "%s %s", i ? ";" : "", l->set_name ? l->set_name : l->id);
@@ -187,12 +187,12 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
                 return r;
         r = mkdir_in_root(ctx->root, NETWORK_DIR, 0755, &dirfd);
         if (r < 0)
-                return step_fail(res, r, "cannot create " NETWORK_DIR ": %s", chase_strerror(r));
+                return step_fail(res, r, "cannot write " NETWORK_DIR "/%s: %s", files[0], chase_strerror(r));
         for (size_t i = 0; files[i] && files[i + 1]; i += 2) {
                 bool ch = false;
                 r = write_file_at(dirfd, files[i], files[i + 1], strlen(files[i + 1]), 0644, -1, -1, &ch);
                 if (r < 0)
-                        return step_fail(res, r, "cannot write " NETWORK_DIR "/%s: %s", files[i], strerror(-r));
+                        return step_fail(res, r, "cannot write " NETWORK_DIR "/%s: %s", files[i], chase_strerror(r));
                 changed = changed || ch;
         }
         r = remove_stale(dirfd, files, &removed);
