@@ -18,6 +18,9 @@ echo "failed_reason=$(cat /var/lib/node-agent/failed 2>/dev/null)"
 echo "hostname=$(hostname)"
 echo "root_ro=$(awk '$2=="/"{print $4}' /proc/mounts | tr ',' '\n' | grep -xE 'ro|rw' | tail -1)"
 echo "root_fstype=$(awk '$2=="/"{print $3}' /proc/mounts | tail -1)"
+# the devices the read-only filesystems are mounted from (dm-verity: /dev/mapper/nodeos-*)
+echo "base_dev=$(awk '$2=="/run/nodeos/base"{print $1}' /proc/mounts | tail -1)"
+echo "layer_dev=$(awk '$2=="/run/nodeos/layer"{print $1}' /proc/mounts | tail -1)"
 echo "var_fstype=$(awk '$2=="/var"{print $3}' /proc/mounts | tail -1)"
 echo "root_write=$(touch /.qtest >/dev/null 2>&1 && echo writable || echo refused)"
 for k in net.ipv4.ip_local_port_range net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables fs.nr_open fs.file-max net.core.somaxconn; do
