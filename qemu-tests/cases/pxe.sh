@@ -33,9 +33,16 @@ if image/make-pxe --server 192.168.0.1 --http-port 8080 --seeds "$work/seeds" --
 else qt_nok "pxe: make-pxe failed"; sed 's/^/# /' "$work/make-pxe.log"; qt_done; exit 1; fi
 
 qt_net_up 192.168.0.1/24 || { qt_nok "pxe: private network"; qt_done; exit 1; }
-# the generated dnsmasq.conf as is, plus what a foreground test run needs
+# the generated dnsmasq.conf as is, plus what a foreground test run needs.
+# --user=root: dnsmasq otherwise serves TFTP as nobody, who cannot reach a
+# tree under a 0700 directory (a clone in /root or in mktemp -d); seen as
+# "TFTP directory ... inaccessible: Permission denied", every PXE boot lost.
+# It runs in the harness's private namespace only.
 qt_net_run dnsmasq --keep-in-foreground --conf-file="$work/tree/dnsmasq.conf" --interface=br0 --bind-interfaces \
-  --dhcp-leasefile="$work/leases" --pid-file="$work/dnsmasq.pid" --log-facility="$work/dnsmasq.log"
+  --dhcp-leasefile="$work/leases" --pid-file="$work/dnsmasq.pid" --log-facility="$work/dnsmasq.log" --user=root
+if ! sleep 1 || grep -q 'FAILED to start' "$work/dnsmasq.log" 2>/dev/null; then
+  qt_nok "pxe: dnsmasq did not start: $(tail -2 "$work/dnsmasq.log")"; qt_done; exit 1
+fi
 qt_net_run /usr/bin/python3 -m http.server --bind 192.168.0.1 --directory "$work/tree/http" 8080 >"$work/httpd.log" 2>&1
 sleep 1
 
