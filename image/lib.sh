@@ -44,3 +44,22 @@ run() {
 }
 
 sha256() { sha256sum | cut -d' ' -f1; }
+
+# verity_append FILE NAME: appends FILE's dm-verity hash tree to FILE itself
+# (data padded to 4 KiB, then the verity superblock and the tree) and prints
+# "ROOTHASH:OFFSET", the nodeos.NAME.verity= value the initramfs opens it
+# with. Salt and UUID come from the data and NAME, so the same input makes
+# the same bytes (the reproducible-build test compares whole disks).
+verity_append() {
+  local file=$1 name=$2 size off salt uuid out
+  size=$(stat -c %s "$file"); off=$(( (size + 4095) / 4096 * 4096 ))
+  truncate -s "$off" "$file"
+  salt=$( { echo "nodeos-verity-$name"; head -c "$off" "$file" | sha256; } | sha256)
+  uuid=$(echo "$salt" | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-8\4-\5/')
+  out=$(veritysetup format --hash=sha256 --data-block-size=4096 --hash-block-size=4096 --data-blocks=$((off / 4096)) \
+          --hash-offset="$off" --salt="$salt" --uuid="$uuid" "$file" "$file") || { echo "$out" >&2; return 1; }
+  echo "$out" >>"$STAGE_LOG"
+  local root; root=$(sed -n 's/^Root hash:[[:space:]]*//p' <<<"$out")
+  [ -n "$root" ] || { err "veritysetup printed no root hash for $file"; return 1; }
+  echo "$root:$off"
+}

@@ -65,6 +65,7 @@ bionic_pin_table() {
 PROFILE_PACKAGES=(
   systemd systemd-sysv udev dbus kmod "$BIONIC_KERNEL" initramfs-tools busybox-initramfs
   iproute2 iputils-ping openssh-server e2fsprogs util-linux ca-certificates procps less
+  cryptsetup-bin   # veritysetup: the initramfs opens base and layer through dm-verity
   iptables ebtables apparmor conntrack ethtool socat
   "docker-ce=$DOCKER_VERSION" "docker-ce-cli=$DOCKER_VERSION" "containerd.io=$CONTAINERD_VERSION"
   "kubelet=$K8S_VERSION" "kubeadm=$K8S_VERSION" "kubectl=$K8S_VERSION"

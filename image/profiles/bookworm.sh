@@ -13,6 +13,7 @@ PROFILE_SUITE=bookworm
 PROFILE_PACKAGES=(
   systemd systemd-sysv udev dbus kmod linux-image-amd64 initramfs-tools busybox
   iproute2 iputils-ping openssh-server e2fsprogs fdisk ca-certificates procps less
+  cryptsetup-bin   # veritysetup: the initramfs opens base and layer through dm-verity
   docker.io containerd iptables apparmor conntrack ethtool socat
   haproxy nginx-light libnginx-mod-stream   # nginx.conf's stream {} (lb): a dynamic module on Debian
   libyaml-0-2 libcjson1 libcurl4 libsystemd0 libarchive13 libssl3
