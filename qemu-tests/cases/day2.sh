@@ -102,14 +102,7 @@ grep -aq "stage=fetch step=seed status=done .*http://192.168.0.1:8080/hostname/$
 # --- 2. a node added after the first token expired --------------------------
 now=$(date +%s); exp=$(date -d "$init_expires" +%s)
 [ "$exp" -ge "$now" ] && { qt_log "waiting $((exp - now + 5)) s for the first token to expire ($init_expires)"; sleep $((exp - now + 5)); }
-python3 - "$w/inventory/hosts.yaml" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
-s = s.replace("    haproxy:\n", "    second_verne_worker_host:\n      ansible_host: 192.168.0.15\n      nodeos_mac: 52:54:00:52:00:15\n    haproxy:\n", 1)
-s = s.replace("            first_verne_worker_host:\n", "            first_verne_worker_host:\n            second_verne_worker_host:\n", 1)
-s = s.replace("    mqtt_nodes:\n      hosts:\n        192.168.0.14:\n", "    mqtt_nodes:\n      hosts:\n        192.168.0.14:\n        192.168.0.15:\n", 1)
-open(p, "w").write(s)
-PY
+qemu-tests/fixtures/add-host.py "$w/inventory/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:52:00:15
 TTL=1h
 if seeds_run "$w/seeds-2.log"; then qt_ok "day2: the rerun with a second verne worker"; else qt_nok "day2: rerun: $(tail -3 "$w/seeds-2.log")"; fi
 kind_of() { awk -v h="$1" '$1 == h {print $6}' "$w/seeds-2.log"; }

@@ -17,9 +17,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
-tmp=$(mktemp -d); pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"; }
-trap cleanup EXIT
+scratch
 for t in openssl python3 curl; do command -v "$t" >/dev/null || { nok "$t is missing (tools/install-deps test)"; tap_end; exit; }; done
 
 if ! qemu-tests/standin/build.sh "$tmp/bin" >"$tmp/build.log" 2>&1; then
@@ -80,14 +78,7 @@ grep -q "not signing with bootstrap-token-.*: expired at $init_expires" "$tmp/ap
   ok "the stand-in's signer says why it dropped the init token" || nok "no signer line for the expired init token"
 
 # the rerun that adds second-verne-worker-host (a verne node, an MQTT backend)
-python3 - "$inv/hosts.yaml" <<'PY'
-import sys
-p = sys.argv[1]; s = open(p).read()
-s = s.replace("    haproxy:\n", "    second_verne_worker_host:\n      ansible_host: 192.168.0.15\n      nodeos_mac: 52:54:00:51:00:15\n    haproxy:\n", 1)
-s = s.replace("            first_verne_worker_host:\n", "            first_verne_worker_host:\n            second_verne_worker_host:\n", 1)
-s = s.replace("    mqtt_nodes:\n      hosts:\n        192.168.0.14:\n", "    mqtt_nodes:\n      hosts:\n        192.168.0.14:\n        192.168.0.15:\n", 1)
-open(p, "w").write(s)
-PY
+qemu-tests/fixtures/add-host.py "$inv/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:51:00:15
 if make --no-print-directory BUILD="$BUILD" seeds INVENTORY="$inv" SEEDS_OUT="$out" SEEDGEN_FLAGS="--roles-dir $ROLES --token-ttl 1h" >"$tmp/grow.log" 2>&1; then
   ok "the rerun with second_verne_worker_host added"
 else nok "rerun: $(tail -3 "$tmp/grow.log")"; fi

@@ -10,9 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
-tmp=$(mktemp -d); pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"; }
-trap cleanup EXIT
+scratch
 
 # the seed server: a self-signed certificate for 127.0.0.1, its key pinned
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=seed-server \
