@@ -21,6 +21,9 @@
 #      the provisioned verne worker is refused at boot; the node stays
 #      configured as its instance. 5. Booted with no seed at all, it stays
 #      configured too.
+#   6. The second verne worker leaves the inventory: the rerun removes its
+#      seed and prints the drain and delete the cluster needs, which the
+#      case then makes as API requests (Node cordoned, deleted).
 # Usage: cases/day2.sh. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -80,9 +83,9 @@ ops() {
   local addr; addr=$(awk -F'\t' -v h="$1" '!/^#/ && $1 == h {print $2}' "$seeds/nodes.tsv")
   ip netns exec "$QT_NETNS" timeout 600 bash -c 'exec 3<>"/dev/tcp/$0/$1" && cat <&3' "$addr" "$2" 2>&1
 }
-api_call() {  # METHOD PATH [JSON-FILE]: as the operator's kubectl; status in $w/code
+api_call() {  # METHOD PATH [JSON-FILE [CONTENT-TYPE]]: as the operator's kubectl; status in $w/code
   local args=(-s -o "$w/api.body" -w '%{http_code}' --cacert "$seeds/ca.crt" --cert "$w/admin.crt" --key "$w/admin.key" -X "$1")
-  [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "@$3")
+  [ -n "${3:-}" ] && args+=(-H "Content-Type: ${4:-application/json}" --data-binary "@$3")
   ip netns exec "$QT_NETNS" curl "${args[@]}" "https://192.168.0.1:6443$2" >"$w/code"
 }
 
@@ -102,7 +105,7 @@ grep -aq "stage=fetch step=seed status=done .*http://192.168.0.1:8080/hostname/$
 # --- 2. a node added after the first token expired --------------------------
 now=$(date +%s); exp=$(date -d "$init_expires" +%s)
 [ "$exp" -ge "$now" ] && { qt_log "waiting $((exp - now + 5)) s for the first token to expire ($init_expires)"; sleep $((exp - now + 5)); }
-qemu-tests/fixtures/add-host.py "$w/inventory/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:52:00:15
+qemu-tests/fixtures/edit-inventory.py add "$w/inventory/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:52:00:15
 TTL=1h
 if seeds_run "$w/seeds-2.log"; then qt_ok "day2: the rerun with a second verne worker"; else qt_nok "day2: rerun: $(tail -3 "$w/seeds-2.log")"; fi
 kind_of() { awk -v h="$1" '$1 == h {print $6}' "$w/seeds-2.log"; }
@@ -179,6 +182,21 @@ qt_check "day2: booted without a seed, $verne1 says so and stays configured" \
   grep -aq 'no seed delivered this boot; the node stays configured' "$QT_OUT/day2-$verne1/serial.log"
 qt_probe_wait "day2-$verne1" 300
 qt_check "day2: without a seed, the sentinel is success (got '$(fact "day2-$verne1" sentinel)')" test "$(fact "day2-$verne1" sentinel)" = success
+
+# --- 6. a node removed from the inventory ---------------------------------
+qemu-tests/fixtures/edit-inventory.py remove "$w/inventory/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:52:00:15
+seeds_run "$w/seeds-3.log"
+qt_check "day2: the rerun without $verne2 says what the cluster needs (drain, delete node)" \
+  grep -q "kubectl drain $verne2 --ignore-daemonsets --delete-local-data" "$w/seeds-3.log"
+qt_check "day2: ... and removed its seed" test ! -e "$seeds/seeds/$verne2/user-data"
+# those two commands' requests (kubectl is not a Debian package this machine
+# can install beside its own): cordon, the node's pods to evict, delete
+printf '{"spec":{"unschedulable":true}}' >"$w/cordon.json"
+api_call PATCH "/api/v1/nodes/$verne2" "$w/cordon.json" application/merge-patch+json; c1=$(cat "$w/code")
+api_call GET "/api/v1/pods?fieldSelector=spec.nodeName%3D$verne2"; c2=$(cat "$w/code")
+api_call DELETE "/api/v1/nodes/$verne2"; c3=$(cat "$w/code")
+api_call GET "/api/v1/nodes/$verne2"; c4=$(cat "$w/code")
+qt_check "day2: $verne2 drained and deleted (cordon $c1, pods $c2, delete $c3, then GET $c4)" test "$c1/$c2/$c3/$c4" = 200/200/200/404
 
 for h in "$master" "$verne1" "$verne2" "$lb"; do
   role=$(awk -F'\t' -v h="$h" '!/^#/ && $1 == h {print $3}' "$seeds/nodes.tsv")

@@ -9,7 +9,9 @@ order, to a JSON log the tests read:
 
   /version, /api, /apis                      version and group lists
   /api/v1, /apis/<group>/<version>           APIResourceLists (CRDs appear once created)
-  GET|POST   <collection>                    list / create (201; 409 if it exists)
+  GET|POST   <collection>                    list / create (201; 409 if it exists); a
+                                             namespaced kind's list across namespaces, with
+                                             fieldSelector=spec.nodeName=<node> (kubectl drain)
   GET|PATCH  <collection>/<name>             read / merge patch (RFC 7386 only)
   GET|PATCH  /api/v1/nodes[/<name>]          the nodes given with --node
 
@@ -60,6 +62,7 @@ import ssl
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUILTIN = {
@@ -328,7 +331,8 @@ class Handler(BaseHTTPRequestHandler):
         if not rest or len(rest) > 2:
             return status(404, "NotFound", "the server could not find the requested resource")
         for kind, plural, namespaced in st.served[gv]:
-            if plural == rest[0] and namespaced == (ns is not None):
+            # a namespaced kind without a namespace: the list across all namespaces
+            if plural == rest[0] and (namespaced == (ns is not None) or (namespaced and len(rest) == 1)):
                 return gv, kind, plural, namespaced, ns or "", (rest[1] if len(rest) == 2 else None)
         return status(404, "NotFound", "the server could not find the requested resource")
 
@@ -371,6 +375,13 @@ class Handler(BaseHTTPRequestHandler):
             group = gv.split("/")[0] if "/" in gv else ""
             if name is None:
                 items = [o for (g, pl, n, _), o in st.objects.items() if g == group and pl == plural and (not ns or n == ns)]
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                for sel in q.get("fieldSelector", []):
+                    for term in sel.split(","):
+                        field, _, want = term.partition("=")
+                        if field != "spec.nodeName":    # the only field selector kubectl drain sends
+                            return self.reply(*status(400, "BadRequest", '"%s" is not a known field selector' % field))
+                        items = [o for o in items if (o.get("spec") or {}).get("nodeName") == want]
                 return self.reply(200, {"kind": kind + "List", "apiVersion": gv, "items": items})
             o = st.objects.get((group, plural, ns, name))
             if not o:
@@ -407,6 +418,8 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(r[0], int):
                 return self.reply(*r)
             gv, kind, plural, namespaced, ns, name = r
+            if namespaced and not ns:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if name is not None:
                 return self.reply(*status(405, "MethodNotAllowed", "POST to an object"))
             err = self.check_body(obj, gv, kind, ns)
@@ -446,6 +459,8 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(r[0], int):
                 return self.reply(*r)
             gv, kind, plural, namespaced, ns, name = r
+            if namespaced and not ns:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if (self.headers.get("Content-Type") or "").split(";")[0] != "application/merge-patch+json":
                 return self.reply(*status(415, "UnsupportedMediaType", "the stand-in takes merge patches only"))
             if name is None:
@@ -481,6 +496,8 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(r[0], int):
                 return self.reply(*r)
             gv, kind, plural, namespaced, ns, name = r
+            if namespaced and not ns:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if name is None:
                 return self.reply(*status(405, "MethodNotAllowed", "the stand-in does not delete collections"))
             group = gv.split("/")[0] if "/" in gv else ""

@@ -78,7 +78,7 @@ grep -q "not signing with bootstrap-token-.*: expired at $init_expires" "$tmp/ap
   ok "the stand-in's signer says why it dropped the init token" || nok "no signer line for the expired init token"
 
 # the rerun that adds second-verne-worker-host (a verne node, an MQTT backend)
-qemu-tests/fixtures/add-host.py "$inv/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:51:00:15
+qemu-tests/fixtures/edit-inventory.py add "$inv/hosts.yaml" second_verne_worker_host 192.168.0.15 52:54:00:51:00:15
 if make --no-print-directory BUILD="$BUILD" seeds INVENTORY="$inv" SEEDS_OUT="$out" SEEDGEN_FLAGS="--roles-dir $ROLES --token-ttl 1h" >"$tmp/grow.log" 2>&1; then
   ok "the rerun with second_verne_worker_host added"
 else nok "rerun: $(tail -3 "$tmp/grow.log")"; fi
