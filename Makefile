@@ -19,7 +19,7 @@ deb_libcrypto  := libssl-dev
 deb_libssl     := libssl-dev
 deb_cmocka     := libcmocka-dev
 
-ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)
+ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe update-bundle,$(MAKECMDGOALS)),)
 $(foreach p,$(PKGS) cmocka,$(if $(shell pkg-config --exists $(p) && echo y),,$(error missing $(p): install the Debian package $(deb_$(p)) (or run 'make deps' as root))))
 endif
 
@@ -43,7 +43,7 @@ $(foreach p,$(DLOPEN_PKGS),$(eval SONAME_$(p) := $(call soname,$(p))))
 # (Ubuntu 18.04 has 237), which datasource.c asks for the seed drive's type
 LIB_FLAGS := -DLIBCURL_SONAME='"$(SONAME_libcurl)"' -DLIBARCHIVE_SONAME='"$(SONAME_libarchive)"' \
              $(shell pkg-config --atleast-version=240 libsystemd 2>/dev/null && echo -DNODEOS_SD_DEVICE=1)
-ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe,$(MAKECMDGOALS)),)
+ifeq ($(filter help deps clean test qemu-test bench bench-build image image-% plan pxe update-bundle,$(MAKECMDGOALS)),)
 $(foreach p,$(DLOPEN_PKGS),$(if $(SONAME_$(p)),,$(error cannot find the soname of $(p) (objdump -p on $(CC) -print-file-name=$(p).so): the agent dlopens it by that name; install $(deb_$(p)) and binutils)))
 endif
 
@@ -157,6 +157,12 @@ image:  ## build out/$(PROFILE)/$(ROLE)/ (ROLE=all for the six); PLAN=1 prints t
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent
 	@AGENT_BIN="$(abspath $(BUILD))/node-agent" image/build-image --profile "$(PROFILE)" --role "$(ROLE)" $(if $(PLAN),--plan) $(if $(RAW),--raw) \
 	  $(if $(IMAGES_DIR),--images-dir "$(IMAGES_DIR)") $(if $(K8S_BUNDLE),--k8s-bundle "$(K8S_BUNDLE)")
+
+# A signed update bundle of a built image (image/make-bundle; image/README.md).
+.PHONY: update-bundle
+update-bundle:  ## signed update bundle of out/$(PROFILE)/$(ROLE)/ [UPDATE_KEY=file] [BUNDLE_FLAGS=--counter N ...]
+	@tools/install-deps image
+	@image/make-bundle $(if $(UPDATE_KEY),--key "$(UPDATE_KEY)") $(BUNDLE_FLAGS) "out/$(PROFILE)/$(ROLE)"
 
 INVENTORY ?= cloud-init/inventories/100k
 SEEDS_OUT ?= out/seeds

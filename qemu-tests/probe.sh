@@ -21,6 +21,10 @@ echo "root_fstype=$(awk '$2=="/"{print $3}' /proc/mounts | tail -1)"
 # the devices the read-only filesystems are mounted from (dm-verity: /dev/mapper/nodeos-*)
 echo "base_dev=$(awk '$2=="/run/nodeos/base"{print $1}' /proc/mounts | tail -1)"
 echo "layer_dev=$(awk '$2=="/run/nodeos/layer"{print $1}' /proc/mounts | tail -1)"
+# the VM's own view of its addresses and networkd's files (what a static
+# network-config should have produced)
+echo "addrs=$(ip -br addr 2>/dev/null | tr -s ' ' | tr '\n' ';')"
+echo "networkd=$(networkctl list --no-legend 2>/dev/null | tr -s ' ' | tr '\n' ';')"
 echo "var_fstype=$(awk '$2=="/var"{print $3}' /proc/mounts | tail -1)"
 echo "root_write=$(touch /.qtest >/dev/null 2>&1 && echo writable || echo refused)"
 for k in net.ipv4.ip_local_port_range net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables fs.nr_open fs.file-max net.core.somaxconn; do

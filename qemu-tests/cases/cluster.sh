@@ -21,40 +21,10 @@
 # Usage: cases/cluster.sh [few-devices|100k-small ...]. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../cluster-lib.sh"
 cd "$QT_REPO" || exit
 topos=("$@"); [ ${#topos[@]} -gt 0 ] || topos=(few-devices 100k-small)
 BUILD=${BUILD:-build}
-
-yaml_get() {  # FILE DOTTED.KEY -> value (python3-yaml on the host)
-  /usr/bin/python3 -c 'import sys,yaml; d=yaml.safe_load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): d=d[k]
-print(d if not isinstance(d,(list,dict)) else __import__("json").dumps(d))' "$1" "$2"
-}
-
-# overlay_tree DIR KIND...: the test overlay (KIND: k8s, master, mqtt)
-overlay_tree() {
-  local d=$1; shift; rm -rf "$d"; mkdir -p "$d/usr/bin" "$d/usr/lib/systemd/system" "$d/etc/systemd/system/multi-user.target.wants"
-  local u=$d/usr/lib/systemd/system w=$d/etc/systemd/system/multi-user.target.wants k
-  for k in "$@"; do case $k in
-  k8s)
-    install -m 0755 "$STANDIN/kubeadm-standin" "$d/usr/bin/kubeadm"
-    install -m 0755 "$STANDIN/kubelet-standin" "$d/usr/bin/kubelet-standin"
-    printf '[Unit]\nDescription=kubelet TEST STAND-IN (qemu-tests overlay)\n[Service]\nExecStart=/usr/bin/kubelet-standin\nRestart=on-failure\nRestartSec=3\n[Install]\nWantedBy=multi-user.target\n' >"$u/kubelet.service"
-    printf '[Unit]\nDescription=start the kubelet stand-in once kubeadm wrote kubelet.conf (qemu-tests)\n[Path]\nPathExists=/etc/kubernetes/kubelet.conf\nUnit=kubelet.service\n[Install]\nWantedBy=multi-user.target\n' >"$u/qtest-kubelet.path"
-    ln -sf /usr/lib/systemd/system/qtest-kubelet.path "$w/qtest-kubelet.path" ;;
-  master)
-    printf '[Unit]\nDescription=API port of this master forwarded to the API stand-in on the harness network (qemu-tests)\n[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:6443,fork,reuseaddr TCP:192.168.0.1:6443\nRestart=always\n' >"$u/qtest-apiserver.service"
-    printf '[Unit]\nDescription=the control plane comes up once kubeadm init wrote admin.conf (qemu-tests)\n[Path]\nPathExists=/etc/kubernetes/admin.conf\nUnit=qtest-apiserver.service\n[Install]\nWantedBy=multi-user.target\n' >"$u/qtest-apiserver.path"
-    ln -sf /usr/lib/systemd/system/qtest-apiserver.path "$w/qtest-apiserver.path" ;;
-  mqtt)
-    mkdir -p "$d/usr/lib/qtest" "$d/etc/qtest"
-    cp /usr/sbin/mosquitto "$d/usr/lib/qtest/"
-    ldd /usr/sbin/mosquitto | awk '/=> \//{print $3}' | xargs -I{} cp -L {} "$d/usr/lib/qtest/"
-    printf 'listener 30004 0.0.0.0\nallow_anonymous true\nuser root\n' >"$d/etc/qtest/mosquitto.conf"
-    printf '[Unit]\nDescription=mosquitto on NodePort 30004, standing in for the VerneMQ Service (qemu-tests)\nAfter=network.target\n[Service]\nEnvironment=LD_LIBRARY_PATH=/usr/lib/qtest\nExecStart=/usr/lib/qtest/mosquitto -c /etc/qtest/mosquitto.conf\nRestart=always\n[Install]\nWantedBy=multi-user.target\n' >"$u/qtest-mosquitto.service"
-    ln -sf /usr/lib/systemd/system/qtest-mosquitto.service "$w/qtest-mosquitto.service" ;;
-  esac; done
-}
 
 run_topology() {
   local topo=$1 inv w
@@ -82,11 +52,7 @@ run_topology() {
   local secret; secret=$(cut -d. -f2 "$w/token")
   local mqtt_addrs; mqtt_addrs=$(yaml_get "$seeds/seeds/$lbseed/user-data" lb.mqtt_nodes | /usr/bin/python3 -c 'import sys,json; print(" ".join(n["address"] for n in json.load(sys.stdin)))')
 
-  # the API server's certificate, signed by the rollout's CA, for the master's address
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$w/apiserver.key" -subj /CN=kube-apiserver -out "$w/apiserver.csr" 2>/dev/null
-  printf 'subjectAltName=IP:%s,IP:192.168.0.1,DNS:kubernetes,DNS:kubernetes.default\n' "$api" >"$w/san.ext"
-  openssl x509 -req -in "$w/apiserver.csr" -CA "$seeds/ca.crt" -CAkey "$seeds/ca.key" -CAcreateserial -days 2 \
-    -extfile "$w/san.ext" -out "$w/apiserver.crt" 2>/dev/null || { qt_nok "$topo: API certificate"; return; }
+  api_cert "$seeds" "$w" "$api" || { qt_nok "$topo: API certificate"; return; }
 
   qt_net_up 192.168.0.1/24 || { qt_nok "$topo: private network"; return; }
   qt_net_run /usr/bin/python3 qemu-tests/standin/kube-api-standin.py --listen 192.168.0.1:6443 --port-file "$w/api.port" \

@@ -84,9 +84,10 @@ grep -aqE 'step=network status=done .*from the seed.s network-config \(version 2
   qt_ok "seed-netcfg: the agent applied the network-config" || qt_nok "seed-netcfg: no network step from network-config"
 up=no
 for _ in $(seq 1 30); do
-  if ip netns exec "$QT_NETNS" ping -c1 -W2 10.77.0.23 >/dev/null 2>&1; then up=yes; break; fi
+  if ip netns exec "$QT_NETNS" ping -c1 -W2 10.77.0.23 >"$QT_OUT/seed-netcfg/ping.log" 2>&1; then up=yes; break; fi
   sleep 2
 done
+[ "$up" = yes ] || qt_log "seed-netcfg: last ping: $(tail -n 2 "$QT_OUT/seed-netcfg/ping.log" | tr '\n' ' ')"
 qt_check "seed-netcfg: 10.77.0.23 answers from outside the VM" test "$up" = yes
 mac=$(ip -n "$QT_NETNS" neigh show 10.77.0.23 | awk '{for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1)}')
 qt_check "seed-netcfg: it is the VM's MAC (got '$mac')" test "$mac" = 52:54:00:77:01:02

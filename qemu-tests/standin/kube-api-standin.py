@@ -9,7 +9,9 @@ order, to a JSON log the tests read:
 
   /version, /api, /apis                      version and group lists
   /api/v1, /apis/<group>/<version>           APIResourceLists (CRDs appear once created)
-  GET|POST   <collection>                    list / create (201; 409 if it exists)
+  GET|POST   <collection>                    list / create (201; 409 if it exists); a
+                                             namespaced kind's list across namespaces, with
+                                             fieldSelector=spec.nodeName=<node> (kubectl drain)
   GET|PATCH  <collection>/<name>             read / merge patch (RFC 7386 only)
   GET|PATCH  /api/v1/nodes[/<name>]          the nodes given with --node
 
@@ -26,21 +28,41 @@ Usage: kube-api-standin.py --port-file F --log L [--tls-cert C --tls-key K
        [--cluster-info-server URL --bootstrap-token-file F]
 
 With --cluster-info-server (and --client-ca, the cluster CA), it also serves
-kube-public/cluster-info signed for the bootstrap token, as kubeadm token
-discovery expects, and lets clients without a certificate do only what the
-real API lets anonymous clients and registering kubelets do.
+kube-public/cluster-info as kubeadm token discovery expects, and lets
+clients without a certificate do only what the real API lets anonymous
+clients and registering kubelets do. Bootstrap tokens are what they are in
+a real cluster: `bootstrap-token-<id>` Secrets of type
+bootstrap.kubernetes.io/token in kube-system. The token of
+--bootstrap-token-file is registered at start as `kubeadm init` does (its
+expiration --bootstrap-token-expires, else kubeadm's default 24 h), more
+are created by POSTing Secrets (what `kubectl apply -f` of nodeos-seedgen's
+tokens/*.yaml does), and cluster-info carries a jws-kubeconfig-<id>
+signature for exactly the tokens the bootstrap signer would sign at the
+moment of the GET: usage-bootstrap-signing "true", a well-formed id and
+secret, the name bootstrap-token-<id>, and an expiration not passed
+(k8s.io/cluster-bootstrap/token/api/types.go and the bootstrapsigner and
+tokencleaner controllers of Kubernetes v1.17). An expired token's
+signature is gone, so a join with it fails discovery as a real one would.
+A Secret is checked as kubectl's schema validation checks it (an unknown
+field is an error) and as the API server decodes it (data must be base64;
+stringData is merged into data).
+
+  DELETE <collection>/<name>                 delete (200 with a Status; 404 if absent)
 """
 import argparse
 import base64
+import calendar
 import copy
 import hashlib
 import hmac
 import json
 import os
+import re
 import ssl
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BUILTIN = {
@@ -72,6 +94,7 @@ class Store:
         self.log_path = log_path
         self.log = []
         self.crd_delay = crd_delay
+        self.unsigned = {}      # token Secret name -> why the signer skips it (logged once per reason)
         for n in nodes:
             self.objects[("", "nodes", "", n)] = {
                 "apiVersion": "v1", "kind": "Node",
@@ -83,6 +106,8 @@ class Store:
 
     def record(self, verb, obj, result):
         md = obj.get("metadata", {})
+        if obj.get("kind") == "Secret":     # the log is read by tests and kept: no secret values in it
+            obj = dict(obj, data={k: "<withheld>" for k in obj.get("data") or {}})
         self.log.append({"verb": verb, "apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
                          "namespace": md.get("namespace"), "name": md.get("name"), "result": result,
                          "object": obj})
@@ -90,6 +115,24 @@ class Store:
         with open(tmp, "w") as f:
             json.dump(self.log, f, indent=1)
         os.replace(tmp, self.log_path)
+
+    def signed_cluster_info(self, cm):
+        """cluster-info as the bootstrap signer keeps it: one detached HS256
+        JWS of the kubeconfig per token it may sign with, now; no others."""
+        cm = copy.deepcopy(cm)
+        data = {k: v for k, v in cm.get("data", {}).items() if not k.startswith("jws-kubeconfig-")}
+        now = time.time()
+        for (g, pl, ns, name), o in sorted(self.objects.items()):
+            if (g, pl, ns) != ("", "secrets", "kube-system") or not name.startswith("bootstrap-token-"):
+                continue
+            tok, why = signable_token(o, now)
+            if tok:
+                data["jws-kubeconfig-" + tok[0]] = jws_detached(data["kubeconfig"], tok[0], tok[1])
+            elif why != self.unsigned.get(name):
+                self.unsigned[name] = why
+                sys.stderr.write("kube-api-standin: bootstrap signer: not signing with %s: %s\n" % (name, why))
+        cm["data"] = data
+        return cm
 
     def serve_crd(self, crd):
         spec = crd.get("spec", {})
@@ -124,6 +167,79 @@ def merge_patch(target, patch):
         else:
             out[k] = merge_patch(out.get(k), v)
     return out
+
+
+SECRET_FIELDS = {"apiVersion", "kind", "metadata", "type", "data", "stringData"}   # v1.Secret in 1.17 (no "immutable")
+META_FIELDS = {"name", "namespace", "labels", "annotations", "generateName", "ownerReferences", "finalizers",
+               "resourceVersion", "uid", "creationTimestamp"}
+
+
+def normalize_secret(obj):
+    """As the API server stores a Secret: stringData merged into data
+    (base64), data checked to be base64. -> (object, None) or (None, Status)."""
+    unknown = sorted(set(obj) - SECRET_FIELDS) + sorted("metadata." + k for k in set(obj.get("metadata") or {}) - META_FIELDS)
+    if unknown:
+        return None, status(400, "BadRequest", "error validating data: ValidationError(Secret): unknown field \"%s\" "
+                            "in io.k8s.api.core.v1.Secret" % unknown[0])
+    data = obj.get("data") or {}
+    sdata = obj.get("stringData") or {}
+    if not isinstance(data, dict) or not isinstance(sdata, dict):
+        return None, status(400, "BadRequest", "Secret: data and stringData must be maps")
+    out = copy.deepcopy(obj)
+    out.pop("stringData", None)
+    out["data"] = {}
+    for k, v in data.items():
+        try:
+            base64.b64decode(v, validate=True)
+        except (ValueError, TypeError):
+            return None, status(400, "BadRequest", "Secret in version \"v1\" cannot be handled as a Secret: "
+                                "illegal base64 data in data[%s]" % k)
+        out["data"][k] = v
+    for k, v in sdata.items():
+        if not isinstance(v, str):
+            return None, status(400, "BadRequest", "Secret: stringData[%s] must be a string" % k)
+        out["data"][k] = base64.b64encode(v.encode()).decode()
+    for k in out["data"]:
+        if not re.fullmatch(r"[-._a-zA-Z0-9]+", k):
+            return None, status(422, "Invalid", "Secret \"%s\" is invalid: data[%s]: Invalid value: a valid config "
+                                "key must consist of alphanumeric characters, '-', '_' or '.'" % (obj["metadata"]["name"], k))
+    out.setdefault("type", "Opaque")
+    return out, None
+
+
+def token_fields(secret):
+    """The decoded data of a bootstrap token Secret."""
+    out = {}
+    for k, v in (secret.get("data") or {}).items():
+        try:
+            out[k] = base64.b64decode(v).decode()
+        except (ValueError, UnicodeDecodeError):
+            out[k] = None
+    return out
+
+
+def signable_token(secret, now):
+    """(id, secret) if the bootstrap signer would sign with this Secret at
+    time now, else (None, why)."""
+    if secret.get("type") != "bootstrap.kubernetes.io/token":
+        return None, "not of type bootstrap.kubernetes.io/token"
+    d = token_fields(secret)
+    tid, tsec = d.get("token-id") or "", d.get("token-secret") or ""
+    if not re.fullmatch(r"[a-z0-9]{6}", tid) or not re.fullmatch(r"[a-z0-9]{16}", tsec):
+        return None, "token-id or token-secret malformed"
+    if secret["metadata"]["name"] != "bootstrap-token-" + tid:
+        return None, "name is not bootstrap-token-" + tid
+    if d.get("usage-bootstrap-signing") != "true":
+        return None, "usage-bootstrap-signing is not \"true\""
+    exp = d.get("expiration")
+    if exp:
+        try:
+            when = calendar.timegm(time.strptime(exp, "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            return None, "expiration %r is not RFC 3339" % exp
+        if when <= now:
+            return None, "expired at " + exp
+    return (tid, tsec), None
 
 
 def validate(store, gv, kind, obj, key):
@@ -215,7 +331,8 @@ class Handler(BaseHTTPRequestHandler):
         if not rest or len(rest) > 2:
             return status(404, "NotFound", "the server could not find the requested resource")
         for kind, plural, namespaced in st.served[gv]:
-            if plural == rest[0] and namespaced == (ns is not None):
+            # a namespaced kind without a namespace: the list across all namespaces
+            if plural == rest[0] and (namespaced == (ns is not None) or (namespaced and len(rest) == 1)):
                 return gv, kind, plural, namespaced, ns or "", (rest[1] if len(rest) == 2 else None)
         return status(404, "NotFound", "the server could not find the requested resource")
 
@@ -240,7 +357,7 @@ class Handler(BaseHTTPRequestHandler):
             if p == ("/api/" if "/" not in gv else "/apis/") + gv:
                 return 200, {"kind": "APIResourceList", "groupVersion": gv,
                              "resources": [{"name": pl, "namespaced": nsd, "kind": k,
-                                            "verbs": ["create", "get", "list", "patch"]} for k, pl, nsd in res]}
+                                            "verbs": ["create", "delete", "get", "list", "patch"]} for k, pl, nsd in res]}
         return None
 
     def do_GET(self):
@@ -258,10 +375,19 @@ class Handler(BaseHTTPRequestHandler):
             group = gv.split("/")[0] if "/" in gv else ""
             if name is None:
                 items = [o for (g, pl, n, _), o in st.objects.items() if g == group and pl == plural and (not ns or n == ns)]
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                for sel in q.get("fieldSelector", []):
+                    for term in sel.split(","):
+                        field, _, want = term.partition("=")
+                        if field != "spec.nodeName":    # the only field selector kubectl drain sends
+                            return self.reply(*status(400, "BadRequest", '"%s" is not a known field selector' % field))
+                        items = [o for o in items if (o.get("spec") or {}).get("nodeName") == want]
                 return self.reply(200, {"kind": kind + "List", "apiVersion": gv, "items": items})
             o = st.objects.get((group, plural, ns, name))
             if not o:
                 return self.reply(*status(404, "NotFound", '%s "%s" not found' % (plural, name)))
+            if (plural, ns, name) == ("configmaps", "kube-public", "cluster-info"):
+                o = st.signed_cluster_info(o)
             return self.reply(200, o)
 
     def check_body(self, obj, gv, kind, ns, name=None):
@@ -292,6 +418,8 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(r[0], int):
                 return self.reply(*r)
             gv, kind, plural, namespaced, ns, name = r
+            if namespaced and not ns:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if name is not None:
                 return self.reply(*status(405, "MethodNotAllowed", "POST to an object"))
             err = self.check_body(obj, gv, kind, ns)
@@ -306,6 +434,10 @@ class Handler(BaseHTTPRequestHandler):
             err = validate(st, gv, kind, obj, key)
             if err:
                 return self.reply(*err)
+            if kind == "Secret":
+                obj, err = normalize_secret(obj)
+                if err:
+                    return self.reply(*err)
             st.rv += 1
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = str(st.rv)
@@ -327,6 +459,8 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(r[0], int):
                 return self.reply(*r)
             gv, kind, plural, namespaced, ns, name = r
+            if namespaced and not ns:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if (self.headers.get("Content-Type") or "").split(";")[0] != "application/merge-patch+json":
                 return self.reply(*status(415, "UnsupportedMediaType", "the stand-in takes merge patches only"))
             if name is None:
@@ -354,31 +488,62 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(*status(405, "MethodNotAllowed", "the stand-in does not implement PUT"))
 
     def do_DELETE(self):
-        self.reply(*status(405, "MethodNotAllowed", "the stand-in does not implement DELETE"))
+        if self.forbidden_anonymous("DELETE"):
+            return
+        st = self.server.store
+        with st.lock:
+            r = self.route()
+            if isinstance(r[0], int):
+                return self.reply(*r)
+            gv, kind, plural, namespaced, ns, name = r
+            if namespaced and not ns:
+                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
+            if name is None:
+                return self.reply(*status(405, "MethodNotAllowed", "the stand-in does not delete collections"))
+            group = gv.split("/")[0] if "/" in gv else ""
+            cur = st.objects.pop((group, plural, ns, name), None)
+            if not cur:
+                return self.reply(*status(404, "NotFound", '%s "%s" not found' % (plural, name)))
+            st.record("delete", cur, 200)
+            return self.reply(200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
+                                    "details": {"name": name, "kind": plural}})
 
 
 def b64url(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
-def add_cluster_info(store, server, ca_pem, token):
-    """kube-public/cluster-info as kubeadm init publishes it and the
-    bootstrap signer signs it: a kubeconfig with the CA and the API URL, and
-    jws-kubeconfig-<token-id>, a detached HS256 JWS keyed by the token."""
+def jws_detached(payload, tid, secret):
+    """A detached HS256 JWS keyed by the token's secret, as the bootstrap
+    signer writes it (k8s.io/cluster-bootstrap/token/jws)."""
+    header = b64url(json.dumps({"alg": "HS256", "kid": tid}, separators=(",", ":")).encode())
+    signing_input = header + "." + b64url(payload.encode())
+    return header + ".." + b64url(hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest())
+
+
+def add_cluster_info(store, server, ca_pem, token, expires):
+    """What kubeadm init leaves for token discovery: kube-public/cluster-info
+    (a kubeconfig with the CA and the API URL; the bootstrap signer adds
+    the signatures, see Store.signed_cluster_info) and the init token as a
+    bootstrap-token-<id> Secret expiring at expires (RFC 3339 UTC)."""
     tid, secret = token.split(".", 1)
     kubeconfig = ("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: %s\n"
                   "  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: null\n"
                   % (base64.b64encode(ca_pem).decode(), server))
-    header = b64url(json.dumps({"alg": "HS256", "kid": tid}, separators=(",", ":")).encode())
-    signing_input = header + "." + b64url(kubeconfig.encode())
-    sig = b64url(hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest())
     for name in ("kube-public", "kube-node-lease"):
         store.objects[("", "namespaces", "", name)] = {"apiVersion": "v1", "kind": "Namespace",
                                                         "metadata": {"name": name, "resourceVersion": "1"}}
     store.objects[("", "configmaps", "kube-public", "cluster-info")] = {
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "cluster-info", "namespace": "kube-public", "resourceVersion": "1"},
-        "data": {"kubeconfig": kubeconfig, "jws-kubeconfig-" + tid: header + ".." + sig}}
+        "data": {"kubeconfig": kubeconfig}}
+    fields = {"description": "The default bootstrap token generated by 'kubeadm init'.", "token-id": tid,
+              "token-secret": secret, "expiration": expires, "usage-bootstrap-authentication": "true",
+              "usage-bootstrap-signing": "true", "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token"}
+    store.objects[("", "secrets", "kube-system", "bootstrap-token-" + tid)] = {
+        "apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+        "metadata": {"name": "bootstrap-token-" + tid, "namespace": "kube-system", "resourceVersion": "1"},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in fields.items()}}
 
 
 def main():
@@ -394,6 +559,8 @@ def main():
     ap.add_argument("--cluster-info-server", help="serve kube-public/cluster-info naming this API URL, "
                     "signed for the token of --bootstrap-token-file, with --client-ca as the cluster CA")
     ap.add_argument("--bootstrap-token-file")
+    ap.add_argument("--bootstrap-token-expires", help="RFC 3339 UTC expiration of that token (default: 24 h from "
+                    "now, kubeadm's default ttl)")
     a = ap.parse_args()
     host, _, port = a.listen.rpartition(":")
     srv = ThreadingHTTPServer((host, int(port)), Handler)
@@ -404,7 +571,10 @@ def main():
             token = f.read().strip()
         with open(a.client_ca, "rb") as f:
             ca_pem = f.read()
-        add_cluster_info(srv.store, a.cluster_info_server, ca_pem, token)
+        expires = a.bootstrap_token_expires or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", expires):
+            ap.error("--bootstrap-token-expires: want RFC 3339 UTC (2006-01-02T15:04:05Z), got %r" % expires)
+        add_cluster_info(srv.store, a.cluster_info_server, ca_pem, token, expires)
     with open(a.log, "w") as f:
         f.write("[]")
     if a.tls_cert:

@@ -244,6 +244,32 @@ static const char *scalar_type_name(enum scalar_type t) {
         return (const char *[]) { "null", "bool", "number", "number", "string" }[t];
 }
 
+/* Seconds of a duration is_duration() accepted (h, m, s and smaller units;
+ * fractions kept). */
+static double duration_s(const char *s) {
+        double total = 0;
+        while (*s) {
+                char *end;
+                double v = strtod(s, &end);
+                if (end == s)
+                        break;
+                s = end;
+                if (!strncmp(s, "ms", 2))
+                        total += v / 1e3, s += 2;
+                else if (!strncmp(s, "us", 2) || !strncmp(s, "ns", 2))
+                        s += 2;
+                else if (!strncmp(s, "µs", strlen("µs")))
+                        s += strlen("µs");
+                else if (*s == 'h')
+                        total += v * 3600, s++;
+                else if (*s == 'm')
+                        total += v * 60, s++;
+                else if (*s == 's')
+                        total += v, s++;
+        }
+        return total;
+}
+
 /* Go's time.ParseDuration: [-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h) repeated, or "0". */
 static bool is_duration(const char *s) {
         if (*s == '-' || *s == '+')
@@ -810,8 +836,11 @@ static int cmd_join(struct config *c) {
         char url[512], *kubeconfig = NULL, *sig = NULL, key[32];
         snprintf(url, sizeof(url), "https://%s/api/v1/namespaces/kube-public/configmaps/cluster-info", ep);
         snprintf(key, sizeof(key), "jws-kubeconfig-%.6s", token);
+        /* as kubeadm: discovery retries until discovery.timeout (default 5m0s) */
+        const char *to = scalar_at(c->join, "discovery.timeout");
+        time_t deadline = time(NULL) + (time_t) (to ? duration_s(to) : 300);
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        for (int attempt = 0; attempt < 30 && !sig; attempt++) {
+        for (int attempt = 0; !sig && (attempt == 0 || time(NULL) < deadline); attempt++) {
                 struct body b = {};
                 long status = 0;
                 CURL *h = curl_easy_init();
@@ -830,12 +859,13 @@ static int cmd_join(struct config *c) {
                         sig = configmap_data(b.data, key);
                 }
                 free(b.data);
-                if (!sig)
+                if (!sig && time(NULL) < deadline)
                         sleep(2);
         }
         if (!kubeconfig || !sig) {
                 fprintf(stderr, "error execution phase preflight: couldn't validate the identity of the API Server: "
-                                "no cluster-info with a JWS signature for token ID \"%.6s\" at %s (stand-in)\n", token, ep);
+                                "token id \"%.6s\" is invalid for this cluster or it has expired: no cluster-info with a "
+                                "JWS signature for it at %s within discovery.timeout (stand-in)\n", token, ep);
                 return 1;
         }
         /* the detached JWS kubeadm recomputes: HS256 over b64url(header).b64url(kubeconfig) */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #if NODEOS_SD_DEVICE
@@ -16,6 +17,7 @@
 
 #define SEED_DIR "/var/lib/cloud/seed/nocloud"
 #define SMBIOS_SERIAL "/sys/class/dmi/id/product_serial"
+#define SEED_PIN_PARAM "nodeos.seed_pin="
 
 static int try_seed_dir(const struct datasource_options *o, struct seed *ret) {
         _cleanup_free_ char *dir = path_in_root(o->root, SEED_DIR), *src = NULL;
@@ -206,21 +208,65 @@ char *datasource_url_from_cmdline(const char *cmdline) {
         return NULL;
 }
 
+int datasource_pin_from_cmdline(const char *cmdline, char **ret) {
+        *ret = NULL;
+        for (const char *p = cmdline; *p;) {
+                p += strspn(p, " \t\n");
+                size_t n = strcspn(p, " \t\n");
+                if (n > strlen(SEED_PIN_PARAM) && strncmp(p, SEED_PIN_PARAM, strlen(SEED_PIN_PARAM)) == 0) {
+                        _cleanup_free_ char *v = strndup(p + strlen(SEED_PIN_PARAM), n - strlen(SEED_PIN_PARAM));
+                        if (!v)
+                                return -ENOMEM;
+                        /* curl's own form, as many as ';' separates: sha256// and a
+                         * base64 SHA-256 (44 characters ending in '=') */
+                        for (const char *q = v; *q;) {
+                                size_t l = strcspn(q, ";");
+                                if (l != 8 + 44 || strncmp(q, "sha256//", 8) != 0 || q[8 + 43] != '=' ||
+                                    strspn(q + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43) {
+                                        log_error("%.*s: want sha256//<base64 SHA-256 of the server's public key> "
+                                                  "(openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | "
+                                                  "openssl dgst -sha256 -binary | base64), several separated by ';'",
+                                                  (int) n, p);
+                                        return -EINVAL;
+                                }
+                                q += l + (q[l] == ';');
+                        }
+                        free(*ret);
+                        *ret = TAKE_PTR(v);     /* the last one wins, as the kernel's own parameters */
+                }
+                p += n;
+        }
+        return 0;
+}
+
 static int fetch_url(const struct datasource_options *o, const char *url, struct seed *ret) {
-        _cleanup_free_ char *mu = NULL, *uu = NULL, *err = NULL, *src = NULL;
+        _cleanup_free_ char *mu = NULL, *uu = NULL, *err = NULL, *src = NULL, *cmdline = NULL, *pin = NULL;
         struct seed s = {};
         int r;
+        /* the pin comes from the kernel command line only: the boot
+         * configuration is trusted, an SMBIOS serial is the hypervisor's */
+        if (read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL) >= 0) {
+                r = datasource_pin_from_cmdline(cmdline, &pin);
+                if (r < 0)
+                        return r;
+        }
+        if (pin && strncasecmp(url, "https://", 8) != 0) {
+                log_error("ds=nocloud: %s pins the seed server's key, but the seed URL %s is not https: refusing it", SEED_PIN_PARAM, url);
+                return -EPROTO;
+        }
         struct http_options h = {
                 .timeout_ms = o->http_timeout_ms > 0 ? o->http_timeout_ms : 10000,
                 .attempts = o->http_attempts > 0 ? o->http_attempts : 6,
                 .backoff_ms = o->http_backoff_ms > 0 ? o->http_backoff_ms : 500,
+                .pinned_pubkey = pin,
         };
         if (asprintf(&mu, "%smeta-data", url) < 0 || asprintf(&uu, "%suser-data", url) < 0 ||
             asprintf(&src, "url:%s", url) < 0)
                 return -ENOMEM;
         r = http_get(mu, &h, &s.meta_data, &s.meta_len, &err);
         if (r < 0) {
-                log_error("ds=nocloud: cannot fetch %s: %s", mu, err ? err : strerror(-r));
+                log_error("ds=nocloud: cannot fetch %s: %s%s", mu, err ? err : strerror(-r),
+                          pin && r == -EACCES ? " (" SEED_PIN_PARAM " on the kernel command line)" : "");
                 return r == -ENOENT ? -EBADMSG : r;
         }
         free(err);

@@ -7,7 +7,8 @@
  *      /dev/disk/by-label, mounted read-only for the copy
  *   3. ds=nocloud;s=<url> (or ds=nocloud-net) on the kernel command line,
  *      url file://, http:// or https://, fetched with libcurl (timeouts,
- *      bounded retries with exponential backoff)
+ *      bounded retries with exponential backoff; an https URL redirects to
+ *      https only, and nodeos.seed_pin= on the command line pins its key)
  *   4. the same ds=nocloud;s=<url> in the SMBIOS system serial number
  *      (/sys/class/dmi/id/product_serial: qemu -smbios type=1,serial=...)
  * The first source that has a meta-data file wins. */
@@ -31,3 +32,9 @@ int datasource_fetch(const struct datasource_options *o, struct seed *ret);
 /* Parses "ds=nocloud;s=URL" from a kernel command line; NULL if absent.
  * Accepts both "s=" and "seedfrom="; a trailing '/' is added. */
 char *datasource_url_from_cmdline(const char *cmdline);
+/* nodeos.seed_pin=sha256//<base64>[;...] from a kernel command line into
+ * *ret (NULL when absent): an https seed URL's server must present one of
+ * these public keys (a self-signed server is then fine), and any other
+ * seed URL is refused. -EINVAL (logged, naming the parameter) when
+ * malformed. */
+int datasource_pin_from_cmdline(const char *cmdline, char **ret);

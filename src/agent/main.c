@@ -9,6 +9,7 @@
 #include "agent/plan.h"
 #include "agent/seedtrust.h"
 #include "agent/status.h"
+#include "agent/update.h"
 #include "agent/steps/step.h"
 #include "basic/chase.h"
 #include "basic/diag.h"
@@ -32,6 +33,10 @@ static void usage(FILE *f) {
               "  status              show what is done, what failed and why\n"
               "  bake ROLE           image build: write ROLE's seed-independent files\n"
               "                      (unit limits as vendor drop-ins) into --root DIR\n"
+              "  update --check BUNDLE  verify an update bundle for this node (signature by\n"
+              "                      a trusted key, role, expiry, no downgrade, every file's\n"
+              "                      size and sha256); writes nothing. Applying one to the\n"
+              "                      other A/B slot is not built yet\n"
               "  allow-reprovision   let the next seed with a new instance-id re-provision\n"
               "                      this configured node once, signed or not (a configured\n"
               "                      node otherwise takes only seeds signed by the rollout\n"
@@ -153,8 +158,33 @@ static int cmd_plan(const char *roles_dir, const char *seed_dir) {
         return r < 0 ? 1 : 0;
 }
 
+/* Update bundles (update.h). Applying one to the other slot is not built
+ * yet; --check verifies everything that must hold before a byte is written. */
+static int cmd_update(const char *root, const char *bundle, bool check) {
+        if (!check) {
+                fprintf(stderr, "node-agent: update: applying a bundle (A/B slots) is not built yet; "
+                                "'node-agent update --check BUNDLE' verifies one and writes nothing\n");
+                return 2;
+        }
+        struct update_check_options o = { .root = root };
+        struct update_manifest m = {};
+        _cleanup_free_ char *error = NULL;
+        int r = update_check(bundle, &o, &m, &error);
+        if (r < 0) {
+                fprintf(stderr, "node-agent: update: %s: %s\n", bundle, error ? error : strerror(-r));
+                return 1;
+        }
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < m.n_files; i++)
+                bytes += m.files[i].size;
+        printf("%s: a valid bundle for this node: role %s, image %s (%s), counter %llu, %zu files, %llu bytes, signed by a trusted key\n",
+               bundle, m.role, m.image_id, m.version, (unsigned long long) m.counter, m.n_files, (unsigned long long) bytes);
+        update_manifest_done(&m);
+        return 0;
+}
+
 int main(int argc, char **argv) {
-        enum { OPT_ROOT = 256, OPT_SEED, OPT_ROLES, OPT_STORE, OPT_SOCKET, OPT_CMDLINE, OPT_JSON, OPT_VERSION };
+        enum { OPT_ROOT = 256, OPT_SEED, OPT_ROLES, OPT_STORE, OPT_SOCKET, OPT_CMDLINE, OPT_JSON, OPT_VERSION, OPT_CHECK };
         static const struct option opts[] = {
                 { "root", required_argument, NULL, OPT_ROOT },
                 { "seed", required_argument, NULL, OPT_SEED },
@@ -163,6 +193,7 @@ int main(int argc, char **argv) {
                 { "docker-socket", required_argument, NULL, OPT_SOCKET },
                 { "cmdline", required_argument, NULL, OPT_CMDLINE },
                 { "json", no_argument, NULL, OPT_JSON },
+                { "check", no_argument, NULL, OPT_CHECK },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -171,6 +202,7 @@ int main(int argc, char **argv) {
         struct engine_options o = { .root = "/" };
         _cleanup_free_ char *roles_dir = NULL;
         int json = 0, c;
+        bool check = false;
 
         while ((c = getopt_long(argc, argv, "hv", opts, NULL)) >= 0)
                 switch (c) {
@@ -181,6 +213,7 @@ int main(int argc, char **argv) {
                 case OPT_SOCKET: o.docker_socket = optarg; break;
                 case OPT_CMDLINE: o.cmdline_path = optarg; break;
                 case OPT_JSON: json = 1; break;
+                case OPT_CHECK: check = true; break;
                 case 'v': log_set_max_level(LOG_LEVEL_DEBUG); break;
                 case 'h': usage(stdout); return 0;
                 case OPT_VERSION: puts("node-agent " NODE_AGENT_VERSION); return 0;
@@ -224,6 +257,8 @@ int main(int argc, char **argv) {
         }
         if (STREQ(cmd, "plan") && nargs == 1)
                 return cmd_plan(roles_dir, argv[optind + 1]);
+        if (STREQ(cmd, "update") && nargs == 1)
+                return cmd_update(o.root, argv[optind + 1], check);
         fprintf(stderr, "node-agent: unknown command or wrong arguments: %s (see --help)\n", cmd);
         return 2;
 }

@@ -38,7 +38,9 @@ static int add_files(struct plan *p, const struct node_config *c, const struct r
 int plan_build(const struct node_config *c, const struct role *role, struct plan *ret) {
         struct plan p = {};
         int r = plan_add(&p, "hostname", &step_type_hostname, NULL);
-        if (r >= 0 && (c->network.address || c->network_config))
+        /* also without a network in the seed: a seed that stopped giving
+         * one takes the node back to the image's DHCP (step-network.c) */
+        if (r >= 0)
                 r = plan_add(&p, "network", &step_type_network, NULL);
         if (r >= 0 && c->ssh_authorized_keys)
                 r = plan_add(&p, "ssh-keys", &step_type_ssh_keys, NULL);

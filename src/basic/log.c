@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include "basic/log.h"
@@ -40,4 +41,13 @@ int log_errno_msg(enum log_level l, int negerr, const char *fmt, ...) {
         free(text);
         free(full);
         return negerr;
+}
+
+int errorf(char **error, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (error && vasprintf(error, fmt, ap) < 0)
+                *error = NULL;
+        va_end(ap);
+        return r;
 }

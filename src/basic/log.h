@@ -21,3 +21,9 @@ int log_errno_msg(enum log_level l, int negerr, const char *fmt, ...) _printf_(3
 #define log_error(...) log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
 #define log_error_errno(r, ...) log_errno_msg(LOG_LEVEL_ERR, (r), __VA_ARGS__)
 #define log_warning_errno(r, ...) log_errno_msg(LOG_LEVEL_WARNING, (r), __VA_ARGS__)
+
+/* Not a log line: the reason handed up to the caller that will log it (or
+ * print it) once. Formats into *error (a new string; error may be NULL, and
+ * on ENOMEM *error is NULL) and returns r, so `return errorf(error, -EINVAL,
+ * "...")` reads as what happened. */
+int errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);

@@ -39,27 +39,6 @@ static struct config_pos pos_of(const struct parser *p, const struct ynode *n) {
         return (struct config_pos) { .file = p->c->user_data_file, .line = n->line, .col = n->col };
 }
 
-static int ip_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
-        int r = schema_read_string(&p->s, n, path, ret);
-        if (r < 0)
-                return r;
-        if (ip_address_is_valid(*ret))
-                return 0;
-        err(p, n, "%s: '%s' is not an IP address", path, *ret);
-        return -EINVAL;
-}
-
-static int cidr_value(struct parser *p, const struct ynode *n, const char *path, bool network, char **ret) {
-        int r = schema_read_string(&p->s, n, path, ret);
-        if (r < 0)
-                return r;
-        const char *why = cidr_problem(*ret, network);
-        if (!why)
-                return 0;
-        err(p, n, "%s: '%s' is not a valid CIDR (%s)", path, *ret, why);
-        return -EINVAL;
-}
-
 static int role_value(struct parser *p, const struct ynode *n, const char *path, char **ret) {
         int r = schema_read_string(&p->s, n, path, ret);
         if (r < 0)
@@ -97,7 +76,7 @@ static int parse_node_ref(struct parser *p, const struct ynode *m, const char *p
                 ok = parse_merge(ok, -EINVAL);
         }
         snprintf(sub, sizeof(sub), "%s.address", path);
-        ok = parse_merge(ok, ip_value(p, v[1], sub, &nr->address));
+        ok = parse_merge(ok, schema_read_ip(&p->s, v[1], sub, &nr->address));
         snprintf(sub, sizeof(sub), "%s.role", path);
         ok = parse_merge(ok, role_value(p, v[2], sub, &nr->role));
         return ok;
@@ -141,9 +120,9 @@ static int parse_network(struct parser *p, const struct ynode *m) {
                 }
         }
         if ((v = ynode_get(m, "address")))
-                ok = parse_merge(ok, cidr_value(p, v, "network.address", false, &n->address));
+                ok = parse_merge(ok, schema_read_cidr(&p->s, v, "network.address", false, &n->address));
         if ((v = ynode_get(m, "gateway")))
-                ok = parse_merge(ok, ip_value(p, v, "network.gateway", &n->gateway));
+                ok = parse_merge(ok, schema_read_ip(&p->s, v, "network.gateway", &n->gateway));
         if ((v = ynode_get(m, "dns"))) {
                 if (schema_read_string_list(&p->s, v, "network.dns", &n->dns) >= 0)
                         for (size_t i = 0; n->dns[i]; i++)
@@ -183,7 +162,7 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
         } else
                 ok = parse_merge(ok, v == NULL ? 0 : -EINVAL);
         if ((v = ynode_get(m, "advertise_address")))
-                ok = parse_merge(ok, ip_value(p, v, "cluster.advertise_address", &k->advertise_address));
+                ok = parse_merge(ok, schema_read_ip(&p->s, v, "cluster.advertise_address", &k->advertise_address));
         if ((v = ynode_get(m, "token"))) {
                 /* Never echo the value: it is a credential, even when malformed. */
                 if (parse_secret(p, v, "cluster.token", &k->token) < 0)
@@ -231,9 +210,9 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
                 }
         }
         if ((v = ynode_get(m, "pod_subnet")))
-                ok = parse_merge(ok, cidr_value(p, v, "cluster.pod_subnet", true, &k->pod_subnet));
+                ok = parse_merge(ok, schema_read_cidr(&p->s, v, "cluster.pod_subnet", true, &k->pod_subnet));
         if ((v = ynode_get(m, "service_subnet")))
-                ok = parse_merge(ok, cidr_value(p, v, "cluster.service_subnet", true, &k->service_subnet));
+                ok = parse_merge(ok, schema_read_cidr(&p->s, v, "cluster.service_subnet", true, &k->service_subnet));
         if ((v = ynode_get(m, "nodes")))
                 ok = parse_merge(ok, parse_node_list(p, v, "cluster.nodes", &k->nodes));
         return ok;

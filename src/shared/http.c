@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <curl/curl.h>
 #include "basic/log.h"
@@ -154,6 +155,18 @@ int http_handle_setup(CURL *c, const char *url, const struct http_options *o, st
                 sym_curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
         }
 #endif
+        if (o->pinned_pubkey) {
+                /* curl checks the pin whether or not it verifies the chain
+                 * (CURLOPT_PINNEDPUBLICKEY(3)); a pinned key is a stronger
+                 * statement than any CA, so a self-signed seed server works */
+                if (sym_curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey) != CURLE_OK) {
+                        snprintf(errbuf, CURL_ERROR_SIZE, "libcurl %s cannot pin a public key with its TLS backend",
+                                 sym_curl_version_info(CURLVERSION_NOW)->version);
+                        return -EPROTONOSUPPORT;
+                }
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
         if (o->insecure) {
                 sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
                 sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -204,11 +217,20 @@ static int attempt(const char *url, const struct http_options *o, struct http_bo
                 *error = strdup(errbuf);
                 return r;
         }
-        http_handle_protocols(c, "file,http,https", "http,https");
+        /* what came over TLS is never fetched again in the clear: an
+         * https URL redirects to https only */
+        http_handle_protocols(c, "file,http,https", strncasecmp(url, "https:", 6) == 0 ? "https" : "http,https");
         sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
         sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
         CURLcode cc = sym_curl_easy_perform(c);
         sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (cc == CURLE_UNSUPPORTED_PROTOCOL && status >= 300 && status < 400) {
+                /* a redirect to a protocol this request may not follow */
+                char *to = NULL;
+                sym_curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &to);
+                snprintf(errbuf, sizeof(errbuf), "HTTP %ld redirects to %s, refused: %s", status, to ? to : "another protocol",
+                         strncasecmp(url, "https:", 6) == 0 ? "an https URL is only followed to https" : "not an http or https URL");
+        }
         sym_curl_easy_cleanup(c);
 
         if (b->too_big) {
@@ -221,6 +243,7 @@ static int attempt(const char *url, const struct http_options *o, struct http_bo
                 case CURLE_COULDNT_RESOLVE_HOST: r = -EHOSTUNREACH; *retry = true; break;
                 case CURLE_FILE_COULDNT_READ_FILE: r = -ENOENT; break;
                 case CURLE_UNSUPPORTED_PROTOCOL: r = -EPROTONOSUPPORT; break;
+                case CURLE_SSL_PINNEDPUBKEYNOTMATCH: r = -EACCES; break;
                 case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: r = -EIO; *retry = true; break;
                 default: r = -EIO; break;
                 }

@@ -19,9 +19,12 @@ struct http_options {
         const char *cert_pem;   /* client certificate held in memory, NULL: none */
         const char *key_pem;    /* its key, copied into curl, never written to a file */
         int insecure;           /* skip TLS verification (only for cluster-info before pinning) */
+        const char *pinned_pubkey; /* "sha256//<base64>[;sha256//...]": the server's key must be one of
+                                    * these, and then no CA is needed (the pin is the trust); NULL: none */
 };
 
-/* GETs url into *ret (NUL-terminated). -ENOENT on 404, -ETIMEDOUT,
+/* GETs url into *ret (NUL-terminated). Redirects are followed (at most 3),
+ * never from https to anything but https. -ENOENT on 404, -ETIMEDOUT,
  * -ECONNREFUSED, -EHOSTUNREACH, -ELIBACC when libcurl cannot be loaded
  * (libload.h), -EIO otherwise; *error (may be NULL) gets the last
  * loader/curl/HTTP reason as a new string. */

@@ -77,25 +77,9 @@ static int read_mac(struct nparser *p, const struct ynode *n, const char *path, 
         return 0;
 }
 
+/* schema_read_ip() in read_list()'s item form */
 static int read_ip(struct nparser *p, const struct ynode *n, const char *path, char **ret) {
-        int r = schema_read_string(&p->s, n, path, ret);
-        if (r < 0)
-                return r;
-        if (ip_address_is_valid(*ret))
-                return 0;
-        err(p, n, "%s: '%s' is not an IP address", path, *ret);
-        return -EINVAL;
-}
-
-static int read_cidr(struct nparser *p, const struct ynode *n, const char *path, bool network, char **ret) {
-        int r = schema_read_string(&p->s, n, path, ret);
-        if (r < 0)
-                return r;
-        const char *why = cidr_problem(*ret, network);
-        if (!why)
-                return 0;
-        err(p, n, "%s: '%s' is not a valid CIDR (%s)", path, *ret, why);
-        return -EINVAL;
+        return schema_read_ip(&p->s, n, path, ret);
 }
 
 /* A search domain: a DNS name (upper case allowed, as resolvers compare
@@ -364,7 +348,7 @@ static int v2_nameservers(struct nparser *p, const struct ynode *m, const char *
 }
 
 static int read_address(struct nparser *p, const struct ynode *n, const char *path, char **ret) {
-        return read_cidr(p, n, path, false, ret);
+        return schema_read_cidr(&p->s, n, path, false, ret);
 }
 
 static int v2_ethernet(struct nparser *p, const struct ynode *key, const struct ynode *m) {

@@ -4,6 +4,7 @@
 #include "basic/macro.h"
 #include "basic/strv.h"
 #include "shared/schema.h"
+#include "shared/validate.h"
 
 static const char *describe(const struct ynode *n) {
         return n->kind == YNODE_SCALAR ? (ynode_is_null(n) ? "null" : "a scalar") : ynode_kind_name(n->kind);
@@ -121,4 +122,25 @@ int schema_read_mode(struct schema_ctx *s, const struct ynode *n, const char *pa
 
 void schema_missing(struct schema_ctx *s, const struct ynode *map, const char *path, const char *key) {
         diag_add(s->diag, s->file, map->line, map->col, "%s: missing required key '%s'", path, key);
+}
+
+int schema_read_ip(struct schema_ctx *s, const struct ynode *n, const char *path, char **ret) {
+        int r = schema_read_string(s, n, path, ret);
+        if (r < 0)
+                return r;
+        if (ip_address_is_valid(*ret))
+                return 0;
+        diag_add(s->diag, s->file, n->line, n->col, "%s: '%s' is not an IP address", path, *ret);
+        return -EINVAL;
+}
+
+int schema_read_cidr(struct schema_ctx *s, const struct ynode *n, const char *path, bool network, char **ret) {
+        int r = schema_read_string(s, n, path, ret);
+        if (r < 0)
+                return r;
+        const char *why = cidr_problem(*ret, network);
+        if (!why)
+                return 0;
+        diag_add(s->diag, s->file, n->line, n->col, "%s: '%s' is not a valid CIDR (%s)", path, *ret, why);
+        return -EINVAL;
 }

@@ -31,5 +31,10 @@ int schema_read_string_list(struct schema_ctx *s, const struct ynode *n, const c
 /* An octal mode written as a quoted string "0750" (a bare 0750 would be read
  * as YAML 1.1 octal by some tools and decimal by others). */
 int schema_read_mode(struct schema_ctx *s, const struct ynode *n, const char *path, mode_t *ret);
+/* An IPv4 or IPv6 literal ("'x' is not an IP address"). */
+int schema_read_ip(struct schema_ctx *s, const struct ynode *n, const char *path, char **ret);
+/* "addr/prefix", network=true also with the host bits zero ("'x' is not a
+ * valid CIDR (why)"). */
+int schema_read_cidr(struct schema_ctx *s, const struct ynode *n, const char *path, bool network, char **ret);
 /* Reports a missing required key at the map's position. */
 void schema_missing(struct schema_ctx *s, const struct ynode *map, const char *path, const char *key);

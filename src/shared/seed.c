@@ -32,13 +32,6 @@ void seed_done(struct seed *s) {
         *s = (struct seed) {};
 }
 
-static int seed_names(struct seed *s, const char *source, const char *base) {
-        s->source = strdup(source);
-        if (!s->source || asprintf(&s->meta_name, "%s/meta-data", base) < 0 || asprintf(&s->user_name, "%s/user-data", base) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
 bool seed_file_says_something(const char *text) {
         for (const char *p = text; *p;) {
                 size_t l = strcspn(p, "\n");
@@ -73,21 +66,31 @@ static int read_optional(const char *dir, const char *shown, const char *name, c
         return 0;
 }
 
-int seed_read_files(const char *dir, const char *source, const char *shown, struct seed *ret) {
+/* The two files every seed has, DIR/META and DIR/USER, into s with their
+ * names as messages show them (SHOWN/...): -ENOENT when META is absent (no
+ * seed here), -EBADMSG (logged) when META is there without a readable USER. */
+static int read_meta_and_user(const char *dir, const char *shown, const char *meta, const char *user, const char *source,
+                              struct seed *s) {
         _cleanup_free_ char *m = NULL, *u = NULL;
-        struct seed s = {};
-        if (asprintf(&m, "%s/meta-data", dir) < 0 || asprintf(&u, "%s/user-data", dir) < 0)
+        if (asprintf(&m, "%s/%s", dir, meta) < 0 || asprintf(&u, "%s/%s", dir, user) < 0)
                 return -ENOMEM;
-        int r = read_full_file(m, &s.meta_data, &s.meta_len);
+        int r = read_full_file(m, &s->meta_data, &s->meta_len);
         if (r < 0)
                 return r;
-        r = read_full_file(u, &s.user_data, &s.user_len);
+        r = read_full_file(u, &s->user_data, &s->user_len);
         if (r < 0) {
-                log_error("%s has meta-data but no readable user-data: %s", shown, strerror(-r));
-                seed_done(&s);
+                log_error("%s has %s but no readable %s: %s", shown, meta, user, strerror(-r));
                 return r == -ENOENT ? -EBADMSG : r;
         }
-        r = seed_names(&s, source, shown);
+        if (!(s->source = strdup(source)) || asprintf(&s->meta_name, "%s/%s", shown, meta) < 0 ||
+            asprintf(&s->user_name, "%s/%s", shown, user) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int seed_read_files(const char *dir, const char *source, const char *shown, struct seed *ret) {
+        struct seed s = {};
+        int r = read_meta_and_user(dir, shown, "meta-data", "user-data", source, &s);
         if (r >= 0)
                 r = read_optional(dir, shown, "vendor-data", &s.vendor_name, &s.vendor_data_says_something, NULL, NULL);
         if (r >= 0)
@@ -112,23 +115,11 @@ static bool json_says_something(const char *text) {
 }
 
 int seed_read_config_drive(const char *dir, const char *source, const char *shown, struct seed *ret) {
-        _cleanup_free_ char *top = NULL, *shown_top = NULL, *m = NULL, *u = NULL;
+        _cleanup_free_ char *top = NULL, *shown_top = NULL;
         struct seed s = { .format = SEED_CONFIG_DRIVE };
-        if (asprintf(&top, "%s/openstack/latest", dir) < 0 || asprintf(&shown_top, "%s/openstack/latest", shown) < 0 ||
-            asprintf(&m, "%s/meta_data.json", top) < 0 || asprintf(&u, "%s/user_data", top) < 0)
+        if (asprintf(&top, "%s/openstack/latest", dir) < 0 || asprintf(&shown_top, "%s/openstack/latest", shown) < 0)
                 return -ENOMEM;
-        int r = read_full_file(m, &s.meta_data, &s.meta_len);
-        if (r < 0)
-                return r;
-        r = read_full_file(u, &s.user_data, &s.user_len);
-        if (r < 0) {
-                log_error("%s has meta_data.json but no readable user_data: %s", shown_top, strerror(-r));
-                seed_done(&s);
-                return r == -ENOENT ? -EBADMSG : r;
-        }
-        if (!(s.source = strdup(source)) || asprintf(&s.meta_name, "%s/meta_data.json", shown_top) < 0 ||
-            asprintf(&s.user_name, "%s/user_data", shown_top) < 0)
-                r = -ENOMEM;
+        int r = read_meta_and_user(top, shown_top, "meta_data.json", "user_data", source, &s);
         if (r >= 0)
                 r = read_optional(top, shown_top, "network_data.json", &s.network_name, &s.network_config_says_something,
                                   &s.network_config, &s.network_len);

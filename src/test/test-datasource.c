@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "agent/datasource.h"
@@ -32,6 +33,32 @@ static void the_url_is_read_as_the_kernel_and_smbios_give_it(void **state) {
                         assert_string_equal(got, cases[i].want);
                 else
                         assert_null(got);
+        }
+}
+
+static void the_seed_pin_is_read_in_curls_form_or_refused(void **state) {
+        (void) state;
+        static const char k1[] = "sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+                          k2[] = "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        static const struct { const char *in, *want; int r; } cases[] = {
+                { "ro ds=nocloud;s=https://h/ nodeos.seed_pin=sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg= quiet", k1, 0 },
+                { "nodeos.seed_pin=sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=;sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
+                  "sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=;sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", 0 },
+                { "nodeos.seed_pin=sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg= nodeos.seed_pin=sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", k2, 0 },
+                { "ro quiet", NULL, 0 },
+                { "nodeos.seed_pin=", NULL, 0 },                        /* nothing pinned: as absent */
+                { "nodeos.seed_pin=sha1//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=", NULL, -EINVAL },
+                { "nodeos.seed_pin=sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCg", NULL, -EINVAL },
+                { "nodeos.seed_pin=sha256//n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=;", NULL, 0 },   /* a trailing ';' is no second pin */
+                { "nodeos.seed_pin=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", NULL, -EINVAL },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *got = NULL;
+                int r = datasource_pin_from_cmdline(cases[i].in, &got);
+                assert_int_equal(r, cases[i].r);
+                if (r < 0 || !cases[i].want)
+                        continue;
+                assert_string_equal(got, cases[i].want);
         }
 }
 
@@ -110,6 +137,7 @@ int main(void) {
         log_set_max_level(LOG_LEVEL_ERR);
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(the_url_is_read_as_the_kernel_and_smbios_give_it),
+                cmocka_unit_test(the_seed_pin_is_read_in_curls_form_or_refused),
                 cmocka_unit_test(a_seed_url_in_the_smbios_serial_is_found),
                 cmocka_unit_test(the_kernel_command_line_comes_before_the_smbios_serial),
         };

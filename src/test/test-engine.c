@@ -558,6 +558,29 @@ static void a_changed_seed_value_updates_only_what_depends_on_it(void **state) {
         tree_free(&t);
 }
 
+/* The network step converges to no network too: a seed that drops its
+ * section takes the node back to the image's DHCP, and the unit the earlier
+ * seed had written is gone (left, it would keep the old static address). */
+static void a_seed_that_drops_its_network_removes_the_unit(void **state) {
+        (void) state;
+        struct tree t = {};
+        tree_make(&t);
+        assert_int_equal(run(&t, "cloud-init/examples/lb"), 0);
+        _cleanup_free_ char *unit = in_root(&t, "/etc/systemd/network/10-nodeos.network");
+        assert_non_null(unit);
+        assert_non_null(strstr(unit, "Address=192.168.0.20/24"));
+        _cleanup_free_ char *dhcp = seed_variant(&t, "cloud-init/examples/lb", "dhcp", "network:\n  address: 192.168.0.20/24\n", "");
+        assert_int_equal(run(&t, dhcp), 0);
+        assert_true(log_has(&t, "step=network status=changed"));
+        assert_true(log_has(&t, "no network in the seed: the image's DHCP (the seed's earlier network files removed)"));
+        _cleanup_free_ char *gone = in_root(&t, "/etc/systemd/network/10-nodeos.network");
+        assert_null(gone);
+        /* and again: nothing to do */
+        assert_int_equal(run(&t, dhcp), 0);
+        assert_true(log_has(&t, "step=network status=unchanged"));
+        tree_free(&t);
+}
+
 static void changed_role_data_reruns_its_step(void **state) {
         (void) state;
         struct tree t = {};
@@ -751,6 +774,7 @@ int main(void) {
                 cmocka_unit_test(a_run_under_a_root_does_not_notify_the_service_manager),
                 cmocka_unit_test(a_configured_node_without_its_seed_stays_configured),
                 cmocka_unit_test(a_changed_seed_value_updates_only_what_depends_on_it),
+                cmocka_unit_test(a_seed_that_drops_its_network_removes_the_unit),
                 cmocka_unit_test(changed_role_data_reruns_its_step),
                 cmocka_unit_test(a_joined_nodes_new_name_is_refused_and_nothing_changes),
                 cmocka_unit_test(a_node_pins_its_rollout_key_and_takes_only_seeds_it_signed),

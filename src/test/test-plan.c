@@ -265,9 +265,9 @@ static void workers_end_with_kubeadm_the_master_adds_the_cluster_the_lb_no_kubea
         }
 }
 
-/* network and ssh-keys come from the seed, not the role: the same node
- * without an address (DHCP) has no network step, and with authorized keys
- * gets ssh-keys right after hostname. */
+/* network is always planned (a seed without one takes the node back to
+ * the image's DHCP, and a seed that drops it must remove what an earlier
+ * one wrote); ssh-keys comes from the seed, right after network. */
 static void the_seed_adds_network_and_ssh_keys(void **state) {
         (void) state;
         struct loaded l;
@@ -282,12 +282,12 @@ static void the_seed_adds_network_and_ssh_keys(void **state) {
         l.cfg->ssh_authorized_keys = keys;
         struct plan p;
         assert_int_equal(plan_build(l.cfg, l.role, &p), 0);
-        assert_int_equal(p.n, n);               /* one step out, one in */
+        assert_int_equal(p.n, n + 1);           /* network stays (DHCP), ssh-keys in */
         assert_string_equal(p.steps[0].name, "hostname");
-        assert_string_equal(p.steps[1].name, "ssh-keys");
-        assert_int_equal(step_index(&p, "network"), -1);
-        for (size_t i = 2; i < p.n; i++)        /* the rest as before */
-                assert_string_equal(p.steps[i].name, l.plan.steps[i].name);
+        assert_string_equal(p.steps[1].name, "network");
+        assert_string_equal(p.steps[2].name, "ssh-keys");
+        for (size_t i = 3; i < p.n; i++)        /* the rest as before */
+                assert_string_equal(p.steps[i].name, l.plan.steps[i - 1].name);
         plan_done(&p);
         assert_int_equal(p.n, 0);
         assert_null(p.steps);

@@ -14,3 +14,10 @@ skip()  { n=$((n+1)); echo "ok $n # SKIP $*"; }
 check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
 # tap_end: the plan line; as a script's last command, its exit status says whether all passed
 tap_end() { echo "1..$n"; [ "$fails" -eq 0 ]; }
+# scratch: a new temporary directory in $tmp, and an empty pids array; at
+# exit every pid in pids is killed and $tmp removed (KEEP_TMP=1 keeps it)
+scratch() { tmp=$(mktemp -d); pids=(); trap scratch_cleanup EXIT; }
+scratch_cleanup() {
+  local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}

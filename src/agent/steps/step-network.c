@@ -4,13 +4,17 @@
  * (one link, static) or a network-config file (netconfig.h: any number of
  * links, by name or MAC). Without either the node keeps the image's DHCP.
  * The step owns the files named 10-nodeos* in NETWORK_DIR: what the seed no
- * longer gives is removed, so a changed seed converges. */
+ * longer gives is removed, so a changed seed converges, also to no network
+ * section at all (the step always runs; it then writes nothing, and makes
+ * no directory). */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 #include "agent/steps/step.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/macro.h"
@@ -74,7 +78,7 @@ static int networkd_reload(char **why) {
 static int network_files(const struct node_config *c, char ***ret) {
         _cleanup_strv_free_ char **files = NULL;
         const struct net_plan *plan = c->network_config;
-        if (!plan) {
+        if (!plan && c->network.address) {
                 char *unit = network_unit(&c->network);
                 if (!unit || strv_extend(&files, USER_DATA_UNIT) < 0 || strv_consume(&files, unit) < 0)
                         return -ENOMEM;
@@ -91,6 +95,8 @@ static int network_files(const struct node_config *c, char ***ret) {
                              strv_consume(&files, link) < 0))
                         return -ENOMEM;
         }
+        if (!files && !(files = calloc(1, sizeof(char *))))
+                return -ENOMEM;
         *ret = TAKE_PTR(files);
         return 0;
 }
@@ -185,9 +191,17 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
         int r = network_files(c, &files);
         if (r < 0)
                 return r;
-        r = mkdir_in_root(ctx->root, NETWORK_DIR, 0755, &dirfd);
+        if (!files[0]) {
+                /* nothing to write: only ours to remove, if the directory is there */
+                r = chase(ctx->root, NETWORK_DIR, 0, 0, &dirfd, NULL);
+                if (r == -ENOENT) {
+                        step_result_set(res, STEP_DONE, "no network in the seed: the image's DHCP");
+                        return 0;
+                }
+        } else
+                r = mkdir_in_root(ctx->root, NETWORK_DIR, 0755, &dirfd);
         if (r < 0)
-                return step_fail(res, r, "cannot write " NETWORK_DIR "/%s: %s", files[0], chase_strerror(r));
+                return step_fail(res, r, "cannot write " NETWORK_DIR "/%s: %s", files[0] ? files[0] : "", chase_strerror(r));
         for (size_t i = 0; files[i] && files[i + 1]; i += 2) {
                 bool ch = false;
                 r = write_file_at(dirfd, files[i], files[i + 1], strlen(files[i + 1]), 0644, -1, -1, &ch);
@@ -208,8 +222,11 @@ static int network_apply(const struct agent_ctx *ctx, const struct step *s, stru
                 if (!summary)
                         return -ENOMEM;
                 step_result_set(res, STEP_DONE, "%s", summary);
-        } else
+        } else if (c->network.address)
                 step_result_set(res, STEP_DONE, "%s on %s", c->network.address, c->network.interface ? c->network.interface : "en*/eth*");
+        else
+                step_result_set(res, STEP_DONE, "no network in the seed: the image's DHCP%s",
+                                removed > 0 ? " (the seed's earlier network files removed)" : "");
         return 0;
 }
 

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* An update bundle's manifest.json (format 1; the bundle: agent/update.h,
+ * made by image/make-bundle):
+ *
+ *   {"format": 1, "role": "verne", "profile": "bookworm",
+ *    "image_id": "<16 hex>", "version": "<the builder's git describe>",
+ *    "counter": <integer, strictly growing per signing key>,
+ *    "expires": "2027-01-05T00:00:00Z",
+ *    "files": {"base.sqfs": {"size": N, "sha256": "<64 hex>"}, ...}}
+ *
+ * Parsed strictly: every field required, no others, each of its type; a
+ * file name is a plain name (no '/', not the manifest's own). */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct update_file {
+        char *name;
+        uint64_t size;
+        char sha256[65];
+};
+
+struct update_manifest {
+        char *role, *profile, *image_id, *version;
+        uint64_t counter;
+        time_t expires;
+        struct update_file *files;
+        size_t n_files;
+};
+
+/* -EBADMSG with the field at fault in *error (new string), -ENOMEM. */
+int update_manifest_parse(const char *text, size_t len, struct update_manifest *ret, char **error);
+void update_manifest_done(struct update_manifest *m);
