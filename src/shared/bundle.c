@@ -57,7 +57,7 @@ static int parse_files(const cJSON *files, struct update_manifest *m, char **err
                                 return errorf(error, -EBADMSG, "files.%s: listed twice", name);
                 const cJSON *v;
                 cJSON_ArrayForEach(v, f)
-                        if (!STREQ(v->string, "size") && !STREQ(v->string, "sha256"))
+                        if (!STREQ(v->string, "size") && !STREQ(v->string, "sha256") && !STREQ(v->string, "verity_root"))
                                 return errorf(error, -EBADMSG, "files.%s: unknown field '%s'", name, v->string);
                 const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
                 const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
@@ -65,6 +65,11 @@ static int parse_files(const cJSON *files, struct update_manifest *m, char **err
                         return errorf(error, -EBADMSG, "files.%s.size: want a byte count", name);
                 if (!cJSON_IsString(sha) || !all_of(sha->valuestring, "0123456789abcdef", 64))
                         return errorf(error, -EBADMSG, "files.%s.sha256: want 64 lowercase hex digits", name);
+                const cJSON *vr = cJSON_GetObjectItemCaseSensitive(f, "verity_root");
+                if (vr && (!cJSON_IsString(vr) || !all_of(vr->valuestring, "0123456789abcdef", 64)))
+                        return errorf(error, -EBADMSG, "files.%s.verity_root: want 64 lowercase hex digits", name);
+                if (vr)
+                        memcpy(uf->verity_root, vr->valuestring, 65);
                 if (!(uf->name = strdup(name)))
                         return -ENOMEM;
                 uf->size = (uint64_t) size->valuedouble;

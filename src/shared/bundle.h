@@ -8,7 +8,12 @@
  *    "image_id": "<16 hex>", "version": "<the builder's git describe>",
  *    "counter": <integer, strictly growing per signing key>,
  *    "expires": "2027-01-05T00:00:00Z",
- *    "files": {"base.sqfs": {"size": N, "sha256": "<64 hex>"}, ...}}
+ *    "files": {"base.sqfs": {"size": N, "sha256": "<64 hex>",
+ *                            "verity_root": "<64 hex>"}, ...}}
+ *
+ * verity_root, a filesystem's dm-verity root hash, is there for the files
+ * the image verifies at boot (base.sqfs, layer.sqfs of an image built with
+ * dm-verity), and absent otherwise.
  *
  * Parsed strictly: every field required, no others, each of its type; a
  * file name is a plain name (no '/', not the manifest's own). */
@@ -21,6 +26,7 @@ struct update_file {
         char *name;
         uint64_t size;
         char sha256[65];
+        char verity_root[65];   /* "" when the manifest gives none */
 };
 
 struct update_manifest {

@@ -30,6 +30,14 @@ static void a_valid_manifest_parses(void **state) {
         assert_int_equal(m.n_files, 1);
         assert_string_equal(m.files[0].name, "base.sqfs");
         assert_int_equal(m.files[0].size, 3000000);
+        assert_string_equal(m.files[0].verity_root, "");
+        update_manifest_done(&m);
+        /* with a verity root hash */
+        static const char with_root[] = "{\"format\":1,\"role\":\"verne\",\"profile\":\"bookworm\",\"image_id\":\"0123456789abcdef\","
+                                        "\"version\":\"v1\",\"counter\":1,\"expires\":\"2027-01-04T17:37:27Z\",\"files\":{\"base.sqfs\":"
+                                        "{\"size\":1,\"sha256\":\"" H64A "\",\"verity_root\":\"" H64A "\"}}}";
+        assert_int_equal(update_manifest_parse(with_root, strlen(with_root), &m, &error), 0);
+        assert_string_equal(m.files[0].verity_root, H64A);
         update_manifest_done(&m);
 }
 
@@ -65,6 +73,7 @@ static void every_departure_is_refused_naming_the_field(void **state) {
         refused("\"files\":{", "\"files\":{\"vmlinuz\":{\"size\":1,\"sha256\":\"" H64A "\"},\"vmlinuz\":{\"size\":1,\"sha256\":\"" H64A "\"},",
                 "files.vmlinuz: listed twice");
         refused("{\"format\"", "[{\"format\"", "not a JSON object");
+        refused("\"sha256\":\"" H64A "\"", "\"sha256\":\"" H64A "\",\"verity_root\":\"xyz\"", "files.base.sqfs.verity_root: want 64");
 }
 
 static void a_manifest_without_files_is_refused(void **state) {
