@@ -154,7 +154,8 @@ pid_after=$(sed -n 's/^haproxy: .*MainPID=\([0-9]*\).*/\1/p' <<<"$after")
 qt_check "day2: haproxy reloaded, not restarted (MainPID $pid_before -> $pid_after)" test -n "$pid_before" -a "$pid_before" = "$pid_after"
 sub_clients() { ip netns exec "$QT_NETNS" timeout 20 mosquitto_sub -h 192.168.0.15 -p 30004 -t '$SYS/broker/clients/connected' -C 1 -W 15 2>/dev/null; }
 c0=$(sub_clients)
-ip netns exec "$QT_NETNS" "$w/mqtt-load" -t 192.168.0.20:1883 -n 200 -r 50 -P 50 -k 60 -T 30 -H 15 -i 5 >"$w/load-new.json" 2>&1 &
+# their own client ids: the same ids would take over the held sessions
+ip netns exec "$QT_NETNS" "$w/mqtt-load" -I new- -t 192.168.0.20:1883 -n 200 -r 50 -P 50 -k 60 -T 30 -H 15 -i 5 >"$w/load-new.json" 2>&1 &
 newload=$!
 sleep 12; c1=$(sub_clients); wait $newload
 qt_check "day2: new connections through the lb reach $verne2 (its broker's clients $c0 -> $c1)" test "${c1:-0}" -ge $(( ${c0:-1} + 20 ))
@@ -170,8 +171,9 @@ qt_seed_iso "$w/foreign" "$w/foreign.iso"
 mac1=$(awk -F'\t' -v h="$verne1" '!/^#/ && $1 == h {print $4}' "$seeds/nodes.tsv")
 QT_REUSE=1 QT_SMP=1 QT_MEM=1536 QT_MAC=${mac1//-/:} QT_EXTRA=$w/overlay-$verne1.sqfs qt_boot "day2-$verne1" "$(qt_image verne)" "$w/foreign.iso"
 qt_wait "day2-$verne1" 'NODEOS-AGENT: (SUCCESS|FAILED)' 900 ''
-grep -a 'stage=fetch step=seed' "$QT_OUT/day2-$verne1/serial.log" | tail -1 | tr -d '\r' >"$w/foreign-line.txt"
-qt_check "day2: a foreign CIDATA seed is refused at boot ($(cut -c1-200 "$w/foreign-line.txt"))" grep -q 'status=refused' "$w/foreign-line.txt"
+grep -a 'stage=fetch step=seed status=refused' "$QT_OUT/day2-$verne1/serial.log" | tr -d '\r' >"$w/foreign-line.txt"
+qt_check "day2: a foreign CIDATA seed is refused at boot ($(sed 's/.*detail=//' "$w/foreign-line.txt" | cut -c1-160))" \
+  grep -q 'an unsigned seed (instance .*) refused: this node is configured as instance' "$w/foreign-line.txt"
 qt_probe_wait "day2-$verne1" 300
 qt_check "day2: after the foreign seed, $verne1 is still its instance and succeeded (hostname $(fact "day2-$verne1" hostname), sentinel $(fact "day2-$verne1" sentinel))" \
   test "$(fact "day2-$verne1" hostname)/$(fact "day2-$verne1" sentinel)" = "$verne1/success"
