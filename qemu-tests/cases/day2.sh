@@ -24,6 +24,8 @@
 #   6. The second verne worker leaves the inventory: the rerun removes its
 #      seed and prints the drain and delete the cluster needs, which the
 #      case then makes as API requests (Node cordoned, deleted).
+#   7. A rerun on an inventory with a typo fails and leaves the rollout
+#      directory byte-identical.
 # Usage: cases/day2.sh. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -199,6 +201,14 @@ api_call GET "/api/v1/pods?fieldSelector=spec.nodeName%3D$verne2"; c2=$(cat "$w/
 api_call DELETE "/api/v1/nodes/$verne2"; c3=$(cat "$w/code")
 api_call GET "/api/v1/nodes/$verne2"; c4=$(cat "$w/code")
 qt_check "day2: $verne2 drained and deleted (cordon $c1, pods $c2, delete $c3, then GET $c4)" test "$c1/$c2/$c3/$c4" = 200/200/200/404
+
+# --- 7. a failed rerun changes nothing ------------------------------------
+rollout_sum() { (cd "$seeds" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
+sum_before=$(rollout_sum)
+sed -i 's/^        worker_nodes:$/        worker nodes:/' "$w/inventory/hosts.yaml"     # a typo
+if seeds_run "$w/seeds-4.log"; then qt_nok "day2: a rerun on an inventory with a typo succeeded"
+else qt_check "day2: a failed rerun (inventory typo) leaves the rollout byte-identical ($sum_before -> $(rollout_sum); $(grep -m1 -o "group 'worker nodes'.*" "$w/seeds-4.log" | cut -c1-60))" \
+  test "$sum_before" = "$(rollout_sum)"; fi
 
 for h in "$master" "$verne1" "$verne2" "$lb"; do
   role=$(awk -F'\t' -v h="$h" '!/^#/ && $1 == h {print $3}' "$seeds/nodes.tsv")
