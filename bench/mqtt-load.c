@@ -8,7 +8,7 @@
  *
  *   mqtt-load -t HOST:PORT -n 100000 [-s 10.0.0.2,10.0.0.3] [-r 2000]
  *             [-k 60] [-H 300] [-i 5] [-p PUBLISH_EVERY_S -z 100] [-T 60] [-P 1000]
- *             [-R MAX_ATTEMPTS -B FIRST_BACKOFF_S]
+ *             [-R MAX_ATTEMPTS -B FIRST_BACKOFF_S] [-I CLIENT_ID_PREFIX]
  *
  * -p takes fractions (0.02: 50 publishes a second per connection).
  *
@@ -168,9 +168,13 @@ static double now(void) {
         return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* the client id's prefix (-I): two runs against one broker need their own,
+ * or the second takes over the first's sessions (MQTT 3.1.1, 3.1.4-2) */
+static const char *cid_prefix = "ld";
+
 static int encode_connect(uint8_t *b, long id, int keepalive) {
-        char cid[24];
-        int cl = snprintf(cid, sizeof(cid), "ld%ld", id);
+        char cid[40];
+        int cl = snprintf(cid, sizeof(cid), "%s%ld", cid_prefix, id);
         int rem = 10 + 2 + cl;
         int n = 0;
         b[n++] = 0x10;
@@ -485,7 +489,7 @@ int main(int argc, char **argv) {
         int keepalive = 60, hold = 60, interval = 5, pub_size = 100, settle = 60, opt;
         double pub_every = 0;
         long max_pending = 0;
-        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:R:B:")) >= 0)
+        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:R:B:I:")) >= 0)
                 switch (opt) {
                 case 't': target = optarg; break;
                 case 'n': n_target = atol(optarg); break;
@@ -500,8 +504,15 @@ int main(int argc, char **argv) {
                 case 'P': max_pending = atol(optarg); break;
                 case 'R': max_attempts = atoi(optarg); break;
                 case 'B': backoff_first = atof(optarg); break;
+                case 'I':
+                        if (strlen(optarg) == 0 || strlen(optarg) > 16) {
+                                fprintf(stderr, "mqtt-load: -I: a client id prefix of 1 to 16 characters\n");
+                                return 2;
+                        }
+                        cid_prefix = optarg;
+                        break;
                 default:
-                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT] [-R MAX_ATTEMPTS] [-B FIRST_BACKOFF_S]\n", argv[0]);
+                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT] [-R MAX_ATTEMPTS] [-B FIRST_BACKOFF_S] [-I CLIENT_ID_PREFIX]\n", argv[0]);
                         return 2;
                 }
         if (!target || n_target <= 0 || keepalive <= 0 || interval <= 0 || pub_size < 0 || pub_size > 60000 ||

@@ -24,6 +24,8 @@
 #   6. The second verne worker leaves the inventory: the rerun removes its
 #      seed and prints the drain and delete the cluster needs, which the
 #      case then makes as API requests (Node cordoned, deleted).
+#   7. A rerun on an inventory with a typo fails and leaves the rollout
+#      directory byte-identical.
 # Usage: cases/day2.sh. TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -154,7 +156,8 @@ pid_after=$(sed -n 's/^haproxy: .*MainPID=\([0-9]*\).*/\1/p' <<<"$after")
 qt_check "day2: haproxy reloaded, not restarted (MainPID $pid_before -> $pid_after)" test -n "$pid_before" -a "$pid_before" = "$pid_after"
 sub_clients() { ip netns exec "$QT_NETNS" timeout 20 mosquitto_sub -h 192.168.0.15 -p 30004 -t '$SYS/broker/clients/connected' -C 1 -W 15 2>/dev/null; }
 c0=$(sub_clients)
-ip netns exec "$QT_NETNS" "$w/mqtt-load" -t 192.168.0.20:1883 -n 200 -r 50 -P 50 -k 60 -T 30 -H 15 -i 5 >"$w/load-new.json" 2>&1 &
+# their own client ids: the same ids would take over the held sessions
+ip netns exec "$QT_NETNS" "$w/mqtt-load" -I new- -t 192.168.0.20:1883 -n 200 -r 50 -P 50 -k 60 -T 30 -H 15 -i 5 >"$w/load-new.json" 2>&1 &
 newload=$!
 sleep 12; c1=$(sub_clients); wait $newload
 qt_check "day2: new connections through the lb reach $verne2 (its broker's clients $c0 -> $c1)" test "${c1:-0}" -ge $(( ${c0:-1} + 20 ))
@@ -170,8 +173,9 @@ qt_seed_iso "$w/foreign" "$w/foreign.iso"
 mac1=$(awk -F'\t' -v h="$verne1" '!/^#/ && $1 == h {print $4}' "$seeds/nodes.tsv")
 QT_REUSE=1 QT_SMP=1 QT_MEM=1536 QT_MAC=${mac1//-/:} QT_EXTRA=$w/overlay-$verne1.sqfs qt_boot "day2-$verne1" "$(qt_image verne)" "$w/foreign.iso"
 qt_wait "day2-$verne1" 'NODEOS-AGENT: (SUCCESS|FAILED)' 900 ''
-grep -a 'stage=fetch step=seed' "$QT_OUT/day2-$verne1/serial.log" | tail -1 | tr -d '\r' >"$w/foreign-line.txt"
-qt_check "day2: a foreign CIDATA seed is refused at boot ($(cut -c1-200 "$w/foreign-line.txt"))" grep -q 'status=refused' "$w/foreign-line.txt"
+grep -a 'stage=fetch step=seed status=refused' "$QT_OUT/day2-$verne1/serial.log" | tr -d '\r' >"$w/foreign-line.txt"
+qt_check "day2: a foreign CIDATA seed is refused at boot ($(sed 's/.*detail=//' "$w/foreign-line.txt" | cut -c1-160))" \
+  grep -q 'an unsigned seed (instance .*) refused: this node is configured as instance' "$w/foreign-line.txt"
 qt_probe_wait "day2-$verne1" 300
 qt_check "day2: after the foreign seed, $verne1 is still its instance and succeeded (hostname $(fact "day2-$verne1" hostname), sentinel $(fact "day2-$verne1" sentinel))" \
   test "$(fact "day2-$verne1" hostname)/$(fact "day2-$verne1" sentinel)" = "$verne1/success"
@@ -197,6 +201,14 @@ api_call GET "/api/v1/pods?fieldSelector=spec.nodeName%3D$verne2"; c2=$(cat "$w/
 api_call DELETE "/api/v1/nodes/$verne2"; c3=$(cat "$w/code")
 api_call GET "/api/v1/nodes/$verne2"; c4=$(cat "$w/code")
 qt_check "day2: $verne2 drained and deleted (cordon $c1, pods $c2, delete $c3, then GET $c4)" test "$c1/$c2/$c3/$c4" = 200/200/200/404
+
+# --- 7. a failed rerun changes nothing ------------------------------------
+rollout_sum() { (cd "$seeds" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
+sum_before=$(rollout_sum)
+sed -i 's/^        worker_nodes:$/        worker nodes:/' "$w/inventory/hosts.yaml"     # a typo
+if seeds_run "$w/seeds-4.log"; then qt_nok "day2: a rerun on an inventory with a typo succeeded"
+else qt_check "day2: a failed rerun (inventory typo) leaves the rollout byte-identical ($sum_before -> $(rollout_sum); $(grep -m1 -o "group 'worker nodes'.*" "$w/seeds-4.log" | cut -c1-60))" \
+  test "$sum_before" = "$(rollout_sum)"; fi
 
 for h in "$master" "$verne1" "$verne2" "$lb"; do
   role=$(awk -F'\t' -v h="$h" '!/^#/ && $1 == h {print $3}' "$seeds/nodes.tsv")

@@ -336,6 +336,18 @@ class Handler(BaseHTTPRequestHandler):
                 return gv, kind, plural, namespaced, ns or "", (rest[1] if len(rest) == 2 else None)
         return status(404, "NotFound", "the server could not find the requested resource")
 
+    def write_route(self):
+        """route() for a write, or None once the Status reply is sent: no
+        such resource, or a namespaced kind without its namespace."""
+        r = self.route()
+        if isinstance(r[0], int):
+            self.reply(*r)
+            return None
+        if r[3] and not r[4]:
+            self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
+            return None
+        return r
+
     def discovery(self):
         st = self.server.store
         p = self.path.split("?")[0].rstrip("/")
@@ -414,12 +426,10 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.store
         obj = self.body()
         with st.lock:
-            r = self.route()
-            if isinstance(r[0], int):
-                return self.reply(*r)
+            r = self.write_route()
+            if not r:
+                return
             gv, kind, plural, namespaced, ns, name = r
-            if namespaced and not ns:
-                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if name is not None:
                 return self.reply(*status(405, "MethodNotAllowed", "POST to an object"))
             err = self.check_body(obj, gv, kind, ns)
@@ -455,12 +465,10 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.store
         obj = self.body()
         with st.lock:
-            r = self.route()
-            if isinstance(r[0], int):
-                return self.reply(*r)
+            r = self.write_route()
+            if not r:
+                return
             gv, kind, plural, namespaced, ns, name = r
-            if namespaced and not ns:
-                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if (self.headers.get("Content-Type") or "").split(";")[0] != "application/merge-patch+json":
                 return self.reply(*status(415, "UnsupportedMediaType", "the stand-in takes merge patches only"))
             if name is None:
@@ -492,12 +500,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         st = self.server.store
         with st.lock:
-            r = self.route()
-            if isinstance(r[0], int):
-                return self.reply(*r)
+            r = self.write_route()
+            if not r:
+                return
             gv, kind, plural, namespaced, ns, name = r
-            if namespaced and not ns:
-                return self.reply(*status(404, "NotFound", "the server could not find the requested resource"))
             if name is None:
                 return self.reply(*status(405, "MethodNotAllowed", "the stand-in does not delete collections"))
             group = gv.split("/")[0] if "/" in gv else ""

@@ -244,41 +244,22 @@ static const char *scalar_type_name(enum scalar_type t) {
         return (const char *[]) { "null", "bool", "number", "number", "string" }[t];
 }
 
-/* Seconds of a duration is_duration() accepted (h, m, s and smaller units;
- * fractions kept). */
-static double duration_s(const char *s) {
-        double total = 0;
-        while (*s) {
-                char *end;
-                double v = strtod(s, &end);
-                if (end == s)
-                        break;
-                s = end;
-                if (!strncmp(s, "ms", 2))
-                        total += v / 1e3, s += 2;
-                else if (!strncmp(s, "us", 2) || !strncmp(s, "ns", 2))
-                        s += 2;
-                else if (!strncmp(s, "µs", strlen("µs")))
-                        s += strlen("µs");
-                else if (*s == 'h')
-                        total += v * 3600, s++;
-                else if (*s == 'm')
-                        total += v * 60, s++;
-                else if (*s == 's')
-                        total += v, s++;
-        }
-        return total;
-}
-
-/* Go's time.ParseDuration: [-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h) repeated, or "0". */
-static bool is_duration(const char *s) {
+/* Go's time.ParseDuration: [-+]?(\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h) repeated, or "0".
+ * With ret, also its value in seconds. */
+static bool parse_duration(const char *s, double *ret) {
+        static const struct { const char *unit; double seconds; } units[] = {
+                { "ns", 1e-9 }, { "us", 1e-6 }, { "\xc2\xb5s", 1e-6 }, { "ms", 1e-3 }, { "s", 1 }, { "m", 60 }, { "h", 3600 },
+        };
+        double sign = *s == '-' ? -1 : 1, total = 0;
         if (*s == '-' || *s == '+')
                 s++;
-        if (!strcmp(s, "0"))
-                return true;
-        if (!*s)
-                return false;
+        if (!strcmp(s, "0") || !*s) {
+                if (ret)
+                        *ret = 0;
+                return *s != 0;
+        }
         while (*s) {
+                const char *start = s;
                 size_t digits = strspn(s, "0123456789");
                 s += digits;
                 if (*s == '.') {
@@ -289,15 +270,18 @@ static bool is_duration(const char *s) {
                 }
                 if (!digits)
                         return false;
-                static const char * const units[] = { "ns", "us", "\xc2\xb5s", "ms", "s", "m", "h" };
-                size_t best = 0;
+                double v = strtod(start, NULL);
+                size_t best = 0, unit = 0;
                 for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-                        if (!strncmp(s, units[i], strlen(units[i])) && strlen(units[i]) > best)
-                                best = strlen(units[i]);
+                        if (!strncmp(s, units[i].unit, strlen(units[i].unit)) && strlen(units[i].unit) > best)
+                                best = strlen(units[i].unit), unit = i;
                 if (!best)
                         return false;
+                total += v * units[unit].seconds;
                 s += best;
         }
+        if (ret)
+                *ret = sign * total;
         return true;
 }
 
@@ -397,7 +381,7 @@ static void check_scalar(yaml_node_t *n, enum kind kind, const char *path) {
                         errorf(n, "%s: cannot unmarshal %s %s into a string", path, scalar_type_name(t), v);
                         break;
                 }
-                if (kind == K_DURATION && !is_duration(v))
+                if (kind == K_DURATION && !parse_duration(v, NULL))
                         errorf(n, "%s: \"%s\" is not a duration like 4m0s", path, v);
                 if (kind == K_TIME && !is_rfc3339(v))
                         errorf(n, "%s: \"%s\" is not an RFC 3339 time", path, v);
@@ -838,7 +822,10 @@ static int cmd_join(struct config *c) {
         snprintf(key, sizeof(key), "jws-kubeconfig-%.6s", token);
         /* as kubeadm: discovery retries until discovery.timeout (default 5m0s) */
         const char *to = scalar_at(c->join, "discovery.timeout");
-        time_t deadline = time(NULL) + (time_t) (to ? duration_s(to) : 300);
+        double timeout_s = 300;
+        if (to)
+                parse_duration(to, &timeout_s);        /* validated with the rest of the file */
+        time_t deadline = time(NULL) + (time_t) timeout_s;
         curl_global_init(CURL_GLOBAL_DEFAULT);
         for (int attempt = 0; !sig && (attempt == 0 || time(NULL) < deadline); attempt++) {
                 struct body b = {};

@@ -166,23 +166,29 @@ static char *seed_option(const char *opts) {
         return NULL;
 }
 
+/* The next word of a kernel command line into word (at most size - 1
+ * bytes kept), double quotes grouping as the kernel groups them; false at
+ * the end. */
+static bool cmdline_next_word(const char **p, char *word, size_t size) {
+        while (isspace((unsigned char) **p))
+                (*p)++;
+        if (!**p)
+                return false;
+        size_t n = 0;
+        bool q = false;
+        for (; **p && (q || !isspace((unsigned char) **p)); (*p)++) {
+                if (**p == '"')
+                        q = !q;
+                else if (n + 1 < size)
+                        word[n++] = **p;
+        }
+        word[n] = 0;
+        return true;
+}
+
 char *datasource_url_from_cmdline(const char *cmdline) {
-        for (const char *p = cmdline; *p;) {
-                while (isspace((unsigned char) *p))
-                        p++;
-                if (!*p)
-                        break;
-                /* one word, with double quotes grouping (the kernel's rule) */
-                char word[2048];
-                size_t n = 0;
-                bool q = false;
-                for (; *p && (q || !isspace((unsigned char) *p)); p++) {
-                        if (*p == '"')
-                                q = !q;
-                        else if (n + 1 < sizeof(word))
-                                word[n++] = *p;
-                }
-                word[n] = 0;
+        char word[2048];
+        for (const char *p = cmdline; cmdline_next_word(&p, word, sizeof(word));) {
                 const char *opts = NULL;
                 if (strncmp(word, "ds=nocloud-net;", 15) == 0)
                         opts = word + 15;
@@ -209,47 +215,42 @@ char *datasource_url_from_cmdline(const char *cmdline) {
 }
 
 int datasource_pin_from_cmdline(const char *cmdline, char **ret) {
+        char word[2048];
         *ret = NULL;
-        for (const char *p = cmdline; *p;) {
-                p += strspn(p, " \t\n");
-                size_t n = strcspn(p, " \t\n");
-                if (n > strlen(SEED_PIN_PARAM) && strncmp(p, SEED_PIN_PARAM, strlen(SEED_PIN_PARAM)) == 0) {
-                        _cleanup_free_ char *v = strndup(p + strlen(SEED_PIN_PARAM), n - strlen(SEED_PIN_PARAM));
-                        if (!v)
-                                return -ENOMEM;
-                        /* curl's own form, as many as ';' separates: sha256// and a
-                         * base64 SHA-256 (44 characters ending in '=') */
-                        for (const char *q = v; *q;) {
-                                size_t l = strcspn(q, ";");
-                                if (l != 8 + 44 || strncmp(q, "sha256//", 8) != 0 || q[8 + 43] != '=' ||
-                                    strspn(q + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43) {
-                                        log_error("%.*s: want sha256//<base64 SHA-256 of the server's public key> "
-                                                  "(openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | "
-                                                  "openssl dgst -sha256 -binary | base64), several separated by ';'",
-                                                  (int) n, p);
-                                        return -EINVAL;
-                                }
-                                q += l + (q[l] == ';');
+        for (const char *p = cmdline; cmdline_next_word(&p, word, sizeof(word));) {
+                if (strncmp(word, SEED_PIN_PARAM, strlen(SEED_PIN_PARAM)) != 0 || !word[strlen(SEED_PIN_PARAM)])
+                        continue;
+                const char *v = word + strlen(SEED_PIN_PARAM);
+                /* curl's own form, as many as ';' separates: sha256// and a
+                 * base64 SHA-256 (44 characters ending in '=') */
+                for (const char *q = v; *q;) {
+                        size_t l = strcspn(q, ";");
+                        if (l != 8 + 44 || strncmp(q, "sha256//", 8) != 0 || q[8 + 43] != '=' ||
+                            strspn(q + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43) {
+                                log_error("%s: want sha256//<base64 SHA-256 of the server's public key> "
+                                          "(openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | "
+                                          "openssl dgst -sha256 -binary | base64), several separated by ';'", word);
+                                free(*ret);
+                                *ret = NULL;
+                                return -EINVAL;
                         }
-                        free(*ret);
-                        *ret = TAKE_PTR(v);     /* the last one wins, as the kernel's own parameters */
+                        q += l + (q[l] == ';');
                 }
-                p += n;
+                free(*ret);     /* the last one wins, as with the kernel's own parameters */
+                if (!(*ret = strdup(v)))
+                        return -ENOMEM;
         }
         return 0;
 }
 
-static int fetch_url(const struct datasource_options *o, const char *url, struct seed *ret) {
-        _cleanup_free_ char *mu = NULL, *uu = NULL, *err = NULL, *src = NULL, *cmdline = NULL, *pin = NULL;
+/* Fetches URL's meta-data and user-data; PIN (NULL: none) is the
+ * nodeos.seed_pin= of the kernel command line, the only place it is read
+ * from: the boot configuration is trusted, an SMBIOS serial is the
+ * hypervisor's. */
+static int fetch_url(const struct datasource_options *o, const char *url, const char *pin, struct seed *ret) {
+        _cleanup_free_ char *mu = NULL, *uu = NULL, *err = NULL, *src = NULL;
         struct seed s = {};
         int r;
-        /* the pin comes from the kernel command line only: the boot
-         * configuration is trusted, an SMBIOS serial is the hypervisor's */
-        if (read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL) >= 0) {
-                r = datasource_pin_from_cmdline(cmdline, &pin);
-                if (r < 0)
-                        return r;
-        }
         if (pin && strncasecmp(url, "https://", 8) != 0) {
                 log_error("ds=nocloud: %s pins the seed server's key, but the seed URL %s is not https: refusing it", SEED_PIN_PARAM, url);
                 return -EPROTO;
@@ -290,7 +291,11 @@ static int try_url(const struct datasource_options *o, struct seed *ret) {
         if (read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL) < 0)
                 return -ENOENT;
         url = datasource_url_from_cmdline(cmdline);
-        return url ? fetch_url(o, url, ret) : -ENOENT;
+        if (!url)
+                return -ENOENT;
+        _cleanup_free_ char *pin = NULL;
+        int r = datasource_pin_from_cmdline(cmdline, &pin);
+        return r < 0 ? r : fetch_url(o, url, pin, ret);
 }
 
 /* The SMBIOS system serial number, where QEMU (-smbios type=1,serial=...),
@@ -301,7 +306,15 @@ static int try_smbios(const struct datasource_options *o, struct seed *ret) {
         if (read_file_in_root(o->root, o->smbios_serial_path ? o->smbios_serial_path : SMBIOS_SERIAL, &serial, NULL) < 0)
                 return -ENOENT;
         url = datasource_url_from_cmdline(serial);
-        return url ? fetch_url(o, url, ret) : -ENOENT;
+        if (!url)
+                return -ENOENT;
+        _cleanup_free_ char *cmdline = NULL, *pin = NULL;
+        if (read_full_file(o->cmdline_path ? o->cmdline_path : "/proc/cmdline", &cmdline, NULL) >= 0) {
+                int r = datasource_pin_from_cmdline(cmdline, &pin);
+                if (r < 0)
+                        return r;
+        }
+        return fetch_url(o, url, pin, ret);
 }
 
 int datasource_fetch(const struct datasource_options *o, struct seed *ret) {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
-#include <stdarg.h>
 #include <string.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include "agent/kubeapi.h"
 #include "basic/fileio.h"
+#include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/secret.h"
 #include "basic/strv.h"
@@ -59,17 +59,6 @@ int kube_base64_decode(const char *in, unsigned char **ret, size_t *len) {
         return 0;
 }
 
-/* *error = the formatted reason, NULL when out of memory. Not a
- * (void) asprintf(): Ubuntu's gcc builds with _FORTIFY_SOURCE=2, where glibc
- * declares asprintf warn_unused_result and no cast silences that. */
-_printf_(2, 3) static void set_error(char **error, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(error, fmt, ap) < 0)
-                *error = NULL;
-        va_end(ap);
-}
-
 /* --- kubeconfig ------------------------------------------------------------ */
 
 static const struct ynode *named_entry(const struct ynode *root, const char *list, const char *name, const char *field) {
@@ -99,18 +88,14 @@ static int pem_from(const struct ynode *m, const char *key, char **ret, char **e
                 unsigned char *buf;
                 size_t len;
                 int r = kube_base64_decode(d, &buf, &len);
-                if (r < 0) {
-                        set_error(error, "kubeconfig: %s is not base64", data_key);
-                        return r;
-                }
+                if (r < 0)
+                        return errorf(error, r, "kubeconfig: %s is not base64", data_key);
                 *ret = (char *) buf;
                 return 0;
         }
         if (f) {
                 int r = read_full_file(f, ret, NULL);
-                if (r < 0)
-                        set_error(error, "kubeconfig: cannot read %s %s: %s", key, f, strerror(-r));
-                return r;
+                return r < 0 ? errorf(error, r, "kubeconfig: cannot read %s %s: %s", key, f, strerror(-r)) : r;
         }
         return 0;
 }
@@ -121,10 +106,8 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
         struct diag d = {};
         size_t len;
         int r = read_full_file(kubeconfig, &text, &len);
-        if (r < 0) {
-                set_error(error, "cannot read %s: %s", kubeconfig, strerror(-r));
-                return r;
-        }
+        if (r < 0)
+                return errorf(error, r, "cannot read %s: %s", kubeconfig, strerror(-r));
         r = ynode_parse(text, len, kubeconfig, &root, &d);
         if (r < 0) {
                 *error = diag_join(&d);
@@ -136,10 +119,8 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
         const struct ynode *cluster = named_entry(root, "clusters", scalar(ctx, "cluster"), "cluster");
         const struct ynode *user = named_entry(root, "users", scalar(ctx, "user"), "user");
         const char *server = scalar(cluster, "server");
-        if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)) {
-                set_error(error, "%s: no http(s) server for context '%s'", kubeconfig, current ? current : "(none)");
-                return -EINVAL;
-        }
+        if (!server || (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0))
+                return errorf(error, -EINVAL, "%s: no http(s) server for context '%s'", kubeconfig, current ? current : "(none)");
         struct kubeapi *k = calloc(1, sizeof(*k));
         if (!k || !(k->server = strdup(server))) {
                 free(k);
@@ -159,8 +140,7 @@ int kubeapi_open(const char *kubeconfig, struct kubeapi **ret, char **error) {
         if (scalar(user, "token") && (r = secret_set(&k->token, scalar(user, "token"))) < 0)
                 goto fail;
         if (!!k->cert_pem != !!key) {
-                set_error(error, "%s: a client certificate needs its key and the other way round", kubeconfig);
-                r = -EINVAL;
+                r = errorf(error, -EINVAL, "%s: a client certificate needs its key and the other way round", kubeconfig);
                 goto fail;
         }
         if ((r = http_handle_new(&k->curl, error)) < 0)
@@ -299,8 +279,7 @@ static int discover(struct kubeapi *k, const char *api_version, bool refresh, co
                 return r;
         if (status == 404) {
                 free(*error);
-                set_error(error, "apiVersion %s is not served", api_version);
-                return -ENOENT;
+                return errorf(error, -ENOENT, "apiVersion %s is not served", api_version);
         }
         if (status != 200) {
                 set_status_error(error, path, status, resp);
@@ -311,8 +290,7 @@ static int discover(struct kubeapi *k, const char *api_version, bool refresh, co
         if (!cJSON_IsArray(res)) {
                 cJSON_Delete(res);
                 free(*error);
-                set_error(error, "%s: not an APIResourceList", path);
-                return -EIO;
+                return errorf(error, -EIO, "%s: not an APIResourceList", path);
         }
         if (!gv) {
                 struct kube_gv *a = realloc(k->gv, (k->n_gv + 1) * sizeof(*a));
@@ -354,8 +332,7 @@ static int resource_for(struct kubeapi *k, const char *api_version, const char *
                 }
         }
         free(*error);
-        set_error(error, "kind %s is not served at %s", kind, api_version);
-        return -ENOENT;
+        return errorf(error, -ENOENT, "kind %s is not served at %s", kind, api_version);
 }
 
 /* --- apply ---------------------------------------------------------------------- */
@@ -381,8 +358,8 @@ int kubeapi_apply(struct kubeapi *k, const cJSON *obj, enum kube_apply_result *r
         const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "namespace"));
         _cleanup_free_ char *collection = NULL, *item = NULL, *body = NULL, *resp = NULL, *what = NULL;
         _cleanup_free_ char *rv_before = NULL, *rv_after = NULL;
-        const char *plural;
-        bool namespaced;
+        const char *plural = NULL;
+        bool namespaced = false;
         long status;
 
         *retryable = false;
