@@ -63,3 +63,60 @@ verity_append() {
   [ -n "$root" ] || { err "veritysetup printed no root hash for $file"; return 1; }
   echo "$root:$off"
 }
+
+# ---- two slots (image/README.md, "Slots and updates") ----------------------
+# The disk's partitions by PARTUUID, as the layer's /usr/share/nodeos/
+# disk-layout holds them for node-agent update (src/agent/slots.h): slot a
+# is partitions 2 and 3, slot b 5 and 6 (logical, in the extended 4), the
+# data partition 7, last, so it grows to the end of the disk.
+disk_layout() {
+  local p=$PARTUUID_PREFIX
+  printf '%s\n' "esp=PARTUUID=$p-01" "data=PARTUUID=$p-07" \
+    "a.base=PARTUUID=$p-02" "a.layer=PARTUUID=$p-03" "b.base=PARTUUID=$p-05" "b.layer=PARTUUID=$p-06"
+}
+layout_get() { disk_layout | sed -n "s/^$1=//p"; }
+
+# slot_cmdline SLOT BASE_VERITY LAYER_VERITY: the slot's boot=nodeos
+# parameters (node-agent update composes a new slot's the same way)
+slot_cmdline() {
+  echo "boot=nodeos nodeos.slot=$1 nodeos.base=$(layout_get "$1.base") nodeos.layer=$(layout_get "$1.layer") nodeos.data=$(layout_get data) nodeos.base.verity=$2 nodeos.layer.verity=$3 ro"
+}
+
+# slot_entry SLOT IMAGE_ID VERSION OPTIONS: the slot's systemd-boot entry.
+# sort-key + version: systemd-boot boots the highest version with tries left.
+slot_entry() {
+  printf 'title dojot-nodeos %s (%s) slot %s\nsort-key nodeos\nversion %s\nlinux /%s/vmlinuz\ninitrd /%s/initrd.img\noptions %s\n' \
+    "$ROLE" "$2" "$1" "$3" "$1" "$1" "$4"
+}
+
+# slot_grub_entry SLOT IMAGE_ID OPTIONS: the slot's GRUB menu entry (/SLOT/grub.cfg)
+slot_grub_entry() {
+  printf 'menuentry "dojot-nodeos %s (%s) slot %s" {\n  linux /%s/vmlinuz %s\n  initrd /%s/initrd.img\n}\n' \
+    "$ROLE" "$2" "$1" "$1" "$3" "$1"
+}
+
+# slot_grub_cfg: the BIOS boot's /grub/grub.cfg. grubenv (beside it) holds
+# nodeos_good, the slot last marked good, and while an update is on trial
+# nodeos_try (its slot) and nodeos_try_left (boots left). GRUB counts a try
+# down before the kernel runs, so a panic or a hang uses one up too; at 0
+# the good slot boots. GRUB 2.06 has no arithmetic: the countdown is spelled out.
+slot_grub_cfg() {
+  cat <<'CFG'
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+set nodeos_good=a
+load_env --file /grub/grubenv nodeos_good nodeos_try nodeos_try_left
+set slot=$nodeos_good
+if [ -n "$nodeos_try" ]; then
+  if [ "$nodeos_try_left" = 3 ]; then set nodeos_try_left=2; set slot=$nodeos_try
+  elif [ "$nodeos_try_left" = 2 ]; then set nodeos_try_left=1; set slot=$nodeos_try
+  elif [ "$nodeos_try_left" = 1 ]; then set nodeos_try_left=0; set slot=$nodeos_try
+  fi
+  save_env --file /grub/grubenv nodeos_try_left
+fi
+echo "nodeos: booting slot $slot (good $nodeos_good, on trial '$nodeos_try', tries left '$nodeos_try_left')"
+source /$slot/grub.cfg
+CFG
+}

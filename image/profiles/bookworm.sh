@@ -14,6 +14,8 @@ PROFILE_PACKAGES=(
   systemd systemd-sysv udev dbus kmod linux-image-amd64 initramfs-tools busybox
   iproute2 iputils-ping openssh-server e2fsprogs fdisk ca-certificates procps less
   cryptsetup-bin   # veritysetup: the initramfs opens base and layer through dm-verity
+  systemd-boot     # systemd-bless-boot: marks a UEFI slot entry good after boot-complete.target
+  grub-common      # grub-editenv: the BIOS slot choice lives in the ESP's grubenv
   docker.io containerd iptables apparmor conntrack ethtool socat
   haproxy nginx-light libnginx-mod-stream   # nginx.conf's stream {} (lb): a dynamic module on Debian
   libyaml-0-2 libcjson1 libcurl4 libsystemd0 libarchive13 libssl3
