@@ -16,6 +16,7 @@ void update_manifest_done(struct update_manifest *m) {
         free(m->profile);
         free(m->image_id);
         free(m->version);
+        free(m->boot_options);
         for (size_t i = 0; i < m->n_files; i++)
                 free(m->files[i].name);
         free(m->files);
@@ -38,6 +39,24 @@ static bool is_count(const cJSON *v) {
                v->valuedouble == (double) (uint64_t) v->valuedouble;
 }
 
+/* verity_offset: with verity_root and only with it; where the hash tree
+ * starts, so in the file, 4 KiB aligned (the tree's block size). */
+static int parse_verity_offset(const cJSON *f, const char *name, bool has_root, uint64_t size, uint64_t *ret, char **error) {
+        const cJSON *vo = cJSON_GetObjectItemCaseSensitive(f, "verity_offset");
+        if (!vo && has_root)
+                return errorf(error, -EBADMSG, "files.%s.verity_offset: required with verity_root", name);
+        if (vo && !has_root)
+                return errorf(error, -EBADMSG, "files.%s.verity_offset: only with verity_root", name);
+        if (!vo)
+                return 0;
+        if (!is_count(vo) || vo->valuedouble < 1 || (uint64_t) vo->valuedouble % 4096 != 0 ||
+            (uint64_t) vo->valuedouble >= size)
+                return errorf(error, -EBADMSG, "files.%s.verity_offset: want a multiple of 4096 above 0 and below the size %llu",
+                              name, (unsigned long long) size);
+        *ret = (uint64_t) vo->valuedouble;
+        return 0;
+}
+
 static int parse_files(const cJSON *files, struct update_manifest *m, char **error) {
         if (!cJSON_IsObject(files) || !files->child)
                 return errorf(error, -EBADMSG, "files: want an object of file name -> {size, sha256}, not empty");
@@ -57,7 +76,8 @@ static int parse_files(const cJSON *files, struct update_manifest *m, char **err
                                 return errorf(error, -EBADMSG, "files.%s: listed twice", name);
                 const cJSON *v;
                 cJSON_ArrayForEach(v, f)
-                        if (!STREQ(v->string, "size") && !STREQ(v->string, "sha256") && !STREQ(v->string, "verity_root"))
+                        if (!STREQ(v->string, "size") && !STREQ(v->string, "sha256") && !STREQ(v->string, "verity_root") &&
+                            !STREQ(v->string, "verity_offset"))
                                 return errorf(error, -EBADMSG, "files.%s: unknown field '%s'", name, v->string);
                 const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
                 const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
@@ -68,19 +88,39 @@ static int parse_files(const cJSON *files, struct update_manifest *m, char **err
                 const cJSON *vr = cJSON_GetObjectItemCaseSensitive(f, "verity_root");
                 if (vr && (!cJSON_IsString(vr) || !all_of(vr->valuestring, "0123456789abcdef", 64)))
                         return errorf(error, -EBADMSG, "files.%s.verity_root: want 64 lowercase hex digits", name);
+                uf->size = (uint64_t) size->valuedouble;
+                int r = parse_verity_offset(f, name, vr != NULL, uf->size, &uf->verity_offset, error);
+                if (r < 0)
+                        return r;
                 if (vr)
                         memcpy(uf->verity_root, vr->valuestring, 65);
                 if (!(uf->name = strdup(name)))
                         return -ENOMEM;
-                uf->size = (uint64_t) size->valuedouble;
                 memcpy(uf->sha256, sha->valuestring, 65);
                 m->n_files++;
         }
         return 0;
 }
 
+/* Printable ASCII only: the options end up on one line of a boot entry
+ * and of a GRUB menu entry, where a newline or a NUL would cut them. */
+static int parse_boot_options(const cJSON *v, char **ret, char **error) {
+        if (!cJSON_IsString(v))
+                return errorf(error, -EBADMSG, "boot_options: want a string (may be empty)");
+        size_t l = strlen(v->valuestring);
+        if (l > BOOT_OPTIONS_MAX)
+                return errorf(error, -EBADMSG, "boot_options: %zu bytes, at most %d", l, BOOT_OPTIONS_MAX);
+        for (const char *p = v->valuestring; *p; p++)
+                if (*p < 0x20 || *p > 0x7e)
+                        return errorf(error, -EBADMSG, "boot_options: byte 0x%02x at %zu is not printable ASCII",
+                                      (unsigned char) *p, (size_t) (p - v->valuestring));
+        *ret = strdup(v->valuestring);
+        return *ret ? 0 : -ENOMEM;
+}
+
 int update_manifest_parse(const char *text, size_t len, struct update_manifest *ret, char **error) {
-        static const char * const fields[] = { "format", "role", "profile", "image_id", "version", "counter", "expires", "files", NULL };
+        static const char * const fields[] = { "format", "role", "profile", "image_id", "version", "counter", "expires",
+                                               "boot_options", "files", NULL };
         cJSON *j = cJSON_ParseWithLength(text, len);
         struct update_manifest m = {};
         int r = 0;
@@ -126,6 +166,9 @@ int update_manifest_parse(const char *text, size_t len, struct update_manifest *
                 goto out;
         }
         m.counter = (uint64_t) counter->valuedouble;
+        r = parse_boot_options(cJSON_GetObjectItemCaseSensitive(j, "boot_options"), &m.boot_options, error);
+        if (r < 0)
+                goto out;
         r = parse_files(cJSON_GetObjectItemCaseSensitive(j, "files"), &m, error);
 out:
         cJSON_Delete(j);

@@ -15,7 +15,7 @@
 
 #define H64A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define VALID "{\"format\":1,\"role\":\"verne\",\"profile\":\"bookworm\",\"image_id\":\"0123456789abcdef\",\"version\":\"v1\"," \
-              "\"counter\":200,\"expires\":\"2027-01-04T17:37:27Z\",\"files\":{\"base.sqfs\":{\"size\":3000000,\"sha256\":\"" H64A "\"}}}"
+              "\"counter\":200,\"expires\":\"2027-01-04T17:37:27Z\",\"boot_options\":\"console=ttyS0,115200 panic=10\",\"files\":{\"base.sqfs\":{\"size\":3000000,\"sha256\":\"" H64A "\"}}}"
 
 static void a_valid_manifest_parses(void **state) {
         (void) state;
@@ -27,17 +27,22 @@ static void a_valid_manifest_parses(void **state) {
         assert_string_equal(m.image_id, "0123456789abcdef");
         assert_int_equal(m.counter, 200);
         assert_int_equal(m.expires, 1799084247);
+        assert_string_equal(m.boot_options, "console=ttyS0,115200 panic=10");
         assert_int_equal(m.n_files, 1);
         assert_string_equal(m.files[0].name, "base.sqfs");
         assert_int_equal(m.files[0].size, 3000000);
         assert_string_equal(m.files[0].verity_root, "");
+        assert_int_equal(m.files[0].verity_offset, 0);
         update_manifest_done(&m);
-        /* with a verity root hash */
+        /* with a verity root hash and where its tree starts; empty boot options */
         static const char with_root[] = "{\"format\":1,\"role\":\"verne\",\"profile\":\"bookworm\",\"image_id\":\"0123456789abcdef\","
-                                        "\"version\":\"v1\",\"counter\":1,\"expires\":\"2027-01-04T17:37:27Z\",\"files\":{\"base.sqfs\":"
-                                        "{\"size\":1,\"sha256\":\"" H64A "\",\"verity_root\":\"" H64A "\"}}}";
+                                        "\"version\":\"v1\",\"counter\":1,\"expires\":\"2027-01-04T17:37:27Z\",\"boot_options\":\"\","
+                                        "\"files\":{\"base.sqfs\":{\"size\":12289,\"sha256\":\"" H64A "\",\"verity_root\":\"" H64A "\","
+                                        "\"verity_offset\":12288}}}";
         assert_int_equal(update_manifest_parse(with_root, strlen(with_root), &m, &error), 0);
         assert_string_equal(m.files[0].verity_root, H64A);
+        assert_int_equal(m.files[0].verity_offset, 12288);
+        assert_string_equal(m.boot_options, "");
         update_manifest_done(&m);
 }
 
@@ -76,10 +81,49 @@ static void every_departure_is_refused_naming_the_field(void **state) {
         refused("\"sha256\":\"" H64A "\"", "\"sha256\":\"" H64A "\",\"verity_root\":\"xyz\"", "files.base.sqfs.verity_root: want 64");
 }
 
+#define VR "\"sha256\":\"" H64A "\",\"verity_root\":\"" H64A "\""
+
+/* the tree's offset: with the root hash and only with it, 4 KiB aligned, inside the file */
+static void a_verity_offset_goes_with_the_root_hash(void **state) {
+        (void) state;
+        refused("\"sha256\":\"" H64A "\"", VR, "files.base.sqfs.verity_offset: required with verity_root");
+        refused("\"sha256\":\"" H64A "\"", "\"sha256\":\"" H64A "\",\"verity_offset\":4096", "files.base.sqfs.verity_offset: only with verity_root");
+        refused("\"sha256\":\"" H64A "\"", VR ",\"verity_offset\":4097", "verity_offset: want a multiple of 4096");
+        refused("\"sha256\":\"" H64A "\"", VR ",\"verity_offset\":0", "verity_offset: want a multiple of 4096 above 0");
+        refused("\"sha256\":\"" H64A "\"", VR ",\"verity_offset\":3002368", "below the size 3000000");
+        refused("\"sha256\":\"" H64A "\"", VR ",\"verity_offset\":\"4096\"", "verity_offset: want a multiple");
+}
+
+/* one line of a boot entry: required, printable, bounded */
+static void boot_options_are_one_printable_line(void **state) {
+        (void) state;
+        refused("\"boot_options\":\"console=ttyS0,115200 panic=10\",", "", "boot_options: want a string");
+        refused("\"boot_options\":\"console=ttyS0,115200 panic=10\"", "\"boot_options\":null", "boot_options: want a string");
+        refused("panic=10\"", "panic=10\\ninitrd /evil\"", "boot_options: byte 0x0a at 29 is not printable ASCII");
+        refused("panic=10\"", "panic=10\\t\"", "byte 0x09");
+        refused("panic=10\"", "panic=10\\u00e9\"", "is not printable ASCII");
+        char *many = malloc(BOOT_OPTIONS_MAX + 32);
+        assert_non_null(many);
+        memset(many, 'x', BOOT_OPTIONS_MAX + 1);
+        strcpy(many + BOOT_OPTIONS_MAX + 1, "\"");
+        refused("console=ttyS0,115200 panic=10\"", many, "boot_options: 1025 bytes, at most 1024");
+        many[BOOT_OPTIONS_MAX] = '"';
+        many[BOOT_OPTIONS_MAX + 1] = 0;
+        struct update_manifest m = {};
+        char *text = NULL, *error = NULL;
+        const char *at = strstr(VALID, "console=");
+        assert_true(asprintf(&text, "%.*s%s%s", (int) (at - VALID), VALID, many, strstr(at, "\"") + 1) > 0);
+        assert_int_equal(update_manifest_parse(text, strlen(text), &m, &error), 0);
+        assert_int_equal(strlen(m.boot_options), BOOT_OPTIONS_MAX);
+        update_manifest_done(&m);
+        free(text);
+        free(many);
+}
+
 static void a_manifest_without_files_is_refused(void **state) {
         (void) state;
         static const char text[] = "{\"format\":1,\"role\":\"verne\",\"profile\":\"bookworm\",\"image_id\":\"0123456789abcdef\","
-                                   "\"version\":\"v1\",\"counter\":1,\"expires\":\"2027-01-04T17:37:27Z\",\"files\":{}}";
+                                   "\"version\":\"v1\",\"counter\":1,\"expires\":\"2027-01-04T17:37:27Z\",\"boot_options\":\"\",\"files\":{}}";
         struct update_manifest m = {};
         char *error = NULL;
         assert_int_equal(update_manifest_parse(text, strlen(text), &m, &error), -EBADMSG);
@@ -92,6 +136,8 @@ int main(void) {
                 cmocka_unit_test(a_valid_manifest_parses),
                 cmocka_unit_test(every_departure_is_refused_naming_the_field),
                 cmocka_unit_test(a_manifest_without_files_is_refused),
+                cmocka_unit_test(a_verity_offset_goes_with_the_root_hash),
+                cmocka_unit_test(boot_options_are_one_printable_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
