@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mount.h>
@@ -9,6 +8,7 @@
 #endif
 #include "agent/datasource.h"
 #include "basic/clock.h"
+#include "basic/cmdline.h"
 #include "basic/exec.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
@@ -164,26 +164,6 @@ static char *seed_option(const char *opts) {
                 p = end ? end + 1 : NULL;
         }
         return NULL;
-}
-
-/* The next word of a kernel command line into word (at most size - 1
- * bytes kept), double quotes grouping as the kernel groups them; false at
- * the end. */
-static bool cmdline_next_word(const char **p, char *word, size_t size) {
-        while (isspace((unsigned char) **p))
-                (*p)++;
-        if (!**p)
-                return false;
-        size_t n = 0;
-        bool q = false;
-        for (; **p && (q || !isspace((unsigned char) **p)); (*p)++) {
-                if (**p == '"')
-                        q = !q;
-                else if (n + 1 < size)
-                        word[n++] = **p;
-        }
-        word[n] = 0;
-        return true;
 }
 
 char *datasource_url_from_cmdline(const char *cmdline) {
