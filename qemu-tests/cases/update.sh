@@ -40,8 +40,15 @@ counter=$(cat "$img/layer/usr/share/nodeos/update-counter")
 
 # --- the bundles -------------------------------------------------------------
 # variant NAME: a copy of the image directory (hard links; files replaced,
-# never written in place) to change
-variant() { rm -rf "${w:?}/$1"; mkdir -p "$w/$1"; cp -l "$img"/{manifest.json,base.sqfs,layer.sqfs,vmlinuz,initrd.img} "$w/$1/"; mkdir -p "$w/$1/layer/usr/share/nodeos"; cp "$img/layer/usr/share/nodeos/update-counter" "$w/$1/layer/usr/share/nodeos/"; }
+# never written in place) to change, with an image id of its own (a node
+# remembers failed images by id)
+variant() {
+  rm -rf "${w:?}/$1"; mkdir -p "$w/$1/layer/usr/share/nodeos"
+  cp -l "$img"/{base.sqfs,layer.sqfs,vmlinuz,initrd.img} "$w/$1/"
+  cp "$img/layer/usr/share/nodeos/update-counter" "$w/$1/layer/usr/share/nodeos/"
+  jq --arg id "$(printf '%s-%s' "$(jq -r .image_id "$img/manifest.json")" "$1" | sha256sum | cut -c1-16)" \
+    '.image_id = $id' "$img/manifest.json" >"$w/$1/manifest.json"
+}
 bundle() {  # OUT [make-bundle args...] IMAGE_DIR
   local out=$1; shift
   image/make-bundle --out "$w/$out.bundle" "$@" >"$w/$out.mb.log" 2>&1 || { qt_log "make-bundle $out: $(cat "$w/$out.mb.log")"; return 1; }
