@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "basic/chase.h"
@@ -99,6 +100,17 @@ int mkdir_in_root(const char *root, const char *path, mode_t mode, int *ret_fd) 
         else
                 close(fd);
         return 0;
+}
+
+int fd_get_path(int fd, char **ret) {
+        char proc[32], buf[PATH_MAX];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = 0;
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
 }
 
 bool file_has_content(const char *root, const char *path, const char *content, size_t len) {

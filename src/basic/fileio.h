@@ -34,5 +34,9 @@ int write_file_atomic(const char *root, const char *path, const char *content, s
  * rename, so a symlink at NAME is replaced, never followed. */
 int write_file_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,
                   bool *changed);
+/* Where the file FD is open on lives on this system (readlink of
+ * /proc/self/fd/FD): for a program given a path to what the agent resolved
+ * inside a root, and for messages. New string; -errno. */
+int fd_get_path(int fd, char **ret);
 /* True when root/path exists with exactly this content. */
 bool file_has_content(const char *root, const char *path, const char *content, size_t len);
