@@ -32,3 +32,40 @@ struct update_check_options {
  * (signature), -EPERM (role, expiry, counter), -EBADMSG (manifest or
  * payload), -ENOENT/-EIO (the file). */
 int update_check(const char *path, const struct update_check_options *o, struct update_manifest *ret, char **error);
+
+/* Applying a bundle (image/README.md, "SLOTS AND UPDATES"; the slots:
+ * slots.h), in this order, so that a failure anywhere before the commit
+ * leaves the running slot untouched and the target not bootable, and a
+ * rerun after the fix does the whole job:
+ *   a. update_check(); an image this node recorded as failed
+ *      (updatestate.h) is refused; nothing is written before this passes
+ *   b. the running slot (nodeos.slot=) is needed, and must not itself be on
+ *      trial (the other slot is then its way back); the target is the other
+ *   c. each filesystem must fit its partition (a block device's size, or a
+ *      regular file's in a test tree)
+ *   d. the target is uncommitted: its boot entries, its grubenv trial and
+ *      its kernel set go (and grubenv's nodeos_good moves to the running
+ *      slot if it named the target)
+ *   e. base.sqfs and layer.sqfs are streamed into the partitions, vmlinuz
+ *      and initrd.img into ESP/<slot>/NAME.new, hashed while written: the
+ *      bundle is read a second time, and a size or hash that differs from
+ *      the checked manifest's (a bundle changed since) stops the job
+ *   f. what was written is read back past the page cache and hashed again;
+ *      a filesystem with a verity root hash is checked by veritysetup verify
+ *   g. the kernel set takes its names, with the slot's grub.cfg
+ *   h. the commit, last: loader/entries/nodeos-<slot>+3.conf, then grubenv
+ *      nodeos_try=<slot> nodeos_try_left=3; update.json records it staged
+ *   i. /run/reboot-required (kured's sentinel) says a reboot applies it
+ * Progress goes to stderr, one line per file per 10%; what was staged to
+ * stdout. */
+#define UPDATE_REBOOT_REQUIRED "/run/reboot-required"
+
+struct update_apply_options {
+        const char *root;               /* "/" or a test tree: nothing live is touched then */
+        const char *cmdline_path;       /* NULL: /proc/cmdline */
+        time_t now;                     /* 0: time(NULL) */
+};
+
+/* 0, or -errno with one line in *error (-ENOSPC: no space; -EBUSY:
+ * another update runs). */
+int update_apply(const char *path, const struct update_apply_options *o, char **error);
