@@ -161,6 +161,19 @@ int sysmgr_need_reload(struct sysmgr *m, char * const *units) {
         return 0;
 }
 
+int sysmgr_active_state(struct sysmgr *m, const char *unit, char **ret) {
+        _cleanup_free_ char *path = NULL;
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        int r = unit_path(unit, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(m->bus, SD_DEST, path, SD_UNIT, "ActiveState", &err, ret);
+        if (r < 0)
+                set_error(m, "%s ActiveState: %s", unit, err.message ? err.message : strerror(-r));
+        sd_bus_error_free(&err);
+        return r;
+}
+
 int sysmgr_reload(struct sysmgr *m) {
         /* the manager answers once the reload is over */
         return call_manager(m, "Reload", NULL, NULL);

@@ -29,6 +29,9 @@ const char *sysmgr_error(const struct sysmgr *m);
 /* 1 if systemd holds an old view of any of the units (a drop-in or unit file
  * changed on disk since it loaded them), 0 if none, < 0 on error. */
 int sysmgr_need_reload(struct sysmgr *m, char * const *units);
+/* A unit's ActiveState ("active", "failed", "inactive", ...) in *ret (new
+ * string); a unit the manager does not know reads "inactive". */
+int sysmgr_active_state(struct sysmgr *m, const char *unit, char **ret);
 /* daemon-reload; returns once the manager has reloaded. */
 int sysmgr_reload(struct sysmgr *m);
 /* systemctl enable --no-reload: the [Install] symlinks for the next boots. */
