@@ -3,9 +3,12 @@
 #include <getopt.h>
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include "agent/bootcount.h"
 #include "agent/datasource.h"
 #include "agent/engine.h"
+#include "agent/health.h"
 #include "agent/plan.h"
 #include "agent/seedtrust.h"
 #include "agent/status.h"
@@ -35,8 +38,18 @@ static void usage(FILE *f) {
               "                      (unit limits as vendor drop-ins) into --root DIR\n"
               "  update --check BUNDLE  verify an update bundle for this node (signature by\n"
               "                      a trusted key, role, expiry, no downgrade, every file's\n"
-              "                      size and sha256); writes nothing. Applying one to the\n"
-              "                      other A/B slot is not built yet\n"
+              "                      size and sha256); writes nothing\n"
+              "  update [--reboot] BUNDLE  write a bundle into the A/B slot not running and\n"
+              "                      make the next boot try it (3 tries, then back); BUNDLE\n"
+              "                      is a file or a device (reading a URL is not built yet)\n"
+              "  update --status     the booted slot, each slot's image and state, the\n"
+              "                      images that failed on this node\n"
+              "  update --boot-complete  this boot is good: mark the running slot good,\n"
+              "                      report a rollback of the other one\n"
+              "  update --failed-boot  this boot is not healthy: mark the running slot bad if\n"
+              "                      it is on trial, and reboot into the other one\n"
+              "  health              check this boot: verity devices, overlay root, the\n"
+              "                      agent's run, the role's services\n"
               "  allow-reprovision   let the next seed with a new instance-id re-provision\n"
               "                      this configured node once, signed or not (a configured\n"
               "                      node otherwise takes only seeds signed by the rollout\n"
@@ -50,14 +63,18 @@ static void usage(FILE *f) {
               "                      or ../roles next to the binary when that is absent)\n"
               "  --image-store DIR   run: preloaded image archives (default /usr/share/nodeos/images)\n"
               "  --docker-socket P   run: Docker API socket (default /run/docker.sock)\n"
-              "  --cmdline FILE      run: kernel command line to read (default /proc/cmdline)\n"
-              "  --json              status: print JSON\n"
+              "  --cmdline FILE      run, status, update, health: kernel command line to\n"
+              "                      read (default /proc/cmdline)\n"
+              "  --json              status, update --status: print JSON\n"
+              "  --reboot            update: reboot once the bundle is staged\n"
+              "  --reason TEXT       update --failed-boot: why (default: what health wrote)\n"
               "  -v, --verbose       debug logging\n"
               "  -h, --help          this text\n"
               "      --version       print the version\n"
               "\n"
-              "Exit status: 0 success; 1 failure (run/validate), see `node-agent status`;\n"
-              "status: 0 configured, 1 failed, 2 running or interrupted, 3 never ran.\n", f);
+              "Exit status: 0 success; 1 failure (run/validate/update/health), see\n"
+              "`node-agent status`; status: 0 configured, 1 failed, 2 running or\n"
+              "interrupted, 3 never ran.\n", f);
 }
 
 /* The catalog: --roles-dir, else the image's, else the source tree's roles/
@@ -158,14 +175,17 @@ static int cmd_plan(const char *roles_dir, const char *seed_dir) {
         return r < 0 ? 1 : 0;
 }
 
-/* Update bundles (update.h). Applying one to the other slot is not built
- * yet; --check verifies everything that must hold before a byte is written. */
-static int cmd_update(const char *root, const char *bundle, bool check) {
-        if (!check) {
-                fprintf(stderr, "node-agent: update: applying a bundle (A/B slots) is not built yet; "
-                                "'node-agent update --check BUNDLE' verifies one and writes nothing\n");
-                return 2;
-        }
+/* What `update` does: one of these modes (update.h, bootcount.h). */
+enum update_mode { UPDATE_APPLY, UPDATE_CHECK, UPDATE_STATUS, UPDATE_BOOT_COMPLETE, UPDATE_FAILED_BOOT };
+
+struct update_args {
+        enum update_mode mode;
+        int modes;              /* how many mode options were given */
+        bool reboot, json;
+        const char *reason;
+};
+
+static int cmd_update_check(const char *root, const char *bundle) {
         struct update_check_options o = { .root = root };
         struct update_manifest m = {};
         _cleanup_free_ char *error = NULL;
@@ -183,8 +203,76 @@ static int cmd_update(const char *root, const char *bundle, bool check) {
         return 0;
 }
 
+/* Reboots the live system; a test tree is never rebooted. */
+static int reboot_now(const char *root, const char *why) {
+        _cleanup_free_ char *error = NULL;
+        if (!STREQ(root, "/")) {
+                printf("node-agent: not rebooting (--root): %s\n", why);
+                return 0;
+        }
+        printf("node-agent: rebooting: %s\n", why);
+        fflush(stdout);
+        int r = node_reboot(&error);
+        if (r < 0)
+                fprintf(stderr, "node-agent: %s\n", error ? error : strerror(-r));
+        return r < 0 ? 1 : 0;
+}
+
+static int cmd_update_apply(const struct engine_options *eo, const char *bundle, bool reboot) {
+        if (strncasecmp(bundle, "http://", 7) == 0 || strncasecmp(bundle, "https://", 8) == 0) {
+                fprintf(stderr, "node-agent: update: %s: reading a bundle from a URL is not built yet: copy it to the node "
+                                "and give its path\n", bundle);
+                return 1;
+        }
+        struct update_apply_options o = { .root = eo->root, .cmdline_path = eo->cmdline_path };
+        _cleanup_free_ char *error = NULL;
+        int r = update_apply(bundle, &o, &error);
+        if (r < 0) {
+                fflush(stdout);
+                fprintf(stderr, "node-agent: update: %s: %s\n", bundle, error ? error : strerror(-r));
+                return 1;
+        }
+        return reboot ? reboot_now(eo->root, "the staged update boots on trial") : 0;
+}
+
+static int cmd_update(const struct engine_options *eo, const struct update_args *a, char **args, int nargs) {
+        struct bootcount_options bo = { .root = eo->root, .cmdline_path = eo->cmdline_path, .reason = a->reason };
+        _cleanup_free_ char *error = NULL;
+        bool reboot = false;
+        int r;
+        if (a->modes > 1 || (a->reboot && a->mode != UPDATE_APPLY) || (a->reason && a->mode != UPDATE_FAILED_BOOT) ||
+            (a->json && a->mode != UPDATE_STATUS) || nargs != (a->mode <= UPDATE_CHECK)) {
+                fprintf(stderr, "node-agent: update: wrong arguments: update [--reboot] BUNDLE, update --check BUNDLE, update "
+                                "--status [--json], update --boot-complete, update --failed-boot [--reason TEXT]\n");
+                return 2;
+        }
+        switch (a->mode) {
+        case UPDATE_APPLY:
+                return cmd_update_apply(eo, args[0], a->reboot);
+        case UPDATE_CHECK:
+                return cmd_update_check(eo->root, args[0]);
+        case UPDATE_STATUS:
+                return update_status_print(&bo, a->json);
+        case UPDATE_BOOT_COMPLETE:
+                r = update_boot_complete(&bo, &error);
+                break;
+        case UPDATE_FAILED_BOOT:
+                r = update_failed_boot(&bo, &reboot, &error);
+                break;
+        default:
+                return 2;
+        }
+        fflush(stdout);
+        if (r < 0) {
+                fprintf(stderr, "node-agent: update: %s\n", error ? error : strerror(-r));
+                return 1;
+        }
+        return reboot ? reboot_now(eo->root, "back to the other slot") : 0;
+}
+
 int main(int argc, char **argv) {
-        enum { OPT_ROOT = 256, OPT_SEED, OPT_ROLES, OPT_STORE, OPT_SOCKET, OPT_CMDLINE, OPT_JSON, OPT_VERSION, OPT_CHECK };
+        enum { OPT_ROOT = 256, OPT_SEED, OPT_ROLES, OPT_STORE, OPT_SOCKET, OPT_CMDLINE, OPT_JSON, OPT_VERSION, OPT_CHECK,
+               OPT_STATUS, OPT_BOOT_COMPLETE, OPT_FAILED_BOOT, OPT_REBOOT, OPT_REASON };
         static const struct option opts[] = {
                 { "root", required_argument, NULL, OPT_ROOT },
                 { "seed", required_argument, NULL, OPT_SEED },
@@ -194,6 +282,11 @@ int main(int argc, char **argv) {
                 { "cmdline", required_argument, NULL, OPT_CMDLINE },
                 { "json", no_argument, NULL, OPT_JSON },
                 { "check", no_argument, NULL, OPT_CHECK },
+                { "status", no_argument, NULL, OPT_STATUS },
+                { "boot-complete", no_argument, NULL, OPT_BOOT_COMPLETE },
+                { "failed-boot", no_argument, NULL, OPT_FAILED_BOOT },
+                { "reboot", no_argument, NULL, OPT_REBOOT },
+                { "reason", required_argument, NULL, OPT_REASON },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -202,7 +295,7 @@ int main(int argc, char **argv) {
         struct engine_options o = { .root = "/" };
         _cleanup_free_ char *roles_dir = NULL;
         int json = 0, c;
-        bool check = false;
+        struct update_args ua = {};
 
         while ((c = getopt_long(argc, argv, "hv", opts, NULL)) >= 0)
                 switch (c) {
@@ -213,7 +306,12 @@ int main(int argc, char **argv) {
                 case OPT_SOCKET: o.docker_socket = optarg; break;
                 case OPT_CMDLINE: o.cmdline_path = optarg; break;
                 case OPT_JSON: json = 1; break;
-                case OPT_CHECK: check = true; break;
+                case OPT_CHECK: ua.mode = UPDATE_CHECK; ua.modes++; break;
+                case OPT_STATUS: ua.mode = UPDATE_STATUS; ua.modes++; break;
+                case OPT_BOOT_COMPLETE: ua.mode = UPDATE_BOOT_COMPLETE; ua.modes++; break;
+                case OPT_FAILED_BOOT: ua.mode = UPDATE_FAILED_BOOT; ua.modes++; break;
+                case OPT_REBOOT: ua.reboot = true; break;
+                case OPT_REASON: ua.reason = optarg; break;
                 case 'v': log_set_max_level(LOG_LEVEL_DEBUG); break;
                 case 'h': usage(stdout); return 0;
                 case OPT_VERSION: puts("node-agent " NODE_AGENT_VERSION); return 0;
@@ -236,7 +334,7 @@ int main(int argc, char **argv) {
         if (STREQ(cmd, "run") && nargs == 0)
                 return engine_run(&o);
         if (STREQ(cmd, "status") && nargs == 0)
-                return status_print(o.root, json);
+                return status_print(o.root, o.cmdline_path, json);
         if (STREQ(cmd, "validate") && nargs == 1)
                 return cmd_validate(roles_dir, argv[optind + 1]);
         if (STREQ(cmd, "bake") && nargs == 1) {
@@ -257,8 +355,14 @@ int main(int argc, char **argv) {
         }
         if (STREQ(cmd, "plan") && nargs == 1)
                 return cmd_plan(roles_dir, argv[optind + 1]);
-        if (STREQ(cmd, "update") && nargs == 1)
-                return cmd_update(o.root, argv[optind + 1], check);
+        if (STREQ(cmd, "update")) {
+                ua.json = json;
+                return cmd_update(&o, &ua, argv + optind + 1, nargs);
+        }
+        if (STREQ(cmd, "health") && nargs == 0) {
+                struct health_options ho = { .root = o.root, .cmdline_path = o.cmdline_path, .roles_dir = roles_dir };
+                return health_run(&ho);
+        }
         fprintf(stderr, "node-agent: unknown command or wrong arguments: %s (see --help)\n", cmd);
         return 2;
 }

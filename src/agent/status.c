@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "agent/bootcount.h"
 #include "agent/state.h"
 #include "agent/status.h"
 #include "basic/fileio.h"
@@ -21,9 +22,11 @@ static int exit_for(const char *result) {
         return 2;
 }
 
-static void print_table(const cJSON *st, const char *result) {
+static void print_table(const cJSON *st, const char *result, const char *slots) {
         printf("node-agent: %s\n", STREQ(result, "running") ? "running (or interrupted)" : result);
         printf("instance:   %s\nrole:       %s\n", str_or(st, "instance_id", "-"), str_or(st, "role", "-"));
+        if (slots)
+                printf("slots:      %s\n", slots);
         const cJSON *steps = cJSON_GetObjectItem(st, "steps");
         if (cJSON_GetArraySize(steps) > 0) {
                 printf("\n%-34s %-8s %9s  %s\n", "STEP", "STATUS", "ELAPSED", "DETAIL");
@@ -37,8 +40,8 @@ static void print_table(const cJSON *st, const char *result) {
                 printf("\nerror: %s\n", err);
 }
 
-int status_print(const char *root, int json) {
-        _cleanup_free_ char *text = NULL;
+int status_print(const char *root, const char *cmdline_path, int json) {
+        _cleanup_free_ char *text = NULL, *slots = update_status_line(root, cmdline_path);
         cJSON *st = NULL;
         if (read_file_in_root(root, STATE_DIR "/state.json", &text, NULL) >= 0)
                 st = cJSON_Parse(text);
@@ -49,12 +52,14 @@ int status_print(const char *root, int json) {
         if (json) {
                 cJSON_DeleteItemFromObject(st, "result");
                 cJSON_AddStringToObject(st, "result", result);
+                if (slots)
+                        cJSON_AddStringToObject(st, "slots", slots);
                 char *out = cJSON_Print(st);
                 if (out)
                         puts(out);
                 free(out);
         } else
-                print_table(st, result);
+                print_table(st, result, slots);
         cJSON_Delete(st);
         return code;
 }

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# A/B slot updates applied by the real agent (`node-agent update`,
+# src/agent/update.h; the slots: src/agent/slots.h, the boots after:
+# src/agent/bootcount.h) to a node tree: regular files stand in for the
+# partitions behind <root>/dev/disk/by-partuuid links (absolute ones, which
+# must resolve inside the tree), <root>/efi is the ESP with slot a's entry
+# and a grubenv made by grub-editenv, a file is the kernel command line.
+# Bundles are made by image/make-bundle from random bytes with real
+# dm-verity trees (veritysetup format), so the read-back check runs the real
+# `veritysetup verify`. Checked: what a good apply writes and commits;
+# refusals (bad signature, truncated, no space, wrong verity root, no slot,
+# the running slot on trial, a URL) leave no slot b entry and grubenv as it
+# was, and a rerun after a failure completes the job; --boot-complete marks
+# the new slot good; --failed-boot marks a slot on trial bad and its image
+# is refused afterwards; the old slot reports the rollback, also of a slot
+# out of tries (UEFI's +0 entry, BIOS's nodeos_try_left=0); `health`. TAP.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit
+. tests/integration/lib.sh
+scratch
+for t in openssl jq tar grub-editenv veritysetup; do
+  command -v "$t" >/dev/null || { nok "$t is missing (tools/install-deps test)"; tap_end; exit; }
+done
+[ -x "$AGENT" ] || { nok "$AGENT is not built (make)"; tap_end; exit; }
+
+# image DIR ID [BASE_ROOT_OVERRIDE]: an image directory as make image
+# leaves it, small: random filesystems with their verity trees appended
+image() {
+  local d=$1 id=$2 f vr vo verity='{}'
+  mkdir -p "$d"
+  for f in base layer; do
+    head -c "$([ $f = base ] && echo 3000000 || echo 300000)" /dev/urandom >"$d/$f.sqfs"
+    vo=$(( ($(stat -c %s "$d/$f.sqfs") + 4095) / 4096 * 4096 ))
+    truncate -s "$vo" "$d/$f.sqfs"
+    vr=$(veritysetup format --data-blocks=$((vo / 4096)) --hash-offset="$vo" "$d/$f.sqfs" "$d/$f.sqfs" | sed -n 's/^Root hash:[[:space:]]*//p')
+    verity=$(jq -c --arg f "$f" --arg r "$vr" --argjson o "$vo" '. + {($f): {root_hash: $r, hash_offset: $o}}' <<<"$verity")
+  done
+  [ -n "${3:-}" ] && verity=$(jq -c --arg r "$3" '.base.root_hash = $r' <<<"$verity")
+  head -c 90000 /dev/urandom >"$d/vmlinuz"; head -c 150000 /dev/urandom >"$d/initrd.img"
+  jq -n --arg id "$id" --argjson v "$verity" \
+    '{profile: "bookworm", role: "verne", agent: "test-\($id[0:4])", image_id: $id,
+      boot_options: "console=tty0 console=ttyS0,115200n8 panic=10", verity: $v}' >"$d/manifest.json"
+}
+# bundle NAME IMAGE_DIR COUNTER [make-bundle args]: $tmp/NAME.bundle
+bundle() {
+  image/make-bundle --key "${KEY:-$tmp/keys/fleet.key}" --counter "$3" --out "$tmp/$1.bundle" "${@:4}" "$2" >"$tmp/mb.out" 2>&1 ||
+    { nok "make-bundle $1: $(cat "$tmp/mb.out")"; tap_end; exit; }
+}
+image "$tmp/img1" 0123456789abcdef; bundle good "$tmp/img1" 200
+image "$tmp/img2" 1111111111111111; bundle two "$tmp/img2" 300
+image "$tmp/img3" 2222222222222222; bundle three "$tmp/img3" 400
+image "$tmp/img4" 3333333333333333; bundle four "$tmp/img4" 500
+image "$tmp/badroot" 4444444444444444 "$(printf 'f%.0s' {1..64})"; bundle badroot "$tmp/badroot" 250
+KEY=$tmp/keys/other.key bundle othersig "$tmp/img1" 200
+head -c 2000000 "$tmp/good.bundle" >"$tmp/trunc.bundle"
+
+node=$tmp/node esp=$tmp/node/efi
+P=6e6f6465
+# node: the tree of a node booted from slot a, nothing staged
+node() {
+  rm -rf "$node"; mkdir -p "$node/usr/share/nodeos/update-keys" "$node/usr/lib" "$node/parts" "$node/dev/disk/by-partuuid" \
+    "$esp/loader/entries" "$esp/a" "$esp/b" "$esp/grub" "$esp/EFI/BOOT" "$node/run"
+  echo verne >"$node/usr/share/nodeos/role"; echo 100 >"$node/usr/share/nodeos/update-counter"
+  cp "$tmp/keys/fleet.key.pub" "$node/usr/share/nodeos/update-keys/fleet.pub"
+  printf 'NAME="Debian GNU/Linux"\nIMAGE_ID=nodeos-bookworm-verne\nIMAGE_VERSION=aaaaaaaaaaaaaaaa\n' >"$node/usr/lib/os-release"
+  printf '# dojot-nodeos disk layout\nesp=PARTUUID=%s-01\ndata=PARTUUID=%s-07\na.base=PARTUUID=%s-02\na.layer=PARTUUID=%s-03\nb.base=PARTUUID=%s-05\nb.layer=PARTUUID=%s-06\n' \
+    $P $P $P $P $P $P >"$node/usr/share/nodeos/disk-layout"
+  local n
+  for n in 02:a-base 03:a-layer 05:b-base 06:b-layer; do
+    truncate -s 4M "$node/parts/${n#*:}"
+    ln -s "/parts/${n#*:}" "$node/dev/disk/by-partuuid/$P-${n%%:*}"
+  done
+  printf 'title dojot-nodeos verne (aaaaaaaaaaaaaaaa) slot a\nsort-key nodeos\nversion 100\nlinux /a/vmlinuz\ninitrd /a/initrd.img\noptions boot=nodeos nodeos.slot=a ro\n' \
+    >"$esp/loader/entries/nodeos-a.conf"
+  printf 'timeout 0\nconsole-mode keep\n' >"$esp/loader/loader.conf"
+  echo kernel-a >"$esp/a/vmlinuz"; echo initrd-a >"$esp/a/initrd.img"
+  grub-editenv "$esp/grub/grubenv" create && grub-editenv "$esp/grub/grubenv" set nodeos_good=a
+}
+# cmdline SLOT: the kernel command line of a boot of SLOT ("" for none)
+cmdline() {
+  if [ -n "$1" ]; then
+    echo "boot=nodeos nodeos.slot=$1 nodeos.base.verity=x:4096 nodeos.layer.verity=y:4096 ro console=ttyS0" >"$tmp/cmdline"
+  else echo "boot=nodeos ro" >"$tmp/cmdline"; fi
+}
+agent() { "$AGENT" --root "$node" --cmdline "$tmp/cmdline" "$@" >"$tmp/out" 2>"$tmp/err"; }
+genv() { grub-editenv "$esp/grub/grubenv" list | sort | tr '\n' ' '; }
+entries() { (cd "$esp/loader/entries" && ls) | tr '\n' ' '; }
+last_err() { grep -v '^ *$' "$tmp/err" | tail -n 1; }
+
+# ---- a good apply -----------------------------------------------------------
+node; cmdline a
+if agent update "$tmp/good.bundle"; then ok "update writes the bundle to slot b: $(cat "$tmp/out")"
+else nok "update failed: $(cat "$tmp/err")"; fi
+check "stdout says what was staged and that a reboot applies it" \
+  grep -q 'staged image 0123456789abcdef (test-0123, counter 200) in slot b: .*reboot to apply it' "$tmp/out"
+check "progress on stderr: per file, a line per 10% (at most), up to 100%" \
+  bash -c '[ "$(grep -c "base.sqfs -> slot b.s base partition: [0-9]*0%" "$1")" -ge 2 ] && [ "$(grep -c "base.sqfs -> " "$1")" -le 10 ] &&
+           grep -q "base.sqfs -> slot b.s base partition: 100%" "$1" && grep -q "initrd.img -> /efi/b/initrd.img.new: 100%" "$1"' _ "$tmp/err"
+check "slot b's base partition holds base.sqfs (from the tree's by-partuuid link)" \
+  cmp -n "$(stat -c %s "$tmp/img1/base.sqfs")" "$tmp/img1/base.sqfs" "$node/parts/b-base"
+check "slot b's layer partition holds layer.sqfs" cmp -n "$(stat -c %s "$tmp/img1/layer.sqfs")" "$tmp/img1/layer.sqfs" "$node/parts/b-layer"
+check "slot a's partitions untouched" bash -c 'cmp -s "$1" /dev/zero -n 4194304 && cmp -s "$2" /dev/zero -n 4194304' _ "$node/parts/a-base" "$node/parts/a-layer"
+check "/efi/b holds the kernel and initrd, no .new left" \
+  bash -c 'cmp -s "$1/vmlinuz" "$2/b/vmlinuz" && cmp -s "$1/initrd.img" "$2/b/initrd.img" && [ -z "$(ls "$2/b" | grep -F .new)" ]' _ "$tmp/img1" "$esp"
+br=$(jq -r .verity.base.root_hash "$tmp/img1/manifest.json") bo=$(jq -r .verity.base.hash_offset "$tmp/img1/manifest.json")
+lr=$(jq -r .verity.layer.root_hash "$tmp/img1/manifest.json") lo=$(jq -r .verity.layer.hash_offset "$tmp/img1/manifest.json")
+opts="boot=nodeos nodeos.slot=b nodeos.base=PARTUUID=$P-05 nodeos.layer=PARTUUID=$P-06 nodeos.data=PARTUUID=$P-07 nodeos.base.verity=$br:$bo nodeos.layer.verity=$lr:$lo ro console=tty0 console=ttyS0,115200n8 panic=10"
+printf 'title dojot-nodeos verne (0123456789abcdef) slot b\nsort-key nodeos\nversion 200\nlinux /b/vmlinuz\ninitrd /b/initrd.img\noptions %s\n' "$opts" >"$tmp/want-entry"
+check "nodeos-b+3.conf: slot b's partitions, verity root hashes and offsets, the bundle's boot options" \
+  cmp "$tmp/want-entry" "$esp/loader/entries/nodeos-b+3.conf"
+check "the entries: a's and b's on trial, nothing else" test "$(entries)" = "nodeos-a.conf nodeos-b+3.conf "
+printf 'menuentry "dojot-nodeos verne (0123456789abcdef) slot b" {\n  linux /b/vmlinuz %s\n  initrd /b/initrd.img\n}\n' "$opts" >"$tmp/want-grub"
+check "/efi/b/grub.cfg boots the same command line" cmp "$tmp/want-grub" "$esp/b/grub.cfg"
+check "grubenv: b on trial with 3 tries, a still good (got $(genv))" test "$(genv)" = "nodeos_good=a nodeos_try=b nodeos_try_left=3 "
+check "update.json records b staged (image, counter, version), mode 0600" \
+  bash -c '[ "$(jq -c ".staged | [.slot, .image_id, .counter, .version]" "$1")" = "[\"b\",\"0123456789abcdef\",200,\"test-0123\"]" ] && [ "$(stat -c %a "$1")" = 600 ]' \
+  _ "$node/var/lib/node-agent/update.json"
+check "run/reboot-required: one line naming the image and the slot" \
+  bash -c '[ "$(wc -l <"$1")" = 1 ] && grep -q "image 0123456789abcdef .* staged in slot b" "$1"' _ "$node/run/reboot-required"
+agent update --status
+check "update --status: booted a, b on trial with 3 tries, staged" \
+  bash -c 'grep -qx "booted slot: a" "$1" && grep -q "^slot a: good, booted: image aaaaaaaaaaaaaaaa (counter 100)" "$1" &&
+           grep -q "^slot b: trying (3 tries left), staged: image 0123456789abcdef (counter 200, test-0123)" "$1"' _ "$tmp/out"
+agent update --status --json
+check "update --status --json" \
+  test "$(jq -c '[.booted, .slots.a.state, .slots.b.state, .slots.b.tries_left, .slots.b.staged, .slots.b.image_id]' "$tmp/out")" = \
+       '["a","good","trying",3,true,"0123456789abcdef"]'
+agent status
+check "node-agent status has a line about the slots" grep -qx "slots:      booted a; a good; b trying (3 tries left), staged (node-agent update --status)" "$tmp/out"
+agent update --reboot "$tmp/good.bundle"
+check "applied again (a rerun redoes the whole job); --reboot does not reboot a --root tree" \
+  bash -c 'grep -q "not rebooting (--root)" "$1" && [ "$(ls "$2/loader/entries" | tr "\n" " ")" = "nodeos-a.conf nodeos-b+3.conf " ]' _ "$tmp/out" "$esp"
+
+# ---- refusals: nothing committed -------------------------------------------
+# refused WHAT BUNDLE TEXT: refused with TEXT as the last line; the boot
+# entries and grubenv as before
+refused() {
+  local before_env before_entries; before_env=$(genv) before_entries=$(entries)
+  if agent update "$2"; then nok "$1: not refused"; return; fi
+  if ! grep -qF -- "$3" <<<"$(last_err)"; then nok "$1: refused, but: $(last_err) (want '$3')"; return; fi
+  if [ "$(entries)" != "$before_entries" ] || [ "$(genv)" != "$before_env" ]; then
+    nok "$1: refused, but committed something: entries $(entries) (were $before_entries), grubenv $(genv) (was $before_env)"; return
+  fi
+  ok "refused, nothing committed: $1: $(last_err)"
+}
+node; cmdline a
+refused "a bundle signed by another key" "$tmp/othersig.bundle" "does not verify with any trusted key"
+check "... and slot b's partitions were not written" bash -c 'cmp -s -n 4194304 "$1" /dev/zero' _ "$node/parts/b-base"
+refused "a truncated bundle" "$tmp/trunc.bundle" "truncated"
+truncate -s 100000 "$node/parts/b-base"
+refused "no space" "$tmp/good.bundle" "no space: base.sqfs is $(stat -c %s "$tmp/img1/base.sqfs") bytes, slot b's base partition ($node/parts/b-base) holds 100000"
+check "... and the too small partition was not written" bash -c 'cmp -s -n 100000 "$1" /dev/zero' _ "$node/parts/b-base"
+truncate -s 4M "$node/parts/b-base"
+refused "a filesystem that does not match its verity root hash" "$tmp/badroot.bundle" \
+  "verity: slot b's base ($node/parts/b-base) does not match root hash ffff"
+refused "a bundle URL (not built yet)" "https://example.com/x.bundle" "reading a bundle from a URL is not built yet"
+mv "$esp" "$tmp/esp.away"; cmdline ""
+agent update --status; rc=$?
+check "update --status without a slot boot and an ESP (PXE): says so, exit 0" \
+  bash -c '[ "$1" = 0 ] && grep -qx "booted slot: -" "$2" && grep -q "^slots: unknown: cannot open the ESP at /efi" "$2"' _ "$rc" "$tmp/out"
+mv "$tmp/esp.away" "$esp"
+cmdline ""
+refused "no nodeos.slot= on the command line" "$tmp/good.bundle" "not booted from a slot"
+cmdline a; rm "$node/usr/share/nodeos/disk-layout"
+refused "an image without a disk layout" "$tmp/good.bundle" "/usr/share/nodeos/disk-layout is missing"
+node; cmdline a; mv "$esp/loader/entries/nodeos-a.conf" "$esp/loader/entries/nodeos-a+2-1.conf"
+refused "the running slot on trial (the other one is its way back)" "$tmp/good.bundle" "slot a runs on trial"
+mv "$esp/loader/entries/nodeos-a+2-1.conf" "$esp/loader/entries/nodeos-a.conf"
+if agent update "$tmp/good.bundle" && [ "$(entries)" = "nodeos-a.conf nodeos-b+3.conf " ]; then ok "after the refusals, the good bundle applies"
+else nok "the good bundle after the refusals: $(last_err)"; fi
+# a failure after the uncommit (a wrong root hash) leaves the slot it was
+# replacing uncommitted, the running one booting; a rerun completes the job
+if ! agent update "$tmp/badroot.bundle" && [ "$(entries)" = "nodeos-a.conf " ] && [ "$(genv)" = "nodeos_good=a " ] &&
+   [ ! -e "$esp/b/vmlinuz" ] && [ "$(jq -c .staged "$node/var/lib/node-agent/update.json")" = null ]; then
+  ok "a failure after the uncommit: slot b uncommitted (no entry, no trial, no kernel, not staged), slot a as it was"
+else nok "failure after the uncommit: entries $(entries), grubenv $(genv), $(last_err)"; fi
+agent update "$tmp/good.bundle"
+check "a rerun after the failure completes the job" test "$(entries)" = "nodeos-a.conf nodeos-b+3.conf "
+
+# ---- the next boot: b comes up healthy -------------------------------------
+cmdline b
+# a BIOS boot: GRUB counted a try in grubenv, the entry stays +3
+grub-editenv "$esp/grub/grubenv" set nodeos_try_left=2
+if agent update --boot-complete && grep -qx 'NODEOS-UPDATE: GOOD slot=b image=0123456789abcdef' "$tmp/out"; then
+  ok "--boot-complete on slot b: $(cat "$tmp/out")"
+else nok "--boot-complete on b: $(cat "$tmp/out" "$tmp/err")"; fi
+check "b's entry takes its good name (no systemd-boot count on this boot)" test "$(entries)" = "nodeos-a.conf nodeos-b.conf "
+check "grubenv: b good, no trial (got $(genv))" test "$(genv)" = "nodeos_good=b "
+check "update.json: nothing staged any more" test "$(jq -c .staged "$node/var/lib/node-agent/update.json")" = null
+agent update --failed-boot
+check "--failed-boot on a slot already good: nothing to fall back to, exit 0, nothing changed" \
+  bash -c 'grep -q "no slot to fall back to" "$1" && [ "$(ls "$2" | tr "\n" " ")" = "nodeos-a.conf nodeos-b.conf " ]' _ "$tmp/out" "$esp/loader/entries"
+
+# ---- a sick image: its health check fails ----------------------------------
+if agent update "$tmp/two.bundle" && [ "$(entries)" = "nodeos-a+3.conf nodeos-b.conf " ]; then ok "from slot b, image two goes to slot a"
+else nok "apply of two from b: $(last_err) entries $(entries)"; fi
+check "slot a's partitions hold image two" cmp -n "$(stat -c %s "$tmp/img2/base.sqfs")" "$tmp/img2/base.sqfs" "$node/parts/a-base"
+cmdline a
+# a UEFI boot: systemd-boot counted the try by renaming the entry
+mv "$esp/loader/entries/nodeos-a+3.conf" "$esp/loader/entries/nodeos-a+2-1.conf"
+echo '{"instance_id":"i-1","role":"verne","result":"failed","error":"step services: docker.service failed"}' >"$node/var/lib/node-agent/state.json"
+mkdir -p "$node/dev/mapper"; touch "$node/dev/mapper/nodeos-base" "$node/dev/mapper/nodeos-layer"
+agent health; rc=$?
+check "health fails on the agent's failed run, exit 1, the reason in run/nodeos/health-failure" \
+  bash -c '[ "$3" = 1 ] && grep -q "^health: FAILED: agent: its run did not complete (failed: step services: docker.service failed)" "$1" &&
+           grep -q "docker.service failed" "$2/run/nodeos/health-failure"' _ "$tmp/out" "$node" "$rc"
+if agent update --failed-boot && grep -q '^NODEOS-UPDATE: BAD slot=a image=1111111111111111 reason=agent: its run did not complete' "$tmp/out"; then
+  ok "--failed-boot on slot a on trial: $(grep NODEOS "$tmp/out")"
+else nok "--failed-boot: $(cat "$tmp/out" "$tmp/err")"; fi
+check "a's entry has no tries left, +0-3 (sorted last), grubenv out of tries" \
+  bash -c '[ "$(ls "$1" | tr "\n" " ")" = "nodeos-a+0-3.conf nodeos-b.conf " ] && [ "$2" = "nodeos_good=b nodeos_try=a nodeos_try_left=0 " ]' \
+  _ "$esp/loader/entries" "$(genv)"
+check "it asks for the reboot, not in a --root tree" grep -q "not rebooting (--root): back to the other slot" "$tmp/out"
+agent update --status
+check "update --status on the failed boot: a bad, b good, the failed image listed with its reason" \
+  bash -c 'grep -q "^slot a: bad, booted, staged" "$1" && grep -q "^slot b: good:" "$1" &&
+           grep -q "image 1111111111111111 (counter 300, test-1111) in slot a on .*: agent: its run did not complete" "$1"' _ "$tmp/out"
+cmdline b
+if agent update --boot-complete && grep -q '^NODEOS-UPDATE: ROLLED BACK slot=a image=1111111111111111 counter=300 reason=agent: its run did not complete' "$tmp/out" &&
+   grep -qx 'NODEOS-UPDATE: GOOD slot=b image=aaaaaaaaaaaaaaaa' "$tmp/out"; then
+  ok "--boot-complete back on b reports the rollback: $(tr '\n' '|' <"$tmp/out")"
+else nok "rollback report: $(cat "$tmp/out" "$tmp/err")"; fi
+check "a's entry and trial are gone; b good (got $(entries), $(genv))" \
+  bash -c '[ "$1" = "nodeos-b.conf " ] && [ "$2" = "nodeos_good=b " ]' _ "$(entries)" "$(genv)"
+refused "the image that failed here, again" "$tmp/two.bundle" "image 1111111111111111 failed on this node on "
+check "... naming the reason" grep -q "(agent: its run did not complete.*): it is not staged again" <<<"$(last_err)"
+
+# ---- out of tries: a kernel that never comes up ----------------------------
+# UEFI: systemd-boot used up the tries (+0-3), and a booted again by itself
+agent update "$tmp/three.bundle"
+mv "$esp/loader/entries/nodeos-a+3.conf" "$esp/loader/entries/nodeos-a+0-3.conf"
+agent update --boot-complete
+check "UEFI, out of tries: b reports a rolled back ($(grep ROLLED "$tmp/out"))" \
+  grep -q '^NODEOS-UPDATE: ROLLED BACK slot=a image=2222222222222222 counter=400 reason=rolled back: slot a did not come up healthy within 3 boots' "$tmp/out"
+# BIOS: GRUB counted nodeos_try_left down to 0, the entry stayed +3
+agent update "$tmp/four.bundle"
+grub-editenv "$esp/grub/grubenv" set nodeos_try_left=0
+agent update --boot-complete
+check "BIOS, out of tries: b reports a rolled back ($(grep ROLLED "$tmp/out"))" \
+  grep -q '^NODEOS-UPDATE: ROLLED BACK slot=a image=3333333333333333 counter=500 reason=rolled back: slot a did not come up healthy' "$tmp/out"
+check "both recorded bad, nothing left staged or committed for a" \
+  bash -c '[ "$(jq -c "[.bad[].image_id], .staged" "$1" | tr "\n" " ")" = "[\"1111111111111111\",\"2222222222222222\",\"3333333333333333\"] null " ] &&
+           [ "$(ls "$2" | tr "\n" " ")" = "nodeos-b.conf " ]' _ "$node/var/lib/node-agent/update.json" "$esp/loader/entries"
+# a staged slot with tries left has not been booted yet: not a rollback
+agent update "$tmp/good.bundle" 2>/dev/null || true
+node; cmdline a; agent update "$tmp/good.bundle"; agent update --boot-complete
+check "--boot-complete while b waits for its first boot: GOOD for a, b left staged" \
+  bash -c '! grep -q ROLLED "$1" && grep -qx "NODEOS-UPDATE: GOOD slot=a image=aaaaaaaaaaaaaaaa" "$1" && [ "$(ls "$2" | tr "\n" " ")" = "nodeos-a.conf nodeos-b+3.conf " ]' \
+  _ "$tmp/out" "$esp/loader/entries"
+# on UEFI systemd-bless-boot renames the entry, not the agent
+cmdline b; mv "$esp/loader/entries/nodeos-b+3.conf" "$esp/loader/entries/nodeos-b+2-1.conf"
+mkdir -p "$node/sys/firmware/efi/efivars"; echo x >"$node/sys/firmware/efi/efivars/LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+agent update --boot-complete
+check "a UEFI boot-counted boot: the entry is left to systemd-bless-boot, grubenv marks b good" \
+  bash -c '[ "$(ls "$1" | tr "\n" " ")" = "nodeos-a.conf nodeos-b+2-1.conf " ] && [ "$2" = "nodeos_good=b " ]' _ "$esp/loader/entries" "$(genv)"
+
+# ---- health in a tree -------------------------------------------------------
+node; cmdline a
+mkdir -p "$node/var/lib/node-agent"
+printf '{"instance_id":"i-1","role":"verne","result":"success"}\n' >"$node/var/lib/node-agent/state.json"
+echo "instance=i-1 role=verne at=1" >"$node/var/lib/node-agent/success"
+agent health; rc=$?
+check "health: verity devices missing under the root -> FAILED, exit 1" \
+  bash -c '[ "$1" = 1 ] && grep -q "^health: FAILED: verity: nodeos.base.verity= is on the kernel command line but /dev/mapper/nodeos-base is not there" "$2"' _ "$rc" "$tmp/out"
+mkdir -p "$node/dev/mapper"; touch "$node/dev/mapper/nodeos-base" "$node/dev/mapper/nodeos-layer"
+echo stale >"$node/run/nodeos/health-failure"
+agent health; rc=$?
+check "health: healthy tree -> exit 0, overlay and services skipped with --root, the failure file removed" \
+  bash -c '[ "$1" = 0 ] && [ "$(grep -c "^health: ok:" "$2")" = 2 ] && [ "$(grep -c "^health: skipped:" "$2")" = 2 ] && [ ! -e "$3" ]' \
+  _ "$rc" "$tmp/out" "$node/run/nodeos/health-failure"
+tap_end
