@@ -134,7 +134,7 @@ static int check_rollback(struct slots_ctx *c, time_t now, char **error) {
         bool staged = update_state_staged(&c->st, &img) && img.slot == t;
         enum slot_state state = slot_state(&c->es, t, c->booted, NULL);
         bool gone = state == SLOT_EMPTY;
-        bool recorded = staged && img.image_id && update_state_find_bad(&c->st, img.image_id, img.content, &bad);
+        bool recorded = staged && img.image_id && update_state_find_bad(&c->st, img.image_id, &bad);
         if (!(staged && (recorded || state == SLOT_BAD || gone)) && !(!staged && state == SLOT_BAD))
                 return 0;
         if (!staged)
@@ -292,7 +292,7 @@ static void slot_view(const struct slots_ctx *c, char slot, struct slot_view *v)
         slot_image(c, slot, &v->img);
         /* the running slot marked bad by --failed-boot reads like its last
          * try until the reboot: the bad list tells */
-        if (v->state == SLOT_TRYING && v->img.image_id && update_state_find_bad(&c->st, v->img.image_id, v->img.content, &bad))
+        if (v->state == SLOT_TRYING && v->img.image_id && update_state_find_bad(&c->st, v->img.image_id, &bad))
                 v->state = SLOT_BAD;
 }
 

@@ -333,19 +333,9 @@ static int match_payload(const struct update_manifest *m, struct target t[_T_MAX
         return 0;
 }
 
-/* The image's content: what tells two images with one image_id apart
- * (updatestate.h). */
-static int content_id(struct target t[_T_MAX], char **ret) {
-        _cleanup_free_ char *text = NULL;
-        if (asprintf(&text, "%s %s\n%s %s\n%s %s\n%s %s\n", t[0].f->name, t[0].f->sha256, t[1].f->name, t[1].f->sha256,
-                     t[2].f->name, t[2].f->sha256, t[3].f->name, t[3].f->sha256) < 0)
-                return -ENOMEM;
-        return pki_sha256_hex(text, strlen(text), ret);
-}
-
-static int refuse_bad(const struct update_state *st, const struct update_manifest *m, const char *content, char **error) {
+static int refuse_bad(const struct update_state *st, const struct update_manifest *m, char **error) {
         struct update_image bad;
-        if (!update_state_find_bad(st, m->image_id, content, &bad))
+        if (!update_state_find_bad(st, m->image_id, &bad))
                 return 0;
         char when[32];
         return errorf(error, -EPERM, "image %s failed on this node on %s (%s): it is not staged again", m->image_id,
@@ -708,7 +698,7 @@ struct apply {
         struct esp_state es;
         struct target t[_T_MAX];
         int kernel_dir, lock;
-        char *content, *buf;
+        char *buf;
 };
 
 static void apply_done(struct apply *ap) {
@@ -722,7 +712,6 @@ static void apply_done(struct apply *ap) {
                 close(ap->kernel_dir);
         if (ap->lock >= 0)
                 close(ap->lock);
-        free(ap->content);
         free(ap->buf);
 }
 
@@ -733,13 +722,13 @@ static int apply_prepare(struct apply *ap, const char *path, const struct update
         int r = update_check(path, &co, &ap->m, error);
         if (r < 0)
                 return r;
-        if ((r = match_payload(&ap->m, ap->t, error)) < 0 || (r = content_id(ap->t, &ap->content)) < 0)
+        if ((r = match_payload(&ap->m, ap->t, error)) < 0)
                 return r;
         /* after the check, which writes nothing, not even the lock's directory */
         if ((r = update_lock(root, &ap->lock)) < 0)
                 return errorf(error, r, r == -EBUSY ? "another node-agent update runs on this node" : "cannot lock %s: %s",
                               STATE_DIR, chase_strerror(r));
-        if ((r = update_state_load(root, &ap->st)) < 0 || (r = refuse_bad(&ap->st, &ap->m, ap->content, error)) < 0)
+        if ((r = update_state_load(root, &ap->st)) < 0 || (r = refuse_bad(&ap->st, &ap->m, error)) < 0)
                 return r;
         if ((r = disk_layout_load(root, &ap->layout, error)) < 0 || (r = esp_open(root, &ap->esp, error)) < 0 ||
             (r = esp_state_load(&ap->esp, &ap->es, error)) < 0)
@@ -783,7 +772,7 @@ static int slot_options(const struct apply *ap, char slot, char **ret) {
 
 static int record_staged(struct apply *ap, char slot, time_t now, char **error) {
         struct update_image img = { .slot = slot, .image_id = ap->m.image_id, .version = ap->m.version,
-                                    .content = ap->content, .counter = ap->m.counter, .at = now };
+                                    .counter = ap->m.counter, .at = now };
         int r = update_state_set_staged(&ap->st, &img);
         if (r >= 0)
                 r = update_state_save(&ap->st);

@@ -73,7 +73,6 @@ static void image_from_json(const cJSON *o, struct update_image *ret) {
                 .slot = slot && (STREQ(slot, "a") || STREQ(slot, "b")) ? slot[0] : 0,
                 .image_id = str(o, "image_id"),
                 .version = str(o, "version"),
-                .content = str(o, "content"),
                 .reason = str(o, "reason"),
                 .counter = (uint64_t) num(o, "counter"),
                 .at = (time_t) num(o, "at"),
@@ -89,7 +88,6 @@ static cJSON *image_to_json(const struct update_image *img) {
                   (!img->image_id || cJSON_AddStringToObject(o, "image_id", img->image_id)) &&
                   cJSON_AddNumberToObject(o, "counter", (double) img->counter) &&
                   (!img->version || cJSON_AddStringToObject(o, "version", img->version)) &&
-                  (!img->content || cJSON_AddStringToObject(o, "content", img->content)) &&
                   cJSON_AddNumberToObject(o, "at", (double) img->at) &&
                   (!img->reason || cJSON_AddStringToObject(o, "reason", img->reason));
         if (!ok) {
@@ -131,14 +129,14 @@ void update_state_bad_at(const struct update_state *s, size_t i, struct update_i
         image_from_json(cJSON_GetArrayItem(bad_list(s), (int) i), ret);
 }
 
-static bool same_image(const struct update_image *rec, const char *image_id, const char *content) {
-        return rec->image_id && STREQ(rec->image_id, image_id) && (!content || !rec->content || STREQ(rec->content, content));
+static bool same_image(const struct update_image *rec, const char *image_id) {
+        return rec->image_id && STREQ(rec->image_id, image_id);
 }
 
-bool update_state_find_bad(const struct update_state *s, const char *image_id, const char *content, struct update_image *ret) {
+bool update_state_find_bad(const struct update_state *s, const char *image_id, struct update_image *ret) {
         for (size_t i = 0; i < update_state_n_bad(s); i++) {
                 update_state_bad_at(s, i, ret);
-                if (same_image(ret, image_id, content))
+                if (same_image(ret, image_id))
                         return true;
         }
         return false;
@@ -160,7 +158,7 @@ int update_state_add_bad(struct update_state *s, const struct update_image *img)
         for (int i = cJSON_GetArraySize(l) - 1; i >= 0 && img->image_id; i--) {
                 struct update_image rec;
                 image_from_json(cJSON_GetArrayItem(l, i), &rec);
-                if (same_image(&rec, img->image_id, img->content))
+                if (same_image(&rec, img->image_id))
                         cJSON_DeleteItemFromArray(l, i);
         }
         cJSON_AddItemToArray(l, o);

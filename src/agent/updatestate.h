@@ -5,15 +5,14 @@
  * (the data partition, so both slots see it; 0600, rewritten atomically):
  *
  *   {"staged": {"slot": "b", "image_id": "...", "counter": N, "version": "...",
- *               "content": "<sha256>", "at": <unix>},
+ *               "at": <unix>},
  *    "bad": [{"slot": "b", "image_id": "...", "counter": N, "version": "...",
- *             "content": "<sha256>", "at": <unix>, "reason": "..."}, ...]}
+ *             "at": <unix>, "reason": "..."}, ...]}
  *
  * staged: the image written to a slot and committed to boot on trial, until
  * that slot is marked good or rolled back. bad: the images that failed on
- * this node, never staged again. An image is its image_id and its content
- * (the digest of its files' hashes, update.c): a build's image_id names its
- * inputs, and the content tells apart test variants made from one build.
+ * this node, never staged again, by image_id (a build's image_id names all
+ * its inputs: another image is another id).
  * An unreadable file reads as empty, with a warning (as state.json): losing
  * the bad list lets an image be tried once more, and boot counting still
  * brings the node back. */
@@ -35,7 +34,7 @@ struct update_state {
  * until it changes) when read, copied when written; NULL when unknown. */
 struct update_image {
         char slot;
-        const char *image_id, *version, *content, *reason;
+        const char *image_id, *version, *reason;
         uint64_t counter;
         time_t at;
 };
@@ -53,9 +52,8 @@ int update_state_save(struct update_state *s);
 bool update_state_staged(const struct update_state *s, struct update_image *ret);
 /* Sets it (NULL: clears it). In memory; update_state_save() writes. */
 int update_state_set_staged(struct update_state *s, const struct update_image *img);
-/* The bad record of IMAGE_ID with CONTENT (NULL, or a record without
- * content, matches any content); false when none. */
-bool update_state_find_bad(const struct update_state *s, const char *image_id, const char *content, struct update_image *ret);
+/* The bad record of IMAGE_ID; false when none. */
+bool update_state_find_bad(const struct update_state *s, const char *image_id, struct update_image *ret);
 /* Records IMG (its reason and at set) as bad, replacing a record of the
  * same image. In memory. */
 int update_state_add_bad(struct update_state *s, const struct update_image *img);
