@@ -166,6 +166,17 @@ refused "an image without a disk layout" "$tmp/good.bundle" "/usr/share/nodeos/d
 node; cmdline a; mv "$esp/loader/entries/nodeos-a.conf" "$esp/loader/entries/nodeos-a+2-1.conf"
 refused "the running slot on trial (the other one is its way back)" "$tmp/good.bundle" "slot a runs on trial"
 mv "$esp/loader/entries/nodeos-a+2-1.conf" "$esp/loader/entries/nodeos-a.conf"
+# a bundle that changes between the check and the write: a FIFO serves the
+# good bundle to the first read, one with a changed base.sqfs byte to the second
+cp "$tmp/good.bundle" "$tmp/changed.bundle"
+byte=$(od -An -tu1 -j 100000 -N1 "$tmp/good.bundle" | tr -d ' ')
+printf "\\$(printf %03o $(( (byte + 1) % 256 )))" | dd of="$tmp/changed.bundle" bs=1 seek=100000 conv=notrunc status=none
+mkfifo "$tmp/fifo.bundle"
+{ cat "$tmp/good.bundle" >"$tmp/fifo.bundle"; cat "$tmp/changed.bundle" >"$tmp/fifo.bundle"; } 2>/dev/null &
+pids+=($!)
+refused "a bundle changed after the check (caught on the second read)" "$tmp/fifo.bundle" \
+  "base.sqfs: $(stat -c %s "$tmp/img1/base.sqfs") bytes with sha256"
+check "... the message says why" grep -q "the bundle changed since it was checked" <<<"$(last_err)"
 if agent update "$tmp/good.bundle" && [ "$(entries)" = "nodeos-a.conf nodeos-b+3.conf " ]; then ok "after the refusals, the good bundle applies"
 else nok "the good bundle after the refusals: $(last_err)"; fi
 # a failure after the uncommit (a wrong root hash) leaves the slot it was
@@ -241,8 +252,14 @@ check "BIOS, out of tries: b reports a rolled back ($(grep ROLLED "$tmp/out"))" 
 check "both recorded bad, nothing left staged or committed for a" \
   bash -c '[ "$(jq -c "[.bad[].image_id], .staged" "$1" | tr "\n" " ")" = "[\"1111111111111111\",\"2222222222222222\",\"3333333333333333\"] null " ] &&
            [ "$(ls "$2" | tr "\n" " ")" = "nodeos-b.conf " ]' _ "$node/var/lib/node-agent/update.json" "$esp/loader/entries"
+# the slot grubenv calls good is the target (a direct kernel boot of a while
+# b was good): GRUB's good slot moves to the running one before b changes
+node; cmdline a; grub-editenv "$esp/grub/grubenv" set nodeos_good=b
+sed 's/slot a/slot b/; s|/a/|/b/|g' "$esp/loader/entries/nodeos-a.conf" >"$esp/loader/entries/nodeos-b.conf"
+agent update "$tmp/good.bundle"
+check "over the slot grubenv calls good: nodeos_good moves to the running slot (got $(genv), $(entries))" \
+  bash -c '[ "$1" = "nodeos_good=a nodeos_try=b nodeos_try_left=3 " ] && [ "$2" = "nodeos-a.conf nodeos-b+3.conf " ]' _ "$(genv)" "$(entries)"
 # a staged slot with tries left has not been booted yet: not a rollback
-agent update "$tmp/good.bundle" 2>/dev/null || true
 node; cmdline a; agent update "$tmp/good.bundle"; agent update --boot-complete
 check "--boot-complete while b waits for its first boot: GOOD for a, b left staged" \
   bash -c '! grep -q ROLLED "$1" && grep -qx "NODEOS-UPDATE: GOOD slot=a image=aaaaaaaaaaaaaaaa" "$1" && [ "$(ls "$2" | tr "\n" " ")" = "nodeos-a.conf nodeos-b+3.conf " ]' \
