@@ -324,6 +324,18 @@ static void enable_sends_the_list_persistently_without_a_reload(void **state) {
         assert_string_equal(log, "enable haproxy.service x.service runtime=0 force=0\n");
 }
 
+/* health.c's question: is each of the role's units active */
+static void a_units_active_state_is_the_managers(void **state) {
+        (void) state;
+        struct fake f = fake_start();
+        _cleanup_free_ char *ok = NULL, *failed = NULL;
+        assert_int_equal(sysmgr_active_state(f.m, "docker.service", &ok), 0);
+        assert_string_equal(ok, "active");
+        assert_int_equal(sysmgr_active_state(f.m, "bad.service", &failed), 0);
+        assert_string_equal(failed, "failed");
+        free(fake_stop(&f));
+}
+
 int main(void) {
         /* a write to a fake that has gone away must be an error, not a signal */
         signal(SIGPIPE, SIG_IGN);
@@ -338,6 +350,7 @@ int main(void) {
                 cmocka_unit_test(jobs_on_one_connection_subscribe_once),
                 cmocka_unit_test(need_reload_asks_each_unit_until_one_is_stale),
                 cmocka_unit_test(enable_sends_the_list_persistently_without_a_reload),
+                cmocka_unit_test(a_units_active_state_is_the_managers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
