@@ -104,6 +104,8 @@ static int set_grubenv_good(struct slots_ctx *c, char **error) {
         char good[] = "nodeos_good=?";
         good[strlen(good) - 1] = c->booted;
         int r = 0;
+        if (!c->es.grubenv)     /* no GRUB on this ESP (a UEFI-only one): nothing to mark there */
+                return 0;
         if (c->es.good != c->booted && (r = grubenv_set(&c->esp, (char *[]) { good, NULL }, error)) < 0)
                 return r;
         if (c->es.try_slot == c->booted)
@@ -135,7 +137,9 @@ static int check_rollback(struct slots_ctx *c, time_t now, char **error) {
         enum slot_state state = slot_state(&c->es, t, c->booted, NULL);
         bool gone = state == SLOT_EMPTY;
         bool recorded = staged && img.image_id && update_state_find_bad(&c->st, img.image_id, &bad);
-        if (!(staged && (recorded || state == SLOT_BAD || gone)) && !(!staged && state == SLOT_BAD))
+        /* without a record (update.json lost), an entry out of tries still tells */
+        bool rolled_back = staged ? recorded || state == SLOT_BAD || gone : state == SLOT_BAD;
+        if (!rolled_back)
                 return 0;
         if (!staged)
                 slot_image(c, t, &img);
@@ -241,7 +245,7 @@ int update_failed_boot(const struct bootcount_options *o, bool *ret_reboot, char
                 r = -ENOMEM;
         if (r >= 0)
                 r = mark_entry_bad(&c, error);
-        if (r >= 0 && c.es.try_slot == c.booted)
+        if (r >= 0 && c.es.grubenv && c.es.try_slot == c.booted)
                 r = grubenv_set(&c.esp, (char *[]) { "nodeos_try_left=0", NULL }, error);
         struct update_image img;
         if (r >= 0) {

@@ -386,10 +386,12 @@ int esp_state_load(const struct esp *e, struct esp_state *ret, char **error) {
                 esp_state_done(&s);
                 return errorf(error, r, "cannot read the boot entries in %s/%s: %s", ESP_DIR, ENTRIES_DIR, chase_strerror(r));
         }
-        /* no grubenv: no GRUB state (a UEFI-only ESP), not an error */
+        /* no grubenv: no GRUB state (a UEFI-only ESP), not an error; and
+         * `grub-editenv FILE list` would create FILE, so only one that exists */
         int fd = chase_open(e->root, GRUBENV_DIR "/grubenv", O_RDONLY);
         if (fd >= 0) {
                 close(fd);
+                s.grubenv = true;
                 _cleanup_free_ char *list = NULL;
                 r = grubenv_run(e, "list", NULL, &list, error);
                 if (r < 0) {

@@ -109,6 +109,7 @@ void esp_close(struct esp *e);
 
 struct esp_state {
         struct slot_boot slots[2];      /* by slot_index() */
+        bool grubenv;                   /* grub/grubenv exists */
         char good, try_slot;            /* nodeos_good, nodeos_try: 'a', 'b' or 0 */
         int try_left;                   /* nodeos_try_left, -1 when unset */
 };

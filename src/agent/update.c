@@ -733,6 +733,9 @@ static int apply_prepare(struct apply *ap, const char *path, const struct update
         if ((r = disk_layout_load(root, &ap->layout, error)) < 0 || (r = esp_open(root, &ap->esp, error)) < 0 ||
             (r = esp_state_load(&ap->esp, &ap->es, error)) < 0)
                 return r;
+        /* checked before anything changes: the commit sets the trial there */
+        if (!ap->es.grubenv)
+                return errorf(error, -ENOENT, "%s/grub/grubenv is missing: a BIOS boot could not try the new slot", ESP_DIR);
         char slot = 0;
         if ((r = choose_target(o, &ap->es, &slot, error)) < 0)
                 return r;
