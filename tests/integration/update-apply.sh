@@ -275,6 +275,27 @@ agent update --boot-complete
 check "a UEFI boot-counted boot: the entry is left to systemd-bless-boot, grubenv marks b good" \
   bash -c '[ "$(ls "$1" | tr "\n" " ")" = "nodeos-a.conf nodeos-b+2-1.conf " ] && [ "$2" = "nodeos_good=b " ]' _ "$esp/loader/entries" "$(genv)"
 
+# ---- a real block device: its size from the kernel, held ones refused -------
+# (a loop device, where this runs as root with loop devices; else skipped)
+node; cmdline a
+truncate -s 8M "$tmp/loop.img"
+if loop=$(losetup -f --show "$tmp/loop.img" 2>/dev/null); then
+  trap 'losetup -d "$loop" 2>/dev/null; scratch_cleanup' EXIT
+  rm "$node/parts/b-base"; mknod "$node/parts/b-base" b $((0x$(stat -c %t "$loop"))) $((0x$(stat -c %T "$loop")))
+  if agent update "$tmp/good.bundle" && cmp -s -n "$(stat -c %s "$tmp/img1/base.sqfs")" "$tmp/img1/base.sqfs" "$loop"; then
+    ok "a block device partition ($loop) is written and verified, verity too"
+  else nok "block device: $(last_err)"; fi
+  if command -v python3 >/dev/null; then
+    # another program holding it exclusively (as a mount or a verity device would)
+    python3 -c 'import os, sys, time; os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL); print("held", flush=True); time.sleep(60)' "$loop" >"$tmp/held" &
+    pids+=($!)
+    for _ in $(seq 50); do [ -s "$tmp/held" ] && break; sleep 0.1; done
+    refused "a partition in use (held exclusively)" "$tmp/good.bundle" "slot b's base partition (PARTUUID=$P-05, /dev/disk/by-partuuid/$P-05): in use"
+  else skip "python3 is missing: no exclusive holder"; fi
+else
+  skip "no loop device here (not root, or no /dev/loop-control)"; skip "no loop device here"
+fi
+
 # ---- health in a tree -------------------------------------------------------
 node; cmdline a
 mkdir -p "$node/var/lib/node-agent"
