@@ -139,7 +139,7 @@ bench:  ## benchmarks: lb at 100k connections, few-devices nginx, first boot vs 
 	@tools/install-deps bench
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent
 	@BUILD=$(BUILD) bench/selftest.sh
-	@BUILD=$(BUILD) qemu-tests/ensure-images.sh lb
+	@BUILD=$(BUILD) qemu-tests/ensure-images.sh lb verne
 	@for b in bench/*.sh; do case $$(basename $$b) in build.sh|lib.sh|cloud-init-tree.sh|selftest.sh) continue ;; esac; \
 	  BUILD=$(BUILD) $$b $(if $(filter 1,$(BENCH_QUICK)),--quick) || exit 1; done
 bench-build:  ## image build timings: cold, warm, agent-only, and the same with mkosi (scratch copy; repo cache untouched)
