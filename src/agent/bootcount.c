@@ -113,6 +113,16 @@ static int set_grubenv_good(struct slots_ctx *c, char **error) {
         return r;
 }
 
+/* Makes what this command and systemd-bless-boot (ordered before it) wrote
+ * on the ESP durable: the FAT's changes otherwise sit in the page cache
+ * until the automount's idle unmount, and a power cut before that undoes
+ * the mark. */
+static int esp_flush(struct slots_ctx *c, char **error) {
+        if (c->esp.fd < 0 || syncfs(c->esp.fd) >= 0)
+                return 0;
+        return errorf(error, -errno, "cannot flush the ESP (%s): %s", c->esp.path ? c->esp.path : ESP_DIR, strerror(errno));
+}
+
 /* On a boot systemd-boot counted, systemd-bless-boot renames the entry. */
 static int bless_entry(struct slots_ctx *c, char **error) {
         const struct slot_boot *b = &c->es.slots[slot_index(c->booted)];
@@ -193,6 +203,8 @@ int update_boot_complete(const struct bootcount_options *o, char **error) {
         if (r >= 0 && !id && !(id = running_image_id(c.root)) && c.es.slots[slot_index(c.booted)].image_id)
                 id = strdup(c.es.slots[slot_index(c.booted)].image_id);
         if (r >= 0)
+                r = esp_flush(&c, error);
+        if (r >= 0)
                 printf("NODEOS-UPDATE: GOOD slot=%c image=%s\n", c.booted, id ? id : "unknown");
         ctx_done(&c);
         return r;
@@ -247,6 +259,8 @@ int update_failed_boot(const struct bootcount_options *o, bool *ret_reboot, char
                 r = mark_entry_bad(&c, error);
         if (r >= 0 && c.es.grubenv && c.es.try_slot == c.booted)
                 r = grubenv_set(&c.esp, (char *[]) { "nodeos_try_left=0", NULL }, error);
+        if (r >= 0)
+                r = esp_flush(&c, error);
         struct update_image img;
         if (r >= 0) {
                 slot_image(&c, c.booted, &img);
