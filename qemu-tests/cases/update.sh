@@ -162,12 +162,14 @@ for m in "${modes[@]}"; do
   if qt_wait "$name" 'NODEOS-UPDATE: GOOD slot=b' 420; then qt_ok "$name good: the next $m boot runs slot b, marked good ($((SECONDS - t0)) s)"
   else qt_nok "$name good: slot b not marked good"; fi
   qt_check "$name good: the kernel was booted as slot b" test "$(cmdline_slot "$name")" = b
-  qt_check "$name good: the agent on b found its state on the data partition (steps done before)" \
-    grep -aqE 'NODEOS-AGENT: SUCCESS' "$QT_OUT/$name/serial.log"
+  qt_check "$name good: the agent on b found its state on the data partition (its steps done before)" \
+    grep -aqE 'step=hostname status=unchanged .*detail="done before"' "$QT_OUT/$name/serial.log"
   qt_stop "$name"
 
   # sick
   apply "$name" sick sick
+  qt_check "$name good: slot b's mark survived the power cut after GOOD (entry nodeos-b.conf; got '$(fact "$name" after_refusals)')" \
+    bash -c '[[ $1 == "entries=nodeos-a.conf nodeos-b.conf "* ]]' _ "$(fact "$name" after_refusals)"
   qt_check "$name sick: applied to slot b (rc $(fact "$name" rc.sick))" test "$(fact "$name" rc.sick)" = 0
   t0=$SECONDS; boot "$name" "$m"
   if qt_wait "$name" 'NODEOS-UPDATE: BAD slot=b' 420 ""; then qt_ok "$name sick: slot b failed its health check and was marked bad ($((SECONDS - t0)) s)"
