@@ -317,7 +317,7 @@ static int discover(struct kubeapi *k, const char *api_version, bool refresh, co
 static int resource_for(struct kubeapi *k, const char *api_version, const char *kind, const char **plural,
                         bool *namespaced, char **error) {
         for (int pass = 0; pass < 2; pass++) {
-                const cJSON *res, *it;
+                const cJSON *res = NULL, *it;
                 int r = discover(k, api_version, pass > 0, &res, error);
                 if (r < 0)
                         return r;
