@@ -444,19 +444,6 @@ const char *slot_state_to_string(enum slot_state st) {
         return names[st];
 }
 
-static int write_all(int fd, const char *p, size_t len) {
-        while (len > 0) {
-                ssize_t k = write(fd, p, len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                p += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Not write_file_at(): that sets the mode, and FAT has none (a chmod the
  * mount's umask does not allow is EPERM). */
 int esp_write_file(const struct esp *e, const char *path, const char *content, size_t len) {
@@ -472,7 +459,7 @@ int esp_write_file(const struct esp *e, const char *path, const char *content, s
         _cleanup_close_ int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return negative_errno();
-        r = write_all(fd, content, len);
+        r = loop_write(fd, content, len);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
         if (r >= 0 && renameat(dir, tmp, dir, name) < 0)

@@ -475,19 +475,6 @@ static int open_kernel_files(const struct esp *esp, int dir, char slot, struct t
         return 0;
 }
 
-static int write_all_fd(int fd, const char *p, size_t len) {
-        while (len > 0) {
-                ssize_t k = write(fd, p, len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return negative_errno();
-                p += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
-
 static void progress(const struct target *t, uint64_t done, unsigned *next) {
         uint64_t size = t->f->size ? t->f->size : 1;
         unsigned pct = (unsigned) (done * 100 / size);
@@ -520,7 +507,7 @@ static int stream_member(struct archive *a, struct target *t, char *buf, char **
                                    t->f->name, (unsigned long long) t->f->size);
                         break;
                 }
-                if ((r = write_all_fd(t->fd, buf, (size_t) n)) < 0) {
+                if ((r = loop_write(t->fd, buf, (size_t) n)) < 0) {
                         r = errorf(error, r, "cannot write %s to %s (%s): %s", t->f->name, t->label, t->dev, strerror(-r));
                         break;
                 }

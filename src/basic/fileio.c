@@ -121,7 +121,8 @@ bool file_has_content(const char *root, const char *path, const char *content, s
         return oldlen == len && memcmp(old, content, len) == 0;
 }
 
-static int write_all(int fd, const char *p, size_t len) {
+int loop_write(int fd, const void *buf, size_t len) {
+        const char *p = buf;
         while (len > 0) {
                 ssize_t k = write(fd, p, len);
                 if (k < 0) {
@@ -163,7 +164,7 @@ int write_file_at(int dirfd, const char *name, const char *content, size_t len, 
         _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
         if (fd < 0)
                 return negative_errno();
-        int r = write_all(fd, content, len);
+        int r = loop_write(fd, content, len);
         if (r >= 0 && (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
                 r = negative_errno();
         if (r >= 0 && fchmod(fd, mode) < 0)

@@ -34,6 +34,8 @@ int write_file_atomic(const char *root, const char *path, const char *content, s
  * rename, so a symlink at NAME is replaced, never followed. */
 int write_file_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,
                   bool *changed);
+/* write(2) until all LEN bytes are written (short writes, EINTR). -errno. */
+int loop_write(int fd, const void *buf, size_t len);
 /* Where the file FD is open on lives on this system (readlink of
  * /proc/self/fd/FD): for a program given a path to what the agent resolved
  * inside a root, and for messages. New string; -errno. */
