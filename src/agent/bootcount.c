@@ -123,11 +123,16 @@ static int esp_flush(struct slots_ctx *c, char **error) {
         return errorf(error, -errno, "cannot flush the ESP (%s): %s", c->esp.path ? c->esp.path : ESP_DIR, strerror(errno));
 }
 
-/* On a boot systemd-boot counted, systemd-bless-boot renames the entry. */
+/* The running slot's entry gets its good (uncounted) name, as
+ * systemd-bless-boot names it. On a boot systemd-boot counted,
+ * systemd-bless-boot.service (ordered before this) has done it already and
+ * the entry reads uncounted here; this covers the boots where it did not:
+ * BIOS boots, and UEFI boots where its generator did not pull it in (seen
+ * under OVMF in qemu-tests/cases/update.sh: no trace of the service, the
+ * entry left counted). */
 static int bless_entry(struct slots_ctx *c, char **error) {
         const struct slot_boot *b = &c->es.slots[slot_index(c->booted)];
-        _cleanup_close_ int var = chase_open(c->root, LOADER_BOOT_COUNT_VAR, O_RDONLY);
-        if (var >= 0 || !b->name.counted)
+        if (!b->entry || !b->name.counted)
                 return 0;
         struct entry_name good = { .slot = c->booted };
         _cleanup_free_ char *name = entry_name_format(&good);

@@ -12,9 +12,9 @@
  *
  * --boot-complete (nodeos-boot-complete.service, after boot-complete.target,
  * which needs `node-agent health`): the running slot S is good. grubenv
- * gets nodeos_good=S and loses a trial of S; S's counted entry takes its
- * good name unless systemd-boot counted this boot (the LoaderBootCountPath
- * EFI variable: systemd-bless-boot.service renames it then). Then the other
+ * gets nodeos_good=S and loses a trial of S; S's entry, if still counted,
+ * takes its good name (what systemd-bless-boot.service, ordered before,
+ * does on the UEFI boots its generator pulls it in for). Then the other
  * slot T: an image staged there that is not running, out of tries (a +0
  * entry, or GRUB's nodeos_try=T with nodeos_try_left=0) or recorded bad by
  * --failed-boot, was rolled back: it is recorded bad (never staged again),
@@ -32,7 +32,6 @@
 #include <stdbool.h>
 #include <time.h>
 
-#define LOADER_BOOT_COUNT_VAR "/sys/firmware/efi/efivars/LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
 struct bootcount_options {
         const char *root;               /* "/" or a test tree */
