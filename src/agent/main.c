@@ -12,6 +12,7 @@
 #include "agent/plan.h"
 #include "agent/seedtrust.h"
 #include "agent/status.h"
+#include "agent/bundlefetch.h"
 #include "agent/update.h"
 #include "agent/steps/step.h"
 #include "basic/chase.h"
@@ -38,10 +39,11 @@ static void usage(FILE *f) {
               "                      (unit limits as vendor drop-ins) into --root DIR\n"
               "  update --check BUNDLE  verify an update bundle for this node (signature by\n"
               "                      a trusted key, role, expiry, no downgrade, every file's\n"
-              "                      size and sha256); writes nothing\n"
+              "                      size and sha256); writes nothing to a slot\n"
               "  update [--reboot] BUNDLE  write a bundle into the A/B slot not running and\n"
               "                      make the next boot try it (3 tries, then back); BUNDLE\n"
-              "                      is a file or a device (reading a URL is not built yet)\n"
+              "                      is a file, a device or an http(s) URL (downloaded to\n"
+              "                      " BUNDLE_DOWNLOAD_DIR " first; a rerun resumes)\n"
               "  update --status     the booted slot, each slot's image and state, the\n"
               "                      images that failed on this node\n"
               "  update --boot-complete  this boot is good: mark the running slot good,\n"
@@ -185,20 +187,50 @@ struct update_args {
         const char *reason;
 };
 
-static int cmd_update_check(const char *root, const char *bundle) {
+/* The file a bundle SOURCE names: itself, or for a URL the node's
+ * download of it (bundlefetch.h). New string in *ret_path; 1 after a
+ * download, 0 for a file; an error is printed. */
+static int bundle_file(const char *root, const char *source, char **ret_path) {
+        if (!bundle_source_is_url(source))
+                return (*ret_path = strdup(source)) ? 0 : -ENOMEM;
+        _cleanup_free_ char *error = NULL;
+        int r = bundle_fetch(root, source, ret_path, &error);
+        if (r < 0) {
+                fprintf(stderr, "node-agent: update: %s: %s\n", source, error ? error : strerror(-r));
+                return r;
+        }
+        return 1;
+}
+
+/* After a downloaded bundle was used: it goes once applied, or once refused
+ * for what it is (its signature, role, counter or contents), so a rerun
+ * fetches it again instead of resuming a bad file; a failure of the node
+ * (no space in a slot, busy) keeps it for the rerun. */
+static void bundle_file_done(const char *root, int downloaded, int r) {
+        if (downloaded > 0 && (r >= 0 || r == -EKEYREJECTED || r == -EPERM || r == -EBADMSG))
+                bundle_fetch_forget(root);
+}
+
+static int cmd_update_check(const char *root, const char *source) {
         struct update_check_options o = { .root = root };
         struct update_manifest m = {};
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *bundle = NULL;
+        int downloaded = bundle_file(root, source, &bundle);
+        if (downloaded < 0)
+                return 1;
         int r = update_check(bundle, &o, &m, &error);
+        /* a bundle that passed stays downloaded for the update that follows */
+        if (r < 0)
+                bundle_file_done(root, downloaded, r);
         if (r < 0) {
-                fprintf(stderr, "node-agent: update: %s: %s\n", bundle, error ? error : strerror(-r));
+                fprintf(stderr, "node-agent: update: %s: %s\n", source, error ? error : strerror(-r));
                 return 1;
         }
         uint64_t bytes = 0;
         for (size_t i = 0; i < m.n_files; i++)
                 bytes += m.files[i].size;
         printf("%s: a valid bundle for this node: role %s, image %s (%s), counter %llu, %zu files, %llu bytes, signed by a trusted key\n",
-               bundle, m.role, m.image_id, m.version, (unsigned long long) m.counter, m.n_files, (unsigned long long) bytes);
+               source, m.role, m.image_id, m.version, (unsigned long long) m.counter, m.n_files, (unsigned long long) bytes);
         update_manifest_done(&m);
         return 0;
 }
@@ -218,18 +250,17 @@ static int reboot_now(const char *root, const char *why) {
         return r < 0 ? 1 : 0;
 }
 
-static int cmd_update_apply(const struct engine_options *eo, const char *bundle, bool reboot) {
-        if (strncasecmp(bundle, "http://", 7) == 0 || strncasecmp(bundle, "https://", 8) == 0) {
-                fprintf(stderr, "node-agent: update: %s: reading a bundle from a URL is not built yet: copy it to the node "
-                                "and give its path\n", bundle);
-                return 1;
-        }
+static int cmd_update_apply(const struct engine_options *eo, const char *source, bool reboot) {
         struct update_apply_options o = { .root = eo->root, .cmdline_path = eo->cmdline_path };
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *bundle = NULL;
+        int downloaded = bundle_file(eo->root, source, &bundle);
+        if (downloaded < 0)
+                return 1;
         int r = update_apply(bundle, &o, &error);
+        bundle_file_done(eo->root, downloaded, r);
         if (r < 0) {
                 fflush(stdout);
-                fprintf(stderr, "node-agent: update: %s: %s\n", bundle, error ? error : strerror(-r));
+                fprintf(stderr, "node-agent: update: %s: %s\n", source, error ? error : strerror(-r));
                 return 1;
         }
         return reboot ? reboot_now(eo->root, "the staged update boots on trial") : 0;

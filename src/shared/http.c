@@ -3,7 +3,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
+#include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "shared/http.h"
@@ -199,6 +202,41 @@ void http_handle_protocols(CURL *c, const char *protocols, const char *redir_pro
 #endif
 }
 
+/* A failed transfer as -errno, and whether another attempt may help. */
+static int curl_errno(CURLcode cc, bool *retry) {
+        *retry = false;
+        switch (cc) {
+        case CURLE_COULDNT_CONNECT: *retry = true; return -ECONNREFUSED;
+        case CURLE_OPERATION_TIMEDOUT: *retry = true; return -ETIMEDOUT;
+        case CURLE_COULDNT_RESOLVE_HOST: *retry = true; return -EHOSTUNREACH;
+        case CURLE_FILE_COULDNT_READ_FILE: return -ENOENT;
+        case CURLE_UNSUPPORTED_PROTOCOL: return -EPROTONOSUPPORT;
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return -EACCES;
+        case CURLE_PARTIAL_FILE: *retry = true; return -EPIPE;
+        case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: *retry = true; return -EIO;
+        default: return -EIO;
+        }
+}
+
+/* Why a request was not followed to where the server redirected it, into
+ * errbuf; nothing when it was no such redirect. */
+static void explain_refused_redirect(CURL *c, CURLcode cc, long status, const char *url, char *errbuf) {
+        if (cc != CURLE_UNSUPPORTED_PROTOCOL || status < 300 || status >= 400)
+                return;
+        char *to = NULL;
+        sym_curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &to);
+        snprintf(errbuf, CURL_ERROR_SIZE, "HTTP %ld redirects to %s, refused: %s", status, to ? to : "another protocol",
+                 strncasecmp(url, "https:", 6) == 0 ? "an https URL is only followed to https" : "not an http or https URL");
+}
+
+/* What every request of this module may follow: what came over TLS is
+ * never fetched again in the clear, so an https URL redirects to https only. */
+static void allow_redirects(CURL *c, const char *url) {
+        http_handle_protocols(c, "file,http,https", strncasecmp(url, "https:", 6) == 0 ? "https" : "http,https");
+        sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+}
+
 /* One attempt: 0, or -errno; *retry says whether another attempt may help. */
 static int attempt(const char *url, const struct http_options *o, struct http_body *b, bool *retry, char **error) {
         char errbuf[CURL_ERROR_SIZE] = "";
@@ -217,36 +255,17 @@ static int attempt(const char *url, const struct http_options *o, struct http_bo
                 *error = strdup(errbuf);
                 return r;
         }
-        /* what came over TLS is never fetched again in the clear: an
-         * https URL redirects to https only */
-        http_handle_protocols(c, "file,http,https", strncasecmp(url, "https:", 6) == 0 ? "https" : "http,https");
-        sym_curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        sym_curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+        allow_redirects(c, url);
         CURLcode cc = sym_curl_easy_perform(c);
         sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cc == CURLE_UNSUPPORTED_PROTOCOL && status >= 300 && status < 400) {
-                /* a redirect to a protocol this request may not follow */
-                char *to = NULL;
-                sym_curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &to);
-                snprintf(errbuf, sizeof(errbuf), "HTTP %ld redirects to %s, refused: %s", status, to ? to : "another protocol",
-                         strncasecmp(url, "https:", 6) == 0 ? "an https URL is only followed to https" : "not an http or https URL");
-        }
+        explain_refused_redirect(c, cc, status, url, errbuf);
         sym_curl_easy_cleanup(c);
 
         if (b->too_big) {
                 r = -EFBIG;
                 *error = strdup("response larger than 16 MiB");
         } else if (cc != CURLE_OK) {
-                switch (cc) {
-                case CURLE_COULDNT_CONNECT: r = -ECONNREFUSED; *retry = true; break;
-                case CURLE_OPERATION_TIMEDOUT: r = -ETIMEDOUT; *retry = true; break;
-                case CURLE_COULDNT_RESOLVE_HOST: r = -EHOSTUNREACH; *retry = true; break;
-                case CURLE_FILE_COULDNT_READ_FILE: r = -ENOENT; break;
-                case CURLE_UNSUPPORTED_PROTOCOL: r = -EPROTONOSUPPORT; break;
-                case CURLE_SSL_PINNEDPUBKEYNOTMATCH: r = -EACCES; break;
-                case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: r = -EIO; *retry = true; break;
-                default: r = -EIO; break;
-                }
+                r = curl_errno(cc, retry);
                 *error = strdup(errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
         } else if (status >= 400 || (status != 0 && status < 200)) {
                 if (asprintf(error, "HTTP %ld", status) < 0)
@@ -280,6 +299,156 @@ int http_get(const char *url, const struct http_options *o, char **ret, size_t *
                 free(b.data);
                 if (!retry)
                         break;
+        }
+        if (error)
+                *error = TAKE_PTR(err);
+        return r;
+}
+
+/* A download in progress: where its bytes go and how far it got. */
+struct download {
+        CURL *curl;
+        int fd;
+        uint64_t offset;        /* in the file when this attempt began */
+        uint64_t done;          /* in the file now */
+        uint64_t total;         /* the whole size, 0 while unknown */
+        bool answered;          /* this attempt's first body bytes seen */
+        int write_errno;        /* why writing the file failed, 0 if it did not */
+        http_progress_fn progress;
+        void *userdata;
+};
+
+/* Before the first body byte of an attempt: a server that ignored the
+ * Range request sends the whole file, which then starts again at 0. */
+static int download_begin(struct download *d) {
+        long status = 0;
+        curl_off_t length = -1;
+        d->answered = true;
+        sym_curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+        sym_curl_easy_getinfo(d->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        if (d->offset > 0 && status == 200) {
+                log_debug("download: the server ignored the range request, starting again at 0");
+                if (ftruncate(d->fd, 0) < 0 || lseek(d->fd, 0, SEEK_SET) < 0)
+                        return -errno;
+                d->offset = d->done = 0;
+        }
+        if (length >= 0)
+                d->total = d->offset + (uint64_t) length;
+        return 0;
+}
+
+static size_t on_download_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct download *d = userdata;
+        size_t n = size * nmemb;
+        int r = d->answered ? 0 : download_begin(d);
+        if (r >= 0)
+                r = loop_write(d->fd, ptr, n);
+        if (r < 0) {
+                d->write_errno = -r;
+                return 0;
+        }
+        d->done += n;
+        if (d->progress)
+                d->progress(d->done, d->total, d->userdata);
+        return n;
+}
+
+/* One attempt from d->done on: 0 when complete, or -errno; *retry as
+ * attempt()'s. */
+static int download_attempt(const char *url, const struct http_options *o, struct download *d, bool *retry, char **error) {
+        char errbuf[CURL_ERROR_SIZE] = "";
+        struct http_body unused = {};
+        long status = 0;
+        *retry = false;
+        free(*error);
+        *error = NULL;
+        int r = http_handle_new(&d->curl, error);
+        if (r < 0)
+                return r;
+        r = http_handle_setup(d->curl, url, o, &unused, errbuf);
+        if (r < 0) {
+                sym_curl_easy_cleanup(d->curl);
+                *error = strdup(errbuf);
+                return r;
+        }
+        allow_redirects(d->curl, url);
+        d->offset = d->done;
+        d->answered = false;
+        /* a stall ends an attempt, a long transfer does not */
+        long stall_s = o->timeout_ms >= 2000 ? o->timeout_ms / 1000 : 1;
+        sym_curl_easy_setopt(d->curl, CURLOPT_TIMEOUT_MS, 0L);
+        sym_curl_easy_setopt(d->curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        sym_curl_easy_setopt(d->curl, CURLOPT_LOW_SPEED_TIME, stall_s);
+        sym_curl_easy_setopt(d->curl, CURLOPT_FAILONERROR, 1L);
+        sym_curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_download_data);
+        sym_curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, d);
+        /* CURLOPT_RANGE, not CURLOPT_RESUME_FROM: with the latter curl
+         * fails a 200 answer instead of letting download_begin start over */
+        char range[32];
+        snprintf(range, sizeof(range), "%llu-", (unsigned long long) d->offset);
+        sym_curl_easy_setopt(d->curl, CURLOPT_RANGE, d->offset > 0 ? range : NULL);
+        CURLcode cc = sym_curl_easy_perform(d->curl);
+        sym_curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
+        explain_refused_redirect(d->curl, cc, status, url, errbuf);
+        sym_curl_easy_cleanup(d->curl);
+        d->curl = NULL;
+
+        if (d->write_errno) {
+                r = -d->write_errno;
+                *error = strdup(strerror(d->write_errno));
+        } else if (d->offset > 0 && ((cc == CURLE_HTTP_RETURNED_ERROR && status == 416) || cc == CURLE_BAD_DOWNLOAD_RESUME)) {
+                /* nothing is left past what the file holds */
+                d->total = d->done;
+                r = 0;
+        } else if (cc == CURLE_HTTP_RETURNED_ERROR) {
+                if (asprintf(error, "HTTP %ld", status) < 0)
+                        *error = NULL;
+                r = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : -EIO;
+                *retry = status >= 500 || status == 408 || status == 429;
+        } else if (cc != CURLE_OK) {
+                r = curl_errno(cc, retry);
+                *error = strdup(errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
+        } else if (d->total > 0 && d->done < d->total) {
+                r = -EPIPE;
+                *retry = true;
+        }
+        return r;
+}
+
+int http_download(const char *url, const struct http_options *o, int fd, http_progress_fn progress, void *userdata,
+                  char **error) {
+        _cleanup_free_ char *err = NULL;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (lseek(fd, 0, SEEK_END) < 0)
+                return -errno;
+        struct download d = { .fd = fd, .done = (uint64_t) st.st_size, .progress = progress, .userdata = userdata };
+        int attempts = o->attempts > 0 ? o->attempts : 1, delay = o->backoff_ms > 0 ? o->backoff_ms : 500, r = -EIO;
+        for (int fruitless = 0; fruitless < attempts;) {
+                uint64_t before = d.done;
+                bool retry = false;
+                r = download_attempt(url, o, &d, &retry, &err);
+                if (r >= 0 || !retry)
+                        break;
+                if (d.done > before) {
+                        /* got further: the next try starts afresh */
+                        fruitless = 0;
+                        delay = o->backoff_ms > 0 ? o->backoff_ms : 500;
+                } else if (++fruitless >= attempts)
+                        break;
+                log_debug("GET %s: resuming at byte %llu in %d ms (%s)", url, (unsigned long long) d.done, delay, err ? err : "");
+                sleep_ms(delay);
+                if (d.done == before)
+                        delay *= 2;
+        }
+        if (r == -EPIPE) {
+                _cleanup_free_ char *why = TAKE_PTR(err);
+                if (asprintf(&err, "the transfer stopped at byte %llu of %llu%s%s%s", (unsigned long long) d.done,
+                             (unsigned long long) d.total, why ? " (" : "", why ? why : "", why ? ")" : "") < 0)
+                        err = NULL;
         }
         if (error)
                 *error = TAKE_PTR(err);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 
 struct http_options {
@@ -29,6 +30,26 @@ struct http_options {
  * (libload.h), -EIO otherwise; *error (may be NULL) gets the last
  * loader/curl/HTTP reason as a new string. */
 int http_get(const char *url, const struct http_options *o, char **ret, size_t *len, char **error);
+
+/* Called as a download grows: bytes in the file so far, and the whole
+ * size once the server said it (0 until then). */
+typedef void (*http_progress_fn)(uint64_t done, uint64_t total, void *userdata);
+
+/* Downloads url (file, http or https; redirects as http_get's) into the
+ * regular file fd, resuming at the file's current size: each attempt asks
+ * for the rest with a Range request, and a server that answers 200 instead
+ * of 206 sends it all again (the file is truncated first). o->timeout_ms
+ * bounds the connect and how long the transfer may stall (under 1 KiB/s),
+ * not the whole download, which may be hundreds of MiB. o->attempts counts
+ * attempts in a row that brought no byte, so a connection that keeps
+ * breaking still finishes while each try gets further. A 416 answer to a
+ * resumed request means the file is complete already. 0 when the server
+ * sent the last byte; -ENOSPC/-EIO (writing fd), -ENOENT (404), -EACCES,
+ * -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -EPIPE (stopped before the end:
+ * what arrived stays in fd for the next call), -ELIBACC; *error as
+ * http_get's. */
+int http_download(const char *url, const struct http_options *o, int fd, http_progress_fn progress, void *userdata,
+                  char **error);
 
 /* The building blocks of http_get, for a client that keeps its own handle
  * (the Kubernetes API client reuses one connection for many requests). */

@@ -11,11 +11,13 @@
 #include <cmocka.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "agent/docker.h"
 #include "agent/kubeapi.h"
 #include "basic/clock.h"
@@ -277,6 +279,54 @@ static void http_get_reads_a_file_url_end_to_end(void **state) {
         rm_rf(dir);
 }
 
+/* the file's bytes, read whole from fd */
+static char *fd_text(int fd) {
+        off_t n = lseek(fd, 0, SEEK_END);
+        char *b = calloc(1, (size_t) n + 1);
+        assert_non_null(b);
+        assert_int_equal(pread(fd, b, (size_t) n, 0), n);
+        return b;
+}
+
+static void http_download_resumes_a_file_url_where_the_file_ends(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = make_tmpdir("test-libload."), *url = NULL, *missing = NULL, *part = NULL;
+        const struct http_options o = { .timeout_ms = 5000, .attempts = 1 };
+        const char *text = "0123456789abcdefghijklmnopqrstuvwxyz";
+        write_text(dir, "bundle", text);
+        assert_true(asprintf(&url, "file://%s/bundle", dir) > 0 && asprintf(&missing, "file://%s/nope", dir) > 0);
+        assert_true(asprintf(&part, "%s/part", dir) > 0);
+
+        /* from nothing */
+        _cleanup_close_ int fd = open(part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(http_download(url, &o, fd, NULL, NULL, NULL), 0);
+        _cleanup_free_ char *whole = fd_text(fd);
+        assert_string_equal(whole, text);
+
+        /* from the tenth byte: only the rest is appended */
+        assert_int_equal(ftruncate(fd, 10), 0);
+        assert_int_equal(http_download(url, &o, fd, NULL, NULL, NULL), 0);
+        _cleanup_free_ char *resumed = fd_text(fd);
+        assert_string_equal(resumed, text);
+
+        /* complete already: nothing more, still complete */
+        assert_int_equal(http_download(url, &o, fd, NULL, NULL, NULL), 0);
+        _cleanup_free_ char *again = fd_text(fd);
+        assert_string_equal(again, text);
+
+        /* a missing file: -ENOENT with a reason, the file untouched */
+        _cleanup_free_ char *err = NULL;
+        assert_int_equal(http_download(missing, &o, fd, NULL, NULL, &err), -ENOENT);
+        assert_non_null(err);
+        assert_int_equal(lseek(fd, 0, SEEK_END), (off_t) strlen(text));
+
+        /* not a regular file */
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_int_equal(http_download(url, &o, dfd, NULL, NULL, NULL), -EBADFD);
+        rm_rf(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_missing_libcurl_fails_naming_the_soname_and_sets_no_symbol),
@@ -291,6 +341,7 @@ int main(void) {
                 cmocka_unit_test(loading_again_is_a_no_op_that_keeps_every_symbol),
                 cmocka_unit_test(the_sonames_cannot_change_once_loaded),
                 cmocka_unit_test(http_get_reads_a_file_url_end_to_end),
+                cmocka_unit_test(http_download_resumes_a_file_url_where_the_file_ends),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

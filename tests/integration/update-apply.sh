@@ -9,11 +9,13 @@
 # dm-verity trees (veritysetup format), so the read-back check runs the real
 # `veritysetup verify`. Checked: what a good apply writes and commits;
 # refusals (bad signature, truncated, no space, wrong verity root, no slot,
-# the running slot on trial, a URL) leave no slot b entry and grubenv as it
+# the running slot on trial) leave no slot b entry and grubenv as it
 # was, and a rerun after a failure completes the job; --boot-complete marks
 # the new slot good; --failed-boot marks a slot on trial bad and its image
 # is refused afterwards; the old slot reports the rollback, also of a slot
-# out of tries (UEFI's +0 entry, BIOS's nodeos_try_left=0); `health`. TAP.
+# out of tries (UEFI's +0 entry, BIOS's nodeos_try_left=0); a bundle URL
+# through a connection that breaks, a server without ranges, a rerun that
+# resumes, refusals of what was downloaded; `health`. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit
 . tests/integration/lib.sh
@@ -154,7 +156,6 @@ check "... and the too small partition was not written" bash -c 'cmp -s -n 10000
 truncate -s 4M "$node/parts/b-base"
 refused "a filesystem that does not match its verity root hash" "$tmp/badroot.bundle" \
   "verity: slot b's base ($node/parts/b-base) does not match root hash ffff"
-refused "a bundle URL (not built yet)" "https://example.com/x.bundle" "reading a bundle from a URL is not built yet"
 mv "$esp" "$tmp/esp.away"; cmdline ""
 agent update --status; rc=$?
 check "update --status without a slot boot and an ESP (PXE): says so, exit 0" \
@@ -274,6 +275,107 @@ mkdir -p "$node/sys/firmware/efi/efivars"; echo x >"$node/sys/firmware/efi/efiva
 agent update --boot-complete
 check "a UEFI boot-counted boot that systemd-bless-boot did not mark: the agent names the entry good, grubenv marks b good" \
   bash -c '[ "$(ls "$1" | tr "\n" " ")" = "nodeos-a.conf nodeos-b.conf " ] && [ "$2" = "nodeos_good=b " ]' _ "$esp/loader/entries" "$(genv)"
+
+# ---- a bundle from a URL: downloaded to the data partition, resumable ------
+# The server reads what to do from $tmp/www/mode at each request:
+#   ok       ranges honoured (206)
+#   cut K    ranges honoured, but every answer stops after K body bytes
+#   whole K  ranges ignored (200, the whole file), and it stops after K bytes
+# and logs each request with its Range header.
+if command -v python3 >/dev/null; then
+mkdir -p "$tmp/www"; cp "$tmp/good.bundle" "$tmp/two.bundle" "$tmp/othersig.bundle" "$tmp/www/"; echo ok >"$tmp/www/mode"
+uport=$((20000 + RANDOM % 20000))
+python3 - "$tmp/www" "$uport" >"$tmp/bundle-server.log" 2>&1 <<'PY' &
+import http.server, os, re, sys
+www, port = sys.argv[1], int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        mode = open(os.path.join(www, "mode")).read().split()
+        rng = self.headers.get("Range") or "-"
+        print("GET %s range=%s mode=%s" % (self.path, rng, mode[0]), flush=True)
+        path = os.path.join(www, os.path.basename(self.path))
+        if not os.path.isfile(path):
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
+        data = open(path, "rb").read()
+        start, m = 0, re.fullmatch(r"bytes=(\d+)-", rng)
+        if m and mode[0] != "whole":
+            start = int(m.group(1))
+            if start >= len(data):
+                self.send_response(416); self.send_header("Content-Range", "bytes */%d" % len(data))
+                self.send_header("Content-Length", "0"); self.end_headers(); return
+            self.send_response(206); self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body))); self.end_headers()
+        if mode[0] == "ok":
+            self.wfile.write(body)
+        else:                                   # the connection breaks after K bytes
+            self.wfile.write(body[:int(mode[1])]); self.wfile.flush(); self.close_connection = True
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$uport") 2>/dev/null && break; sleep 0.1; done
+url=http://127.0.0.1:$uport dl=$node/var/lib/node-agent/download
+gsize=$(stat -c %s "$tmp/good.bundle")
+requests() { grep -c "^GET /$1 " "$tmp/bundle-server.log"; }
+
+node; cmdline a
+echo "cut 1000000" >"$tmp/www/mode"
+if agent update "$url/good.bundle" && [ "$(entries)" = "nodeos-a.conf nodeos-b+3.conf " ] &&
+   cmp -n "$(stat -c %s "$tmp/img1/base.sqfs")" "$tmp/img1/base.sqfs" "$node/parts/b-base"; then
+  ok "update URL: a connection that breaks every 1 MB still delivers the bundle, which is applied ($(requests good.bundle) requests)"
+else nok "update URL through a breaking connection: $(last_err) entries $(entries)"; fi
+check "... each request after the first asked for the rest (Range: bytes=1000000-, 2000000-, ...)" \
+  bash -c 'grep -q "^GET /good.bundle range=- " "$1" && grep -q "^GET /good.bundle range=bytes=1000000- " "$1" &&
+           grep -q "^GET /good.bundle range=bytes=2000000- " "$1"' _ "$tmp/bundle-server.log"
+check "... progress lines name the download (a line per 10% at most, up to 100%)" \
+  bash -c 'grep -q "downloading .*good.bundle: [0-9]* of [0-9]* MiB (100%)" "$1" && [ "$(grep -c "downloading " "$1")" -le 12 ]' _ "$tmp/err"
+check "... and once applied the download is deleted" bash -c '[ -d "$1" ] && [ -z "$(ls -A "$1")" ]' _ "$dl"
+
+node; cmdline a
+echo "whole 1500000" >"$tmp/www/mode"
+t0=$SECONDS before=$(requests good.bundle)
+refused "a download that keeps stopping at the same byte (a server without ranges), after its retries" "$url/good.bundle" \
+  "download failed: the transfer stopped at byte 1500000 of $gsize (transfer closed with $((gsize - 1500000)) bytes remaining to read); what arrived is kept, rerun the same command to resume"
+check "... slot b's partitions were not written" bash -c 'cmp -s -n 4194304 "$1" /dev/zero' _ "$node/parts/b-base"
+check "... what arrived is kept (1500000 bytes, mode 0600), with the URL it came from" \
+  bash -c '[ "$(stat -c "%s %a" "$1/bundle.part")" = "1500000 600" ] && [ "$(cat "$1/bundle.url")" = "$2" ]' _ "$dl" "$url/good.bundle"
+check "... 6 requests: the first, then 5 that brought nothing new, with backoff ($((SECONDS - t0)) s)" \
+  test "$(requests good.bundle)" = $((before + 6))
+echo ok >"$tmp/www/mode"
+if agent update "$url/good.bundle" && [ "$(entries)" = "nodeos-a.conf nodeos-b+3.conf " ]; then
+  ok "the rerun after the fix resumes and applies: $(grep -m1 resuming "$tmp/err")"
+else nok "rerun after a stopped download: $(last_err)"; fi
+check "... it asked only for the rest (Range: bytes=1500000-)" \
+  bash -c '[ "$(grep "^GET /good.bundle " "$1" | tail -n 1 | cut -d" " -f3)" = range=bytes=1500000- ]' _ "$tmp/bundle-server.log"
+
+node; cmdline a
+agent update --check "$url/two.bundle"
+check "update --check URL: downloads and verifies, keeps the download for the update" \
+  bash -c 'grep -q "a valid bundle for this node: role verne, image 1111111111111111" "$1" && [ -s "$2/bundle.part" ]' _ "$tmp/out" "$dl"
+before=$(requests two.bundle)
+agent update "$url/two.bundle"
+check "... the update after it asks only past the end (a 416: complete) and applies" \
+  bash -c '[ "$(grep "^GET /two.bundle " "$1" | tail -n 1 | cut -d" " -f3)" = "range=bytes=$2-" ] && [ "$3" = "nodeos-a.conf nodeos-b+3.conf " ]' \
+  _ "$tmp/bundle-server.log" "$(stat -c %s "$tmp/two.bundle")" "$(entries)"
+check "... one request more ($before before)" test "$(requests two.bundle)" = $((before + 1))
+
+node; cmdline a
+refused "a bundle URL signed by another key" "$url/othersig.bundle" "does not verify with any trusted key"
+check "... and the refused download is deleted (a rerun fetches it anew)" bash -c '[ -z "$(ls -A "$1")" ]' _ "$dl"
+refused "a bundle URL that is not there" "$url/missing.bundle" "download failed: HTTP 404"
+refused "a bundle URL nobody answers" "http://127.0.0.1:1/x.bundle" "download failed:"
+if [ "$(id -u)" = 0 ] && mkdir -p "$dl" && mount -t tmpfs -o size=1m nodeos-test "$dl" 2>/dev/null; then
+  refused "a data partition without space for the download" "$url/good.bundle" "no space left on the data partition for the bundle"
+  check "... the partial download is deleted, the space given back" bash -c '[ -z "$(ls -A "$1")" ]' _ "$dl"
+  umount "$dl"
+else skip "no tmpfs mount here (not root): the no-space download is not tried"; skip "(no tmpfs)"; fi
+else
+  for _ in $(seq 17); do skip "python3 is missing: no bundle server"; done
+fi
 
 # ---- a real block device: its size from the kernel, held ones refused -------
 # (a loop device, where this runs as root with loop devices; else skipped)
