@@ -315,12 +315,9 @@ static unsigned tries_left(const struct entry_name *n) {
 static int entries_load(const struct esp *e, struct esp_state *s) {
         _cleanup_close_ int fd = -EBADF;
         int r = chase(e->root, ENTRIES_DIR, 0, 0, &fd, NULL);
-        if (r < 0)
+        _cleanup_closedir_ DIR *d = NULL;
+        if (r < 0 || (r = dir_stream(fd, &d)) < 0)
                 return r;
-        DIR *d = fdopendir(fd);
-        if (!d)
-                return negative_errno();
-        fd = -EBADF;    /* d owns it */
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 struct entry_name n;
                 if (entry_name_parse(de->d_name, &n) < 0)
@@ -335,7 +332,6 @@ static int entries_load(const struct esp *e, struct esp_state *s) {
                 b->state = !n.counted ? ENTRY_GOOD : n.left > 0 ? ENTRY_TRYING : ENTRY_BAD;
                 r = b->entry ? entry_read(e, b) : -ENOMEM;
         }
-        closedir(d);
         return r;
 }
 
@@ -474,22 +470,14 @@ int esp_write_file(const struct esp *e, const char *path, const char *content, s
 int slot_entries_remove(const struct esp *e, char slot) {
         _cleanup_close_ int fd = -EBADF;
         int r = chase(e->root, ENTRIES_DIR, 0, 0, &fd, NULL);
-        if (r < 0)
+        _cleanup_closedir_ DIR *d = NULL;
+        if (r < 0 || (r = dir_stream(fd, &d)) < 0)
                 return r;
-        int dfd = dup(fd);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return negative_errno();
-        }
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 struct entry_name n;
                 if (entry_name_parse(de->d_name, &n) >= 0 && n.slot == slot && unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
                         r = negative_errno();
         }
-        closedir(d);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
         return r;

@@ -42,12 +42,9 @@ static int read_keys(const char *root, char ***ret) {
                 *ret = NULL;
                 return 0;
         }
-        if (r < 0)
+        _cleanup_closedir_ DIR *d = NULL;
+        if (r < 0 || (r = dir_stream(dfd, &d)) < 0)
                 return r;
-        DIR *d = fdopendir(dfd);
-        if (!d)
-                return -errno;
-        dfd = -EBADF;   /* d owns it */
         for (struct dirent *e; (e = readdir(d));) {
                 size_t l = strlen(e->d_name);
                 if (l < 5 || !STREQ(e->d_name + l - 4, ".pub"))
@@ -63,7 +60,6 @@ static int read_keys(const char *root, char ***ret) {
                 if (*text && (r = strv_extend(&keys, text)) < 0)
                         break;
         }
-        closedir(d);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(keys);
@@ -429,21 +425,15 @@ static int empty_kernel_dir(const struct esp *esp, char slot, int *ret, char **e
         int r = chase(esp->root, dir, CHASE_MKDIR, 0755, &fd, NULL);
         if (r < 0)
                 return errorf(error, r, "%s/%s: %s", ESP_DIR, dir, chase_strerror(r));
-        int dfd = dup(fd);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (!d) {
-                r = negative_errno();
-                if (dfd >= 0)
-                        close(dfd);
-                return r;
-        }
+        _cleanup_closedir_ DIR *d = NULL;
+        if ((r = dir_stream(fd, &d)) < 0)
+                return errorf(error, r, "%s/%s: %s", ESP_DIR, dir, strerror(-r));
         for (struct dirent *de; r >= 0 && (de = readdir(d));)
                 if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, "..") && unlinkat(fd, de->d_name, 0) < 0 &&
                     errno != ENOENT && errno != EISDIR) {
                         r = negative_errno();
                         r = errorf(error, r, "cannot remove %s/%s/%s: %s", ESP_DIR, dir, de->d_name, strerror(-r));
                 }
-        closedir(d);
         if (r < 0)
                 return r;
         if (fsync(fd) < 0)

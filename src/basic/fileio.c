@@ -121,6 +121,22 @@ bool file_has_content(const char *root, const char *path, const char *content, s
         return oldlen == len && memcmp(old, content, len) == 0;
 }
 
+int dir_stream(int fd, DIR **ret) {
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = negative_errno();
+                close(dfd);
+                return r;
+        }
+        /* a duplicate shares the offset of a directory read before */
+        rewinddir(d);
+        *ret = d;
+        return 0;
+}
+
 int loop_write(int fd, const void *buf, size_t len) {
         const char *p = buf;
         while (len > 0) {

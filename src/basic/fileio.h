@@ -7,9 +7,11 @@
  * the way stay in the tree. Writes are atomic: a temporary file in the same
  * directory, fsync, rename; a crash leaves the old file or the new one. */
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "basic/macro.h"
 
 /* Reads a whole file (NUL-terminated; *len without the NUL). -errno. */
 int read_full_file(const char *path, char **ret, size_t *len);
@@ -34,6 +36,12 @@ int write_file_atomic(const char *root, const char *path, const char *content, s
  * rename, so a symlink at NAME is replaced, never followed. */
 int write_file_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,
                   bool *changed);
+/* A directory stream over the directory FD, on a duplicate of it: the
+ * caller keeps FD (to unlinkat() what the walk finds) and closes it as
+ * before; the stream starts at the first entry. -errno. */
+int dir_stream(int fd, DIR **ret);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
+#define _cleanup_closedir_ _cleanup_(closedirp)
 /* write(2) until all LEN bytes are written (short writes, EINTR). -errno. */
 int loop_write(int fd, const void *buf, size_t len);
 /* Where the file FD is open on lives on this system (readlink of

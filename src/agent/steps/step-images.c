@@ -15,7 +15,6 @@
 #include "basic/strv.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct docker *, docker_free)
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir)
 
 static int archive_filter(const struct dirent *de) {
         size_t l = strlen(de->d_name);

@@ -69,14 +69,10 @@ static int write_rendered(const struct agent_ctx *ctx, const struct manifest_ren
         r = write_file_atomic(ctx->root, MANIFESTS_DIR "/objects.json", json, strlen(json), 0644, -1, -1, NULL);
         if (r < 0)
                 return step_fail(res, r, "cannot write " MANIFESTS_DIR "/objects.json: %s", chase_strerror(r));
-        int dirfd_ = -EBADF;
-        if (chase(ctx->root, MANIFESTS_DIR, 0, 0, &dirfd_, NULL) < 0)
+        _cleanup_close_ int dfd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        if (chase(ctx->root, MANIFESTS_DIR, 0, 0, &dfd, NULL) < 0 || dir_stream(dfd, &d) < 0)
                 return 0;
-        DIR *d = fdopendir(dirfd_);
-        if (!d) {
-                close(dirfd_);
-                return 0;
-        }
         for (struct dirent *de; (de = readdir(d)); ) {
                 size_t l = strlen(de->d_name);
                 bool ours = false;
@@ -85,9 +81,8 @@ static int write_rendered(const struct agent_ctx *ctx, const struct manifest_ren
                 for (size_t i = 0; i < mr->n_docs; i++)
                         ours |= STREQ(mr->docs[i].file, de->d_name);
                 if (!ours)
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        (void) unlinkat(dfd, de->d_name, 0);
         }
-        closedir(d);
         return 0;
 }
 

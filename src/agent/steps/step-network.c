@@ -109,16 +109,10 @@ static bool is_owned(const char *name) {
 
 /* Removes the files of ours that FILES does not name; *removed counts them. */
 static int remove_stale(int dirfd, char * const *files, unsigned *removed) {
-        int fd = dup(dirfd);
-        if (fd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return negative_errno();
-        }
-        rewinddir(d);
-        int r = 0;
+        _cleanup_closedir_ DIR *d = NULL;
+        int r = dir_stream(dirfd, &d);
+        if (r < 0)
+                return r;
         for (struct dirent *de; (de = readdir(d));) {
                 bool wanted = false;
                 for (size_t i = 0; files[i] && files[i + 1] && !wanted; i += 2)
@@ -132,7 +126,6 @@ static int remove_stale(int dirfd, char * const *files, unsigned *removed) {
                 log_info("network: removed " NETWORK_DIR "/%s, which the seed no longer gives", de->d_name);
                 (*removed)++;
         }
-        closedir(d);
         return r;
 }
 
