@@ -49,6 +49,8 @@ static void usage(FILE *f) {
               "                       (on an existing rollout: must be its CA)\n"
               "  --renew HOST         write HOST's seed anew (new token, new instance-id) even\n"
               "                       if unchanged, e.g. when its token expired before it joined\n"
+              "  --kured              the master deploys kured, which reboots nodes with a\n"
+              "                       staged update one at a time (cluster.kured)\n"
               "  --new-rollout        OUT_DIR holds a rollout: start a new one (new CA, new\n"
               "                       cluster); the old one is kept in OUT_DIR/retired/<id>/\n"
               "  --roles-dir DIR      role catalog used to map and validate (default roles/)\n"
@@ -60,14 +62,14 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-        enum { O_TTL = 256, O_PREFIX, O_GW, O_TOPO, O_VAR, O_CERT, O_KEY, O_ROLES, O_NOISO, O_RENEW, O_NEW };
+        enum { O_TTL = 256, O_PREFIX, O_GW, O_TOPO, O_VAR, O_CERT, O_KEY, O_ROLES, O_NOISO, O_RENEW, O_NEW, O_KURED };
         static const struct option opts[] = {
                 { "token-ttl", required_argument, NULL, O_TTL }, { "prefix", required_argument, NULL, O_PREFIX },
                 { "gateway", required_argument, NULL, O_GW }, { "topology", required_argument, NULL, O_TOPO },
                 { "variant", required_argument, NULL, O_VAR }, { "ca-cert", required_argument, NULL, O_CERT },
                 { "ca-key", required_argument, NULL, O_KEY }, { "roles-dir", required_argument, NULL, O_ROLES },
                 { "no-iso", no_argument, NULL, O_NOISO }, { "renew", required_argument, NULL, O_RENEW },
-                { "new-rollout", no_argument, NULL, O_NEW }, { "help", no_argument, NULL, 'h' }, {}
+                { "new-rollout", no_argument, NULL, O_NEW }, { "kured", no_argument, NULL, O_KURED }, { "help", no_argument, NULL, 'h' }, {}
         };
         struct seedgen_options o = { .roles_dir = "roles", .token_ttl_s = 24 * 3600, .prefix = 24 };
         _cleanup_strv_free_ char **renew = NULL;
@@ -100,6 +102,7 @@ int main(int argc, char **argv) {
                                 return 1;
                         break;
                 case O_NEW: o.new_rollout = true; break;
+                case O_KURED: o.kured = true; break;
                 case 'h': usage(stdout); return 0;
                 default: usage(stderr); return 2;
                 }

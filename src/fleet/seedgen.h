@@ -41,6 +41,7 @@ struct seedgen_options {
         const char *variant;            /* NULL: 100k in topology 100k, else vernemq */
         int no_iso;                     /* skip the cidata ISOs (no xorriso/genisoimage) */
         bool new_rollout;               /* OUT_DIR holds a rollout: retire it, start a new one */
+        bool kured;                     /* the master's seed: cluster.kured: true */
         char **renew;                   /* hosts (inventory name or hostname) whose seed is written anew */
 };
 

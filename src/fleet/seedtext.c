@@ -118,6 +118,8 @@ static char *user_data(const struct seedgen_options *o, const struct seedgen_pla
                 emit_block(f, "ca_cert", t->ca_cert, 2);
                 emit_block(f, "ca_key", secret_reveal(&t->ca_key), 2);
                 emit_node_list(f, "nodes", p, NULL, 2);
+                if (o->kured)
+                        fputs("  kured: true\n", f);
         } else if (STREQ(r->kubernetes, "join"))
                 fprintf(f, "cluster:\n  api_endpoint: %s:6443\n  ca_cert_hashes: [\"%s\"]\n", master->address, t->ca_hash);
         if (!STREQ(r->kubernetes, "none") && with_token)

@@ -145,7 +145,7 @@ static int parse_secret(struct parser *p, const struct ynode *v, const char *pat
 
 static int parse_cluster(struct parser *p, const struct ynode *m) {
         static const char * const keys[] = { "api_endpoint", "advertise_address", "token", "token_expires", "ca_cert_hashes",
-                                             "ca_cert", "ca_key", "pod_subnet", "service_subnet", "nodes", NULL };
+                                             "ca_cert", "ca_key", "pod_subnet", "service_subnet", "nodes", "kured", NULL };
         struct cluster_config *k = &p->c->cluster;
         const struct ynode *v;
         k->pos = pos_of(p, m);
@@ -215,6 +215,10 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
                 ok = parse_merge(ok, schema_read_cidr(&p->s, v, "cluster.service_subnet", true, &k->service_subnet));
         if ((v = ynode_get(m, "nodes")))
                 ok = parse_merge(ok, parse_node_list(p, v, "cluster.nodes", &k->nodes));
+        if ((v = ynode_get(m, "kured"))) {
+                k->kured_pos = pos_of(p, v);
+                ok = parse_merge(ok, schema_read_bool(&p->s, v, "cluster.kured", &k->kured));
+        }
         return ok;
 }
 

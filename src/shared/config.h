@@ -75,6 +75,8 @@ struct cluster_config {
         char *pod_subnet;       /* CIDR, default 10.244.0.0/16 (docs/dojot-v0.5.0.md#networks) */
         char *service_subnet;   /* CIDR, default 10.96.0.0/12 */
         struct node_list nodes; /* master: every node of the rollout, for label reconciliation */
+        bool kured;             /* master: deploy kured, which reboots nodes one at a time for updates */
+        struct config_pos kured_pos;    /* where the seed set it; line 0: absent */
         struct config_pos pos;
 };
 

@@ -121,10 +121,17 @@ static int parse_variants(struct schema_ctx *s, const struct ynode *m, struct ma
         return r;
 }
 
+static bool var_declared(const struct manifest_decl *d, const char *name) {
+        for (size_t i = 0; i < d->n_vars; i++)
+                if (STREQ(d->vars[i].name, name))
+                        return true;
+        return false;
+}
+
 static int parse_set(struct schema_ctx *s, const struct ynode *m, size_t idx, struct manifest_decl *d) {
-        static const char * const keys[] = { "file", "tags", NULL };
+        static const char * const keys[] = { "file", "tags", "when", NULL };
         char path[64];
-        const struct ynode *f, *t;
+        const struct ynode *f, *t, *w;
         snprintf(path, sizeof(path), "manifests.sets[%zu]", idx);
         int r = schema_check_kind(s, m, YNODE_MAPPING, path);
         if (r >= 0)
@@ -139,6 +146,14 @@ static int parse_set(struct schema_ctx *s, const struct ynode *m, size_t idx, st
                 return -ENOMEM;
         struct manifest_set *ms = &d->sets[d->n_sets++];
         r = parse_merge(schema_read_string(s, f, path, &ms->file), schema_read_string_list(s, t, path, &ms->tags));
+        if ((w = ynode_get(m, "when"))) {
+                char wpath[80];
+                snprintf(wpath, sizeof(wpath), "%s.when", path);
+                if ((r = parse_merge(r, schema_read_string(s, w, wpath, &ms->when))) >= 0 && !var_declared(d, ms->when)) {
+                        diag_add(s->diag, s->file, w->line, w->col, "%s: '%s' is not a variable of manifests.vars", wpath, ms->when);
+                        r = -EINVAL;
+                }
+        }
         if (ms->file && !is_plain_file_name(ms->file)) {
                 diag_add(s->diag, s->file, f->line, f->col, "%s.file: '%s' must be a plain *.yaml file name", path, ms->file);
                 r = parse_merge(r, -EINVAL);
@@ -249,6 +264,7 @@ void manifest_decl_free(struct manifest_decl *d) {
         for (size_t i = 0; i < d->n_sets; i++) {
                 free(d->sets[i].file);
                 strv_free(d->sets[i].tags);
+                free(d->sets[i].when);
         }
         free(d->sets);
         free(d->label_key);

@@ -24,6 +24,7 @@ struct manifest_variant {
 struct manifest_set {
         char *file;                     /* relative to the manifests dir, no "/" */
         char **tags;                    /* "always": every variant */
+        char *when;                     /* a declared bool var: only when it is true; NULL: always */
 };
 
 struct manifest_decl {

@@ -27,6 +27,7 @@ static cJSON *render_context(const struct node_config *c) {
                   (cl = cJSON_AddObjectToObject(ctx, "cluster")) &&
                   (!c->cluster.pod_subnet || cJSON_AddStringToObject(cl, "pod_subnet", c->cluster.pod_subnet)) &&
                   (!c->cluster.service_subnet || cJSON_AddStringToObject(cl, "service_subnet", c->cluster.service_subnet)) &&
+                  cJSON_AddBoolToObject(cl, "kured", c->cluster.kured) &&
                   cJSON_AddStringToObject(ctx, "topology", topology_to_string(c->topology)) &&
                   cJSON_AddStringToObject(ctx, "variant", dojot_variant_to_string(c->dojot.variant));
         if (!ok) {
@@ -171,6 +172,16 @@ int manifests_render(const struct manifest_decl *decl, const char *role_dir, con
                 cJSON *arr = NULL;
                 if (!set_selected(s, variant))
                         continue;
+                if (s->when) {
+                        const cJSON *w = cJSON_GetObjectItemCaseSensitive(vars, s->when);
+                        if (!cJSON_IsBool(w)) {
+                                diag_add(diag, role_file, 0, 0, "manifests.sets[%zu].when: variable '%s' is not a bool", i, s->when);
+                                r = parse_merge(r, -EINVAL);
+                                continue;
+                        }
+                        if (cJSON_IsFalse(w))
+                                continue;
+                }
                 if (asprintf(&path, "%s/%s/%s", role_dir, decl->dir, s->file) < 0) {
                         r = -ENOMEM;
                         break;

@@ -823,7 +823,11 @@ int role_check_config(const struct role_catalog *cat, const struct node_config *
                 require(d, c, c->has_cluster && k->ca_cert, "cluster.ca_cert", r);
                 require(d, c, c->has_cluster && secret_is_set(&k->ca_key), "cluster.ca_key", r);
                 require(d, c, c->has_cluster && secret_is_set(&k->token), "cluster.token", r);
-        } else if (STREQ(r->kubernetes, "join")) {
+        }
+        if (k->kured_pos.line > 0 && !r->manifests)
+                diag_add(d, k->kured_pos.file, k->kured_pos.line, k->kured_pos.col,
+                         "cluster.kured: role %s applies no cluster manifests; set it in the master's seed", r->name);
+        if (STREQ(r->kubernetes, "join")) {
                 require(d, c, c->has_cluster && k->api_endpoint, "cluster.api_endpoint", r);
                 require(d, c, c->has_cluster && secret_is_set(&k->token), "cluster.token", r);
                 require(d, c, c->has_cluster && k->ca_cert_hashes && k->ca_cert_hashes[0], "cluster.ca_cert_hashes", r);

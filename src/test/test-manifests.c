@@ -579,12 +579,19 @@ static void declaration_must_cover_every_variant_and_known_keys(void **state) {
         assert_int_equal(parse_decl(missing, &d), -EINVAL);
         assert_string_equal(d.lines[0], "role.yaml:6:13: manifests.variants: variant '100k' is not declared");
         diag_done(&d);
-        assert_true(asprintf(&bad, "manifests:\n  dir: ../x\n%s  sets: [{file: ../a.yaml, tags: [v], when: x}]\n  colour: red\n", vars) > 0);
+        assert_true(asprintf(&bad, "manifests:\n  dir: ../x\n%s  sets: [{file: ../a.yaml, tags: [v], when: x, size: 1}]\n  colour: red\n", vars) > 0);
         assert_int_equal(parse_decl(bad, &d), -EINVAL);
         _cleanup_free_ char *all = diag_join(&d);
         assert_non_null(strstr(all, "role.yaml:8:3: unknown key 'colour' in manifests"));
         assert_non_null(strstr(all, "manifests.dir: '../x' must be a directory of the role"));
-        assert_non_null(strstr(all, "unknown key 'when' in manifests.sets[0]"));
+        assert_non_null(strstr(all, "unknown key 'size' in manifests.sets[0]"));
+        diag_done(&d);
+        /* when: names a declared variable */
+        _cleanup_free_ char *when = NULL;
+        assert_true(asprintf(&when, "manifests:\n  dir: manifests\n%s  vars: {a: {from: dojot.x}}\n  sets: [{file: a.yaml, tags: [v], when: b}]\n", vars) > 0);
+        assert_int_equal(parse_decl(when, &d), -EINVAL);
+        _cleanup_free_ char *w = diag_join(&d);
+        assert_non_null(strstr(w, "role.yaml:8:42: manifests.sets[0].when: 'b' is not a variable of manifests.vars"));
         diag_done(&d);
 }
 

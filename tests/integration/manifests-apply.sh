@@ -97,6 +97,9 @@ check "few-devices: the stand-in's node dojot carries the label" \
   curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "https://127.0.0.1:$port/api/v1/nodes/dojot" -o "$tmp/node.json"
 check "few-devices: label value dojot" jq_py "$tmp/node.json" "sys.exit(0 if d['metadata']['labels']['dojot.components/group']=='dojot' else 1)"
 
+check "few-devices: kured is optional: not applied without cluster.kured" \
+  jq_py "$tmp/few.json" "sys.exit(0 if not [e for e in d if e['name']=='kured'] else 1)"
+
 # a second apply (fresh state) changes nothing
 root2=$tmp/few-again; mkdir -p "$root2"
 run_master "$root2" cloud-init/examples/few-devices/master "$tmp/few.kubeconfig"
@@ -152,7 +155,37 @@ run_master "$root" cloud-init/examples/few-devices/master "$tmp/nocert.kubeconfi
 step_line "$root" manifests | grep 'status=failed.*did not answer' >/dev/null && ok "without a client certificate the step fails, never done" \
   || nok "nocert: $(step_line "$root" manifests)"
 
-# --- 5. no kubeconfig: skipped with the reason, manifests still written ---
+# --- 5. kured on: its six objects, after dojot's, accepted by the strict API --
+start_standin kured --node master --node dojot
+kubeconfig "$port" "$tmp/kured.kubeconfig"
+seed=$tmp/seed-kured; cp -r cloud-init/examples/few-devices/master "$seed"
+sed -i 's/^cluster:$/cluster:\n  kured: true/' "$seed/user-data"
+root=$tmp/kured; mkdir -p "$root"
+run_master "$root" "$seed" "$tmp/kured.kubeconfig"
+step_line "$root" manifests | grep 'status=done' >/dev/null && ok "kured: manifests done with cluster.kured: true" || nok "kured: $(step_line "$root" manifests)"
+check "kured: ServiceAccount, ClusterRole, ClusterRoleBinding, Role, RoleBinding, DaemonSet, last of all" \
+  jq_py "$tmp/kured.json" "k=[(e['kind'],e['name']) for e in d if e['kind']!='Node'][-6:]; \
+    sys.exit(0 if k==[('ServiceAccount','kured'),('ClusterRole','kured'),('ClusterRoleBinding','kured'),('Role','kured'),('RoleBinding','kured'),('DaemonSet','kured')] else 1)"
+check "kured: the DaemonSet in kube-system runs the preloaded weaveworks/kured:1.5.0, on the master too, with node-agent's sentinel and a lock TTL" \
+  jq_py "$tmp/kured.json" "o=[e['object'] for e in d if e['kind']=='DaemonSet' and e['name']=='kured'][0]; s=o['spec']['template']['spec']; c=s['containers'][0]; \
+    sys.exit(0 if o['metadata']['namespace']=='kube-system' and c['image']=='weaveworks/kured:1.5.0' and c['imagePullPolicy']=='IfNotPresent' \
+      and s['hostPID'] and '--reboot-sentinel=/var/run/reboot-required' in c['command'] and '--annotation-ttl=1h' in c['command'] \
+      and s['tolerations']==[{'key':'node-role.kubernetes.io/master','effect':'NoSchedule'}] else 1)"
+check "kured: the lock is the only thing it may update (Role: daemonsets/kured, verb update)" \
+  jq_py "$tmp/kured.json" "o=[e['object'] for e in d if e['kind']=='Role' and e['name']=='kured'][0]; \
+    sys.exit(0 if o['rules']==[{'apiGroups':['apps'],'resources':['daemonsets'],'resourceNames':['kured'],'verbs':['update']}] else 1)"
+check "kured: every cluster role's image preloads weaveworks/kured:1.5.0" \
+  bash -c 'for r in master dojot kafka x509 verne; do grep -qx "weaveworks/kured:1.5.0" "roles/$r/images" || exit 1; done; ! grep -q kured roles/lb/images'
+sed -i 's/^  kured: true$/  kured: "yes"/' "$seed/user-data"
+"$AGENT" validate --roles-dir roles "$seed" >"$tmp/kured-bad.out" 2>&1
+check "kured: a non-bool cluster.kured is refused at its line" grep -q "user-data:[0-9]*:[0-9]*: cluster.kured" "$tmp/kured-bad.out"
+wseed=$tmp/seed-kured-worker; cp -r cloud-init/examples/few-devices/dojot "$wseed"
+sed -i 's/^cluster:$/cluster:\n  kured: true/' "$wseed/user-data"
+"$AGENT" validate --roles-dir roles "$wseed" >"$tmp/kured-worker.out" 2>&1
+check "kured: cluster.kured in a worker's seed is refused, naming where it belongs" \
+  grep -q "user-data:[0-9]*:[0-9]*: cluster.kured: role dojot applies no cluster manifests; set it in the master's seed" "$tmp/kured-worker.out"
+
+# --- 6. no kubeconfig: skipped with the reason, manifests still written ---
 root=$tmp/offline; mkdir -p "$root"
 "$AGENT" run --root "$root" --seed cloud-init/examples/few-devices/master --roles-dir "$tmp/roles" >"$root.log" 2>&1
 step_line "$root" manifests | grep 'status=skipped.*not applied: --root' >/dev/null && ok "no kubeconfig: manifests skipped with the reason" || nok "offline: $(step_line "$root" manifests)"

@@ -86,6 +86,14 @@ if [ "$delta" -gt 7000 ] && [ "$delta" -le 7200 ]; then ok "few-devices: --token
 token=$(sed -n 's/^  token: "\(.*\)"$/\1/p' "$tmp/out-few/seeds/worker-host/user-data")
 if [ -n "$token" ] && ! grep -qF "$token" "$tmp/few.log"; then ok "few-devices: the token is not printed"; else nok "few-devices: token printed or missing"; fi
 
+# --- --kured: the master's seed, and only it, deploys kured ----------------
+if "$SEEDGEN" --roles-dir "$ROLES" --no-iso --kured cloud-init/inventories/few-devices "$tmp/out-kured" >"$tmp/kured.log" 2>&1 &&
+   m=$(awk -F'\t' '$3=="master"{print $1}' "$tmp/out-kured/nodes.tsv") &&
+   [ "$(grep -lx '  kured: true' "$tmp/out-kured"/seeds/*/user-data)" = "$tmp/out-kured/seeds/$m/user-data" ] &&
+   "$AGENT" validate --roles-dir "$ROLES" "$tmp/out-kured/seeds/$m" >/dev/null 2>&1; then
+  ok "--kured: the master's seed, and no other, has cluster.kured: true, and validates"
+else nok "--kured: $(tail -3 "$tmp/kured.log")"; fi
+
 # --- 100k, nodeos-seedgen directly; a rerun replaces the rollout -----------
 inv=$tmp/100k; cp -r cloud-init/inventories/100k "$inv"
 i=0
