@@ -219,10 +219,9 @@ static int cmd_update_check(const char *root, const char *source) {
         if (downloaded < 0)
                 return 1;
         int r = update_check(bundle, &o, &m, &error);
-        /* a bundle that passed stays downloaded for the update that follows */
-        if (r < 0)
-                bundle_file_done(root, downloaded, r);
         if (r < 0) {
+                /* a bundle that passed stays downloaded for the update that follows */
+                bundle_file_done(root, downloaded, r);
                 fprintf(stderr, "node-agent: update: %s: %s\n", source, error ? error : strerror(-r));
                 return 1;
         }

@@ -308,12 +308,18 @@ static void targets_close(struct target t[_T_MAX]) {
         }
 }
 
+/* Which target a payload file NAME goes to; _T_MAX for none. */
+static int payload_index(const char *name) {
+        int k = 0;
+        while (k < _T_MAX && !STREQ(name, payload_names[k]))
+                k++;
+        return k;
+}
+
 /* The manifest lists the four files a slot takes, and nothing else. */
 static int match_payload(const struct update_manifest *m, struct target t[_T_MAX], char **error) {
         for (size_t i = 0; i < m->n_files; i++) {
-                int k = 0;
-                while (k < _T_MAX && !STREQ(m->files[i].name, payload_names[k]))
-                        k++;
+                int k = payload_index(m->files[i].name);
                 if (k == _T_MAX)
                         return errorf(error, -EBADMSG, "the bundle's file %s has no place in a slot (it takes %s, %s, %s, %s)",
                                       m->files[i].name, payload_names[0], payload_names[1], payload_names[2], payload_names[3]);
@@ -523,28 +529,24 @@ static int stream_member(struct archive *a, struct target *t, char *buf, char **
         return 0;
 }
 
-/* e.: the bundle read again, each payload member into its target. */
-static int stream_payload(const char *path, struct target t[_T_MAX], char **error) {
+/* e.: the bundle read again, each payload member into its target, through
+ * BUF (COPY_CHUNK bytes). */
+static int stream_payload(const char *path, struct target t[_T_MAX], char *buf, char **error) {
         struct archive *a = NULL;
         int r = bundle_open(path, &a, error);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *buf = malloc(COPY_CHUNK), *manifest = NULL, *sig = NULL;
+        _cleanup_free_ char *manifest = NULL, *sig = NULL;
         size_t len;
         bool seen[_T_MAX] = {};
-        if (!buf)
-                r = -ENOMEM;
-        if (r >= 0)
-                r = read_member(a, "manifest.json", MANIFEST_MAX, &manifest, &len, error);
+        r = read_member(a, "manifest.json", MANIFEST_MAX, &manifest, &len, error);
         if (r >= 0)
                 r = read_member(a, "manifest.json.sig", SIG_MAX, &sig, &len, error);
         struct archive_entry *e;
         int h = ARCHIVE_OK;
         while (r >= 0 && (h = sym_archive_read_next_header(a, &e)) == ARCHIVE_OK) {
                 const char *name = strempty(sym_archive_entry_pathname(e));
-                int k = 0;
-                while (k < _T_MAX && !STREQ(name, payload_names[k]))
-                        k++;
+                int k = payload_index(name);
                 if (k == _T_MAX || seen[k])
                         r = errorf(error, -EBADMSG, "member '%s' on the second read: the bundle changed since it was checked", name);
                 else {
@@ -726,7 +728,7 @@ static int apply_prepare(struct apply *ap, const char *path, const struct update
 
 /* e. and f. */
 static int apply_write(struct apply *ap, const char *path, char slot, char **error) {
-        int r = stream_payload(path, ap->t, error);
+        int r = stream_payload(path, ap->t, ap->buf, error);
         for (int k = 0; r >= 0 && k < _T_MAX; k++)
                 r = verify_written(&ap->t[k], ap->buf, error);
         if (r < 0)

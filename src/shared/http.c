@@ -218,6 +218,15 @@ static int curl_errno(CURLcode cc, bool *retry) {
         }
 }
 
+/* An HTTP status that is not success as -errno, "HTTP <status>" in *error,
+ * and whether another attempt may help: 4xx is final but 408 and 429. */
+static int status_errno(long status, bool *retry, char **error) {
+        if (asprintf(error, "HTTP %ld", status) < 0)
+                *error = NULL;
+        *retry = status >= 500 || status == 408 || status == 429;
+        return status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : -EIO;
+}
+
 /* Why a request was not followed to where the server redirected it, into
  * errbuf; nothing when it was no such redirect. */
 static void explain_refused_redirect(CURL *c, CURLcode cc, long status, const char *url, char *errbuf) {
@@ -267,12 +276,8 @@ static int attempt(const char *url, const struct http_options *o, struct http_bo
         } else if (cc != CURLE_OK) {
                 r = curl_errno(cc, retry);
                 *error = strdup(errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
-        } else if (status >= 400 || (status != 0 && status < 200)) {
-                if (asprintf(error, "HTTP %ld", status) < 0)
-                        *error = NULL;
-                r = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : -EIO;
-                *retry = status >= 500 || status == 408 || status == 429;
-        }
+        } else if (status >= 400 || (status != 0 && status < 200))
+                r = status_errno(status, retry, error);
         return r;
 }
 
@@ -400,12 +405,9 @@ static int download_attempt(const char *url, const struct http_options *o, struc
                 /* nothing is left past what the file holds */
                 d->total = d->done;
                 r = 0;
-        } else if (cc == CURLE_HTTP_RETURNED_ERROR) {
-                if (asprintf(error, "HTTP %ld", status) < 0)
-                        *error = NULL;
-                r = status == 404 ? -ENOENT : status == 401 || status == 403 ? -EACCES : -EIO;
-                *retry = status >= 500 || status == 408 || status == 429;
-        } else if (cc != CURLE_OK) {
+        } else if (cc == CURLE_HTTP_RETURNED_ERROR)
+                r = status_errno(status, retry, error);
+        else if (cc != CURLE_OK) {
                 r = curl_errno(cc, retry);
                 *error = strdup(errbuf[0] ? errbuf : sym_curl_easy_strerror(cc));
         } else if (d->total > 0 && d->done < d->total) {
