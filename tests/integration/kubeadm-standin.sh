@@ -130,7 +130,7 @@ if command -v openssl >/dev/null && command -v jq >/dev/null && [ -f "$join_cfg"
   (cd "$tmp" && mkdir -p www && cd www && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$port" \
       -cert "$tmp/jca.crt" -key "$tmp/jca.key" >/dev/null 2>&1) &
   srv=$!
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$port"
   if join_discovery "$jtoken" "$jpin"; then
     ok "join: discovery verifies the token signature and the CA pin"
   else

@@ -110,8 +110,6 @@ elif cmd in ("stat", "cli"):
             print(f["status"])
 EOF
 
-# waits until 127.0.0.1:PORT accepts (up to ~5 s)
-wait_port() { for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 start_standin() {
   "$PY" "$tmp/nodeport-standin.py" "$@" >"$tmp/standin.$#.out" 2>&1 & pids+=($!)
   for _ in $(seq 50); do grep -q ready "$tmp/standin.$#.out" 2>/dev/null && return 0; sleep 0.1; done

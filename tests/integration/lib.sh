@@ -14,6 +14,14 @@ skip()  { n=$((n+1)); echo "ok $n # SKIP $*"; }
 check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else nok "$what"; fi; }
 # tap_end: the plan line; as a script's last command, its exit status says whether all passed
 tap_end() { echo "1..$n"; [ "$fails" -eq 0 ]; }
+# wait_port PORT...: until each 127.0.0.1:PORT accepts (up to ~5 s); 1 if one never does
+wait_port() {
+  local p
+  for p in "$@"; do
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue 2; sleep 0.1; done
+    return 1
+  done
+}
 # scratch: a new temporary directory in $tmp, and an empty pids array; at
 # exit every pid in pids is killed and $tmp removed (KEEP_TMP=1 keeps it)
 scratch() { tmp=$(mktemp -d); pids=(); trap scratch_cleanup EXIT; }

@@ -40,7 +40,7 @@ srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 PY
 pids+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$sport") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$hport") 2>/dev/null && break; sleep 0.1; done
+wait_port "$sport" "$hport"
 
 # run NAME CMDLINE: node-agent run --root on a fresh root; log in $tmp/NAME.log
 run() {

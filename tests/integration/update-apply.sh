@@ -317,7 +317,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 pids+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$uport") 2>/dev/null && break; sleep 0.1; done
+wait_port "$uport"
 url=http://127.0.0.1:$uport dl=$node/var/lib/node-agent/download
 gsize=$(stat -c %s "$tmp/good.bundle")
 requests() { grep -c "^GET /$1 " "$tmp/bundle-server.log"; }
