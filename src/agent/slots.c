@@ -440,31 +440,14 @@ const char *slot_state_to_string(enum slot_state st) {
         return names[st];
 }
 
-/* Not write_file_at(): that sets the mode, and FAT has none (a chmod the
- * mount's umask does not allow is EPERM). */
 int esp_write_file(const struct esp *e, const char *path, const char *content, size_t len) {
         _cleanup_close_ int dir = -EBADF;
-        _cleanup_free_ char *name = NULL, *tmp = NULL;
+        _cleanup_free_ char *name = NULL;
         int r = chase(e->root, path, CHASE_PARENT | CHASE_MKDIR, 0755, &dir, &name);
-        if (r < 0)
+        if (r < 0 || (r = write_file_at(dir, name, content, len, FILE_MODE_NONE, -1, -1, NULL)) < 0)
                 return r;
-        /* not NAME.conf: systemd-boot reads *.conf only */
-        if (asprintf(&tmp, "%s.nodeos-tmp", name) < 0)
-                return -ENOMEM;
-        (void) unlinkat(dir, tmp, 0);
-        _cleanup_close_ int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return negative_errno();
-        r = loop_write(fd, content, len);
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r >= 0 && renameat(dir, tmp, dir, name) < 0)
-                r = negative_errno();
-        if (r >= 0 && fsync(dir) < 0)
-                r = negative_errno();
-        if (r < 0)
-                (void) unlinkat(dir, tmp, 0);
-        return r;
+        /* write_file_at() does not fail on it; a boot entry's rename must last */
+        return fsync(dir) < 0 ? negative_errno() : 0;
 }
 
 int slot_entries_remove(const struct esp *e, char slot) {

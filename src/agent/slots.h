@@ -133,6 +133,7 @@ enum slot_state slot_state(const struct esp_state *s, char slot, char booted, un
 const char *slot_state_to_string(enum slot_state st);
 
 /* Writes CONTENT to PATH in the ESP (relative to it, "loader/entries/x.conf"),
+ * with write_file_at() and FILE_MODE_NONE (FAT has no modes),
  * atomically. -errno. */
 int esp_write_file(const struct esp *e, const char *path, const char *content, size_t len);
 /* Removes every entry of SLOT. -errno. */

@@ -161,7 +161,7 @@ static bool same_file_at(int dirfd, const char *name, const char *content, size_
         struct stat st;
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || read_fd(fd, &old, &oldlen) < 0)
                 return false;
-        return oldlen == len && memcmp(old, content, len) == 0 && (st.st_mode & 07777) == mode &&
+        return oldlen == len && memcmp(old, content, len) == 0 && (mode == FILE_MODE_NONE || (st.st_mode & 07777) == mode) &&
                (uid == (uid_t) -1 || st.st_uid == uid) && (gid == (gid_t) -1 || st.st_gid == gid);
 }
 
@@ -177,13 +177,14 @@ int write_file_at(int dirfd, const char *name, const char *content, size_t len, 
         (void) unlinkat(dirfd, tmp, 0);
         /* Created with the final mode from the start, so a secret is never
          * readable by others, not even between open and chmod. */
-        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode & 0600);
+        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                                        mode == FILE_MODE_NONE ? 0644 : mode & 0600);
         if (fd < 0)
                 return negative_errno();
         int r = loop_write(fd, content, len);
         if (r >= 0 && (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
                 r = negative_errno();
-        if (r >= 0 && fchmod(fd, mode) < 0)
+        if (r >= 0 && mode != FILE_MODE_NONE && fchmod(fd, mode) < 0)
                 r = negative_errno();
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();

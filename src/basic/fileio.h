@@ -27,6 +27,10 @@ int mkdir_in_root(const char *root, const char *path, mode_t mode, int *ret_fd);
 /* mkdir -p of a host path (the fleet tool's output) with mode for the
  * created components; -errno. */
 int mkdir_p(const char *path, mode_t mode);
+/* As a mode: set none, for a filesystem without modes (FAT, the ESP: a
+ * chmod its mount does not allow is EPERM); the file is created 0644 and
+ * the mode does not count in *changed. */
+#define FILE_MODE_NONE ((mode_t) -1)
 /* Writes content atomically to root/path with mode, owner uid:gid (-1 keeps
  * the caller's), creating parent directories 0755. *changed (may be NULL)
  * tells whether the bytes, mode or owner differed from what was there. */
