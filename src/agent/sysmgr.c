@@ -214,12 +214,9 @@ static int on_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret
 /* Why a unit's job did not end "done": the job's result and the unit's
  * ActiveState ("failed", ...), for a message like systemctl's. */
 static void explain_job(struct sysmgr *m, const char *verb, const char *unit) {
-        _cleanup_free_ char *path = NULL;
         _cleanup_free_ char *active = NULL;
-        sd_bus_error err = SD_BUS_ERROR_NULL;
-        if (unit_path(unit, &path) >= 0)
-                (void) sd_bus_get_property_string(m->bus, SD_DEST, path, SD_UNIT, "ActiveState", &err, &active);
-        sd_bus_error_free(&err);
+        /* its own error, if any, is replaced by the one below */
+        (void) sysmgr_active_state(m, unit, &active);
         set_error(m, "%s %s: job %s (unit %s); see 'journalctl -u %s'", verb, unit, m->job_result,
                   active ? active : "state unknown", unit);
 }
