@@ -100,16 +100,10 @@ static char *one_line(const char *s) {
 }
 
 static int set_grubenv_good(struct slots_ctx *c, char **error) {
-        char good[] = "nodeos_good=?";
-        good[strlen(good) - 1] = c->booted;
-        int r = 0;
         if (!c->es.grubenv)     /* no GRUB on this ESP (a UEFI-only one): nothing to mark there */
                 return 0;
-        if (c->es.good != c->booted && (r = grubenv_set(&c->esp, (char *[]) { good, NULL }, error)) < 0)
-                return r;
-        if (c->es.try_slot == c->booted)
-                r = grubenv_unset(&c->esp, (char *[]) { "nodeos_try", "nodeos_try_left", NULL }, error);
-        return r;
+        int r = grubenv_set_good(&c->esp, &c->es, c->booted, error);
+        return r < 0 ? r : grubenv_end_trial(&c->esp, &c->es, c->booted, error);
 }
 
 /* Makes what this command and systemd-bless-boot (ordered before it) wrote
@@ -177,9 +171,7 @@ static int check_rollback(struct slots_ctx *c, time_t now, char **error) {
                 r = update_state_save(&c->st);
         if (r < 0)
                 return errorf(error, r, "cannot write %s: %s", UPDATE_STATE_FILE, chase_strerror(r));
-        if ((r = slot_entries_remove(&c->esp, t)) < 0)
-                return errorf(error, r, "cannot remove slot %c's boot entries: %s", t, chase_strerror(r));
-        if (c->es.try_slot == t && (r = grubenv_unset(&c->esp, (char *[]) { "nodeos_try", "nodeos_try_left", NULL }, error)) < 0)
+        if ((r = slot_disable(&c->esp, &c->es, t, error)) < 0)
                 return r;
         printf("NODEOS-UPDATE: ROLLED BACK slot=%c image=%s counter=%llu reason=%s\n", t, id, (unsigned long long) counter, reason);
         return 0;
@@ -194,16 +186,9 @@ int update_boot_complete(const struct bootcount_options *o, char **error) {
                 r = bless_entry(&c, error);
         if (r >= 0)
                 r = check_rollback(&c, o->now ? o->now : time(NULL), error);
-        struct update_image img;
         _cleanup_free_ char *id = NULL;
-        if (r >= 0 && update_state_staged(&c.st, &img) && img.slot == c.booted) {
-                id = img.image_id ? strdup(img.image_id) : NULL;
-                r = update_state_set_staged(&c.st, NULL);
-                if (r >= 0)
-                        r = update_state_save(&c.st);
-                if (r < 0)
-                        r = errorf(error, r, "cannot write %s: %s", UPDATE_STATE_FILE, chase_strerror(r));
-        }
+        if (r >= 0)
+                r = update_state_unstage(&c.st, c.booted, &id, error);
         if (r >= 0 && !id && !(id = running_image_id(c.root)) && c.es.slots[slot_index(c.booted)].image_id)
                 id = strdup(c.es.slots[slot_index(c.booted)].image_id);
         if (r >= 0)
@@ -426,8 +411,11 @@ int update_status_print(const struct bootcount_options *o, bool json) {
 char *update_status_line(const char *root, const char *cmdline_path) {
         struct bootcount_options o = { .root = root, .cmdline_path = cmdline_path };
         struct slots_ctx c;
-        char *line = NULL;
-        /* not a slot boot (PXE, a test tree): no line; say nothing of an error either */
+        char *line = NULL, booted = 0;
+        /* not a slot boot (PXE, a test tree): no line, and neither update.json
+         * nor the ESP read; say nothing of an error either */
+        if (slot_booted(cmdline_path, &booted, NULL) < 0 || !booted)
+                return NULL;
         if (ctx_open(&o, false, &c, NULL) >= 0 && c.booted && !c.esp_error) {
                 struct slot_view v[2];
                 slot_view(&c, 'a', &v[0]);

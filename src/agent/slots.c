@@ -408,6 +408,23 @@ int grubenv_unset(const struct esp *e, char * const *names, char **error) {
         return grubenv_run(e, "unset", names, NULL, error);
 }
 
+int grubenv_set_good(const struct esp *e, const struct esp_state *es, char slot, char **error) {
+        char good[] = "nodeos_good=?";
+        good[strlen(good) - 1] = slot;
+        return es->good == slot ? 0 : grubenv_set(e, (char *[]) { good, NULL }, error);
+}
+
+int grubenv_end_trial(const struct esp *e, const struct esp_state *es, char slot, char **error) {
+        return es->try_slot == slot ? grubenv_unset(e, (char *[]) { "nodeos_try", "nodeos_try_left", NULL }, error) : 0;
+}
+
+int slot_disable(const struct esp *e, const struct esp_state *es, char slot, char **error) {
+        int r = slot_entries_remove(e, slot);
+        if (r < 0)
+                return errorf(error, r, "cannot remove slot %c's boot entries: %s", slot, chase_strerror(r));
+        return grubenv_end_trial(e, es, slot, error);
+}
+
 bool slot_on_trial(const struct esp_state *s, char slot) {
         return s->slots[slot_index(slot)].name.counted || s->try_slot == slot;
 }

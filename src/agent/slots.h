@@ -145,6 +145,14 @@ int slot_entry_rename(const struct esp *e, const char *from, const char *to);
  * message in *error. */
 int grubenv_set(const struct esp *e, char * const *assignments, char **error);
 int grubenv_unset(const struct esp *e, char * const *names, char **error);
+/* grubenv's nodeos_good=SLOT, unless ES says it is so already. */
+int grubenv_set_good(const struct esp *e, const struct esp_state *es, char slot, char **error);
+/* Ends grubenv's trial of SLOT (nodeos_try, nodeos_try_left), if ES says
+ * it has one. */
+int grubenv_end_trial(const struct esp *e, const struct esp_state *es, char slot, char **error);
+/* SLOT out of the boot: its entries removed, its GRUB trial ended. -errno
+ * with one line in *error. */
+int slot_disable(const struct esp *e, const struct esp_state *es, char slot, char **error);
 
 /* A slot's kernel command line: boot=nodeos nodeos.slot=S nodeos.base=...
  * nodeos.layer=... nodeos.data=... [nodeos.base.verity=ROOT:OFF]

@@ -400,28 +400,11 @@ static int open_partition(const char *root, const char *spec, char slot, const c
 
 /* d.: the target not bootable before a byte of it changes. */
 static int uncommit(const struct esp *esp, const struct esp_state *es, char target, struct update_state *st, char **error) {
-        char booted = slot_other(target);
-        int r = slot_entries_remove(esp, target);
-        if (r < 0)
-                return errorf(error, r, "cannot remove slot %c's boot entries: %s", target, chase_strerror(r));
-        if (es->try_slot == target && (r = grubenv_unset(esp, (char *[]) { "nodeos_try", "nodeos_try_left", NULL }, error)) < 0)
-                return r;
+        int r = slot_disable(esp, es, target, error);
         /* GRUB boots nodeos_good when no trial is on: never a slot being rewritten */
-        if (es->good == target) {
-                char good[] = "nodeos_good=?";
-                good[strlen(good) - 1] = booted;
-                if ((r = grubenv_set(esp, (char *[]) { good, NULL }, error)) < 0)
-                        return r;
-        }
-        struct update_image staged;
-        if (update_state_staged(st, &staged) && staged.slot == target) {
-                r = update_state_set_staged(st, NULL);
-                if (r >= 0)
-                        r = update_state_save(st);
-                if (r < 0)
-                        return errorf(error, r, "cannot write %s: %s", UPDATE_STATE_FILE, chase_strerror(r));
-        }
-        return 0;
+        if (r >= 0 && es->good == target)
+                r = grubenv_set_good(esp, es, slot_other(target), error);
+        return r < 0 ? r : update_state_unstage(st, target, NULL, error);
 }
 
 /* d.: ESP/<slot>/ emptied, its fd in *ret. */

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include "agent/state.h"
 #include "agent/updatestate.h"
+#include "basic/chase.h"
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/macro.h"
@@ -49,6 +50,20 @@ void update_state_done(struct update_state *s) {
         cJSON_Delete(s->json);
         free(s->root);
         *s = (struct update_state) {};
+}
+
+int update_state_unstage(struct update_state *s, char slot, char **ret_id, char **error) {
+        struct update_image img;
+        if (ret_id)
+                *ret_id = NULL;
+        if (!update_state_staged(s, &img) || img.slot != slot)
+                return 0;
+        if (ret_id && img.image_id && !(*ret_id = strdup(img.image_id)))
+                return -ENOMEM;
+        int r = update_state_set_staged(s, NULL);
+        if (r >= 0)
+                r = update_state_save(s);
+        return r < 0 ? errorf(error, r, "cannot write %s: %s", UPDATE_STATE_FILE, chase_strerror(r)) : 0;
 }
 
 int update_state_save(struct update_state *s) {

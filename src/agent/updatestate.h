@@ -52,6 +52,10 @@ int update_state_save(struct update_state *s);
 bool update_state_staged(const struct update_state *s, struct update_image *ret);
 /* Sets it (NULL: clears it). In memory; update_state_save() writes. */
 int update_state_set_staged(struct update_state *s, const struct update_image *img);
+/* Clears the staged image if it is in SLOT, and saves: -errno with one
+ * line in *error. *ret_id (may be NULL) gets its image id (new string,
+ * NULL when nothing was staged there). */
+int update_state_unstage(struct update_state *s, char slot, char **ret_id, char **error);
 /* The bad record of IMAGE_ID; false when none. */
 bool update_state_find_bad(const struct update_state *s, const char *image_id, struct update_image *ret);
 /* Records IMG (its reason and at set) as bad, replacing a record of the
