@@ -709,9 +709,19 @@ static int apply_prepare(struct apply *ap, const char *path, const struct update
         return 0;
 }
 
+/* A line per phase on stderr, beside stream_member's percentages: the
+ * operator sees where a long apply is, and a power-cut test knows where it
+ * cut (qemu-tests/cases/update.sh). */
+static void phase(char slot, const char *what) {
+        fprintf(stderr, "node-agent: update: slot %c: %s\n", slot, what);
+}
+
 /* e. and f. */
 static int apply_write(struct apply *ap, const char *path, char slot, char **error) {
+        phase(slot, "writing base.sqfs, layer.sqfs (its partitions), vmlinuz, initrd.img (the ESP)");
         int r = stream_payload(path, ap->t, ap->buf, error);
+        if (r >= 0)
+                phase(slot, "reading back what was written (sha256), then its verity trees");
         for (int k = 0; r >= 0 && k < _T_MAX; k++)
                 r = verify_written(&ap->t[k], ap->buf, error);
         if (r < 0)
@@ -754,8 +764,10 @@ int update_apply(const char *path, const struct update_apply_options *o, char **
         int r = apply_prepare(&ap, path, o, &slot, error);
         if (r >= 0 && !(ap.buf = malloc(COPY_CHUNK)))
                 r = -ENOMEM;
-        if (r >= 0)
+        if (r >= 0) {
+                phase(slot, "checked; taking it out of the boot (its entry, its GRUB trial, its kernel set)");
                 r = uncommit(&ap.esp, &ap.es, slot, &ap.st, error);
+        }
         if (r >= 0)
                 r = empty_kernel_dir(&ap.esp, slot, &ap.kernel_dir, error);
         if (r >= 0)
@@ -765,10 +777,14 @@ int update_apply(const char *path, const struct update_apply_options *o, char **
         _cleanup_free_ char *options = NULL;
         if (r >= 0)
                 r = slot_options(&ap, slot, &options);
-        if (r >= 0)
+        if (r >= 0) {
+                phase(slot, "verified; the kernel set and grub.cfg into place on the ESP");
                 r = finish_kernel_set(&ap.esp, ap.kernel_dir, slot, &ap.m, options, error);
-        if (r >= 0)
+        }
+        if (r >= 0) {
+                phase(slot, "committing: its boot entry, then grubenv");
                 r = commit(&ap.esp, slot, &ap.m, options, error);
+        }
         if (r >= 0)
                 r = record_staged(&ap, slot, now, error);
         if (r >= 0) {

@@ -99,6 +99,9 @@ check "stdout says what was staged and that a reboot applies it" \
 check "progress on stderr: per file, a line per 10% (at most), up to 100%" \
   bash -c '[ "$(grep -c "base.sqfs -> slot b.s base partition: [0-9]*0%" "$1")" -ge 2 ] && [ "$(grep -c "base.sqfs -> " "$1")" -le 10 ] &&
            grep -q "base.sqfs -> slot b.s base partition: 100%" "$1" && grep -q "initrd.img -> /efi/b/initrd.img.new: 100%" "$1"' _ "$tmp/err"
+check "a line per phase on stderr, in order: uncommit, write, read back, kernel set, commit" \
+  bash -c '[ "$(grep -oE "^node-agent: update: slot b: (checked|writing|reading back|verified|committing)" "$1" | cut -d" " -f5 | tr "\n" " ")" = \
+            "checked writing reading verified committing " ]' _ "$tmp/err"
 check "slot b's base partition holds base.sqfs (from the tree's by-partuuid link)" \
   cmp -n "$(stat -c %s "$tmp/img1/base.sqfs")" "$tmp/img1/base.sqfs" "$node/parts/b-base"
 check "slot b's layer partition holds layer.sqfs" cmp -n "$(stat -c %s "$tmp/img1/layer.sqfs")" "$tmp/img1/layer.sqfs" "$node/parts/b-layer"
