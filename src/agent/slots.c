@@ -467,6 +467,14 @@ int esp_write_file(const struct esp *e, const char *path, const char *content, s
         return fsync(dir) < 0 ? negative_errno() : 0;
 }
 
+/* One of SLOT's entries, or what a cut write of one left (WRITE_TMP_SUFFIX). */
+static bool slot_entry_file(const char *name, char slot) {
+        size_t l = strlen(name), s = strlen(WRITE_TMP_SUFFIX);
+        _cleanup_free_ char *entry = l > s && STREQ(name + l - s, WRITE_TMP_SUFFIX) ? strndup(name, l - s) : NULL;
+        struct entry_name n;
+        return entry_name_parse(entry ? entry : name, &n) >= 0 && n.slot == slot;
+}
+
 int slot_entries_remove(const struct esp *e, char slot) {
         _cleanup_close_ int fd = -EBADF;
         int r = chase(e->root, ENTRIES_DIR, 0, 0, &fd, NULL);
@@ -474,8 +482,7 @@ int slot_entries_remove(const struct esp *e, char slot) {
         if (r < 0 || (r = dir_stream(fd, &d)) < 0)
                 return r;
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
-                struct entry_name n;
-                if (entry_name_parse(de->d_name, &n) >= 0 && n.slot == slot && unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
+                if (slot_entry_file(de->d_name, slot) && unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
                         r = negative_errno();
         }
         if (r >= 0 && fsync(fd) < 0)

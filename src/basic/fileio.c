@@ -172,7 +172,7 @@ int write_file_at(int dirfd, const char *name, const char *content, size_t len, 
         if (same)
                 return 0;
         _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s.nodeos-tmp", name) < 0)
+        if (asprintf(&tmp, "%s" WRITE_TMP_SUFFIX, name) < 0)
                 return -ENOMEM;
         (void) unlinkat(dirfd, tmp, 0);
         /* Created with the final mode from the start, so a secret is never

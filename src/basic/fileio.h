@@ -36,6 +36,9 @@ int mkdir_p(const char *path, mode_t mode);
  * tells whether the bytes, mode or owner differed from what was there. */
 int write_file_atomic(const char *root, const char *path, const char *content, size_t len,
                       mode_t mode, uid_t uid, gid_t gid, bool *changed);
+/* What write_file_at() writes NAME as before renaming it to NAME: a power
+ * cut can leave it behind; the next write of NAME replaces it. */
+#define WRITE_TMP_SUFFIX ".nodeos-tmp"
 /* write_file_atomic() into the directory DIRFD: NAME is replaced by
  * rename, so a symlink at NAME is replaced, never followed. */
 int write_file_at(int dirfd, const char *name, const char *content, size_t len, mode_t mode, uid_t uid, gid_t gid,

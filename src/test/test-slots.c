@@ -196,8 +196,17 @@ static void the_esp_says_what_each_slot_is(void **state) {
         assert_true(slot_on_trial(&h, 'b'));
         assert_int_equal(slot_state(&h, 'a', 'b', NULL), SLOT_EMPTY);
 
-        /* removing b's entries leaves a's and the rest */
+        /* removing b's entries (and what a power cut left of a write of
+         * one) leaves a's and the rest */
+        _cleanup_free_ char *dir = NULL, *btmp = NULL, *atmp = NULL;
+        assert_true(asprintf(&dir, "%s/efi/loader/entries", root) > 0);
+        write_text(dir, "nodeos-b+3.conf" WRITE_TMP_SUFFIX, "title cut\n");
+        write_text(dir, "nodeos-a+3.conf" WRITE_TMP_SUFFIX, "title cut\n");
         assert_int_equal(slot_entries_remove(&esp, 'b'), 0);
+        assert_true(asprintf(&btmp, "%s/nodeos-b+3.conf" WRITE_TMP_SUFFIX, dir) > 0);
+        assert_true(asprintf(&atmp, "%s/nodeos-a+3.conf" WRITE_TMP_SUFFIX, dir) > 0);
+        assert_int_equal(access(btmp, F_OK), -1);
+        assert_int_equal(access(atmp, F_OK), 0);
         assert_int_equal(esp_state_load(&esp, &s, &error), 0);
         assert_int_equal(s.slots[1].state, ENTRY_NONE);
         assert_int_equal(s.slots[0].state, ENTRY_GOOD);
