@@ -16,6 +16,14 @@
 #   panic   a bundle whose kernel cannot start (its initrd is garbage):
 #           every try of b panics (panic=10 reboots), the tries run out and
 #           a boots by itself
+#   hang    (uefi only: the tries are counted as for panic) a bundle whose
+#           PID 1 never returns (init=/usr/bin/cat on the console): the
+#           watchdog the initramfs armed resets each try, then a boots
+#   cut     the power cut (QEMU killed) during an apply: while base.sqfs is
+#           written into slot b, while initrd.img is written to the ESP, and
+#           at the commit; after each, the loader boots slot a (no entry
+#           and no trial for b); then the same bundle is applied again and
+#           b boots and is marked good
 # The updates are applied with `node-agent update` in a direct kernel boot
 # of slot a (the harness's probe runs the commands and reports them); every
 # other boot goes through the loader on the disk. Bundles reach the VM as
@@ -75,6 +83,11 @@ prep() {
   # panic: an initrd the kernel cannot unpack: no root, kernel panic
   variant panic; rm -f "$w/panic/initrd.img"; head -c 4194304 /dev/urandom >"$w/panic/initrd.img"
   bundle panic --counter $((counter + 30)) "$w/panic" || return 1
+  # hang: the real image whose PID 1 is cat reading the console: the kernel
+  # and the initramfs run (and arm the watchdog), then nothing ever feeds it
+  variant hang
+  jq '.boot_options += " init=/usr/bin/cat"' "$w/hang/manifest.json" >"$w/hang/m.json" && mv "$w/hang/m.json" "$w/hang/manifest.json"
+  bundle hang --counter $((counter + 35)) "$w/hang" || return 1
   # refused ones
   bundle downgrade --counter "$counter" "$img" || return 1
   bundle expired --counter $((counter + 40)) --expires 2020-01-01T00:00:00Z "$img" || return 1
@@ -97,7 +110,7 @@ PY
   # truncated download: the good bundle cut inside base.sqfs
   head -c $(( $(stat -c %s "$w/good.bundle") / 3 / 10240 * 10240 )) "$w/good.bundle" >"$w/trunc.bundle"
 }
-if prep; then qt_ok "update: bundles made (good, sick, panic and five that must be refused; $(du -sh "$w" | cut -f1))"
+if prep; then qt_ok "update: bundles made (good, sick, panic, hang and five that must be refused; $(du -sh "$w" | cut -f1))"
 else qt_nok "update: could not make the bundles"; qt_done; exit 1; fi
 
 # drives NAME...: the bundles as read-only disks, /dev/disk/by-id/virtio-NAME
@@ -107,25 +120,31 @@ drives() {
   done
 }
 
+# every boot has a NIC (qt_boot adds none when given arguments) and a
+# hardware watchdog, which the image arms and feeds (nodeos_watchdog)
+machine=(-device i6300esb -nic "user,restrict=on,model=virtio-net-pci")
+
 # apply NAME ACTION BUNDLES...: a direct kernel boot of slot a whose probe runs
 # ACTION (qemu-tests/fixtures/update-action.sh with its arguments); the
-# action's KEY=value lines land in the probe log
+# action's KEY=value lines land in the probe log. With a BUNDLE@POINT
+# argument the power is cut there (qt_kill) instead of waiting for the end.
 apply() {
   local name=$1 act=$2; shift 2
   { echo "set -- $*"; cat "$QT_DIR/fixtures/update-action.sh"; } >"$w/action-$act.sh"
-  mapfile -t extra < <(drives "$@")
-  QT_REUSE=1 QT_ACTION=$w/action-$act.sh qt_boot "$name" "$img" "$w/seed.iso" "${extra[@]}" -nic "user,restrict=on,model=virtio-net-pci"
+  mapfile -t extra < <(drives "${@%@*}")
+  QT_REUSE=1 QT_ACTION=$w/action-$act.sh qt_boot "$name" "$img" "$w/seed.iso" "${extra[@]}" "${machine[@]}"
   local end=$((SECONDS + $(qt_scale 600)))
-  while [ $SECONDS -lt $end ] && ! grep -aq '^QTEST-ACTION' "$QT_OUT/$name/probe.log" 2>/dev/null; do
-    kill -0 "$(cat "$QT_OUT/$name/pid")" 2>/dev/null || break; sleep 1
+  while [ $SECONDS -lt $end ] && ! grep -aqE '^QTEST-(ACTION|CUT)' "$QT_OUT/$name/probe.log" 2>/dev/null; do
+    kill -0 "$(cat "$QT_OUT/$name/pid")" 2>/dev/null || break; sleep 0.2
   done
+  if grep -aq '^QTEST-CUT' "$QT_OUT/$name/probe.log" 2>/dev/null; then qt_kill "$name"; return; fi
   grep -aq '^QTEST-ACTION' "$QT_OUT/$name/probe.log" 2>/dev/null || { qt_log "$name: the action did not finish"; tail -n 30 "$QT_OUT/$name/probe.log" >&2; }
   qt_stop "$name"
 }
 fact() { qt_fact "$1" "$2"; }
 
 # boot NAME MODE: a boot through the disk's loader (the same disk)
-boot() { QT_REUSE=1 QT_BOOT=$2 qt_boot "$1" "$img" "$w/seed.iso"; }
+boot() { QT_REUSE=1 QT_BOOT=$2 qt_boot "$1" "$img" "$w/seed.iso" "${machine[@]}"; }
 # cmdline_slot NAME: the slot the kernel was booted with
 cmdline_slot() { grep -aoE 'Command line: .*' "$QT_OUT/$1/serial.log" | sed -n 1p | grep -oE 'nodeos\.slot=[ab]' | cut -d= -f2; }
 
@@ -133,7 +152,7 @@ for m in "${modes[@]}"; do
   name=update-$m
   rm -rf "${QT_OUT:?}/$name"
   # fresh
-  t0=$SECONDS; QT_BOOT=$m qt_boot "$name" "$img" "$w/seed.iso"
+  t0=$SECONDS; QT_BOOT=$m qt_boot "$name" "$img" "$w/seed.iso" "${machine[@]}"
   if qt_wait "$name" 'NODEOS-UPDATE: GOOD slot=a' 420; then qt_ok "$name fresh: slot a boots through $m and is marked good ($((SECONDS - t0)) s)"
   else qt_nok "$name fresh: slot a not marked good"; fi
   qt_check "$name fresh: the agent configured the node" grep -aq 'NODEOS-AGENT: SUCCESS' "$QT_OUT/$name/serial.log"
@@ -157,6 +176,8 @@ for m in "${modes[@]}"; do
   else qt_nok "$name good: apply failed: rc '$rc' $(fact "$name" msg.good)"; fi
   qt_check "$name good: slot b committed last: entry nodeos-b+3.conf and grubenv on trial (got '$(fact "$name" after_good)')" \
     bash -c '[[ $1 == "entries=nodeos-a.conf nodeos-b+3.conf grubenv="*nodeos_try=b*nodeos_try_left=3*" b_base=written" ]]' _ "$(fact "$name" after_good)"
+  qt_check "$name: the initramfs armed the watchdog and systemd feeds it (got '$(fact "$name" watchdog)')" \
+    test "$(fact "$name" watchdog)" = "active 1min"
   qt_check "$name good: the reboot is left to kured: its sentinel check (nsenter -m/proc/1/ns/mnt -- /usr/bin/test -f /var/run/reboot-required) sees it, its reboot command (/bin/systemctl) is there" \
     test "$(fact "$name" reboot_required) $(fact "$name" kured_reboot_command)" = "yes yes"
   t0=$SECONDS; boot "$name" "$m"
@@ -200,6 +221,57 @@ for m in "${modes[@]}"; do
   done
   qt_check "$name panic: slot b panicked on each of its 3 tries (got $tries)" test "$tries" = 3
   qt_check "$name panic: then slot a booted by itself and reported the rollback (boot ${back:-none})" test -n "$back"
-  qt_check "$name panic: built artifact unchanged" qt_stop "$name" "$img"
+  qt_stop "$name"
+
+  # hang
+  if [ "$m" = uefi ]; then
+    apply "$name" hang hang
+    qt_check "$name hang: applied to slot b (rc $(fact "$name" rc.hang))" test "$(fact "$name" rc.hang)" = 0
+    tries=0 back=""
+    for k in 1 2 3 4 5; do
+      boot "$name" "$m"
+      qt_wait "$name" 'nodeos-initramfs: watchdog: .* armed' 300 "" || break
+      if [ "$(cmdline_slot "$name")" = a ]; then
+        qt_wait "$name" 'NODEOS-UPDATE: ROLLED BACK slot=b' 420 && back=$k; break
+      fi
+      # slot b: PID 1 is cat (no systemd); only the watchdog can end this
+      grep -aq 'init=/usr/bin/cat' "$QT_OUT/$name/serial.log" || { qt_log "$name: slot b booted without init=/usr/bin/cat"; break; }
+      qt_exited "$name" 240 || { qt_log "$name: slot b hangs and nothing reset it"; break; }
+      if grep -aqE "$QT_BADNESS" "$QT_OUT/$name/serial.log"; then qt_log "$name: slot b did not hang: $(grep -aE -m 1 "$QT_BADNESS" "$QT_OUT/$name/serial.log")"; break; fi
+      tries=$((tries + 1))
+    done
+    qt_check "$name hang: each of slot b's 3 tries hung and was reset by the watchdog (got $tries)" test "$tries" = 3
+    qt_check "$name hang: then slot a booted by itself and reported the rollback (boot ${back:-none})" test -n "$back"
+    qt_stop "$name"
+  fi
+
+  # cut
+  for point in slot esp commit; do
+    case $point in
+      slot) what="while base.sqfs was written into slot b's partition" ;;
+      esp) what="while initrd.img was written to the ESP" ;;
+      commit) what="at the commit (boot entry, grubenv)" ;;
+    esac
+    apply "$name" "cut-$point" "good@$point"
+    cut=$(fact "$name" cut.good)
+    if grep -aq '^QTEST-CUT' "$QT_OUT/$name/probe.log"; then qt_ok "$name cut $point: power cut $what ($cut)"
+    else qt_nok "$name cut $point: the power was not cut $what: '$cut'"; continue; fi
+    t0=$SECONDS; boot "$name" "$m"
+    if qt_wait "$name" 'NODEOS-UPDATE: GOOD slot=' 420 && [ "$(cmdline_slot "$name")" = a ]; then
+      qt_ok "$name cut $point: the $m loader booted slot a, which is good ($((SECONDS - t0)) s)"
+    else qt_nok "$name cut $point: slot a did not come up after the cut (kernel booted as slot '$(cmdline_slot "$name")')"; fi
+    qt_stop "$name"
+  done
+  apply "$name" redo good
+  qt_check "$name cut: after the three cuts, slot b neither has an entry nor is on trial (got '$(fact "$name" after_refusals)')" \
+    bash -c '[[ $1 == "entries=nodeos-a.conf grubenv="* && $1 != *nodeos_try_left=[1-9]* ]]' _ "$(fact "$name" after_refusals)"
+  rc=$(fact "$name" rc.good)
+  if [ "$rc" = 0 ]; then qt_ok "$name cut: the same bundle applied again: $(fact "$name" msg.good)"
+  else qt_nok "$name cut: the apply after the cuts failed: rc '$rc' $(fact "$name" msg.good)"; fi
+  t0=$SECONDS; boot "$name" "$m"
+  if qt_wait "$name" 'NODEOS-UPDATE: GOOD slot=b' 420 && [ "$(cmdline_slot "$name")" = b ]; then
+    qt_ok "$name cut: then slot b boots and is marked good ($((SECONDS - t0)) s)"
+  else qt_nok "$name cut: slot b not marked good after the apply that followed the cuts"; fi
+  qt_check "$name: built artifact unchanged" qt_stop "$name" "$img"
 done
 qt_done
