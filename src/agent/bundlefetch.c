@@ -74,8 +74,23 @@ static int open_part(int dir, const char *url, int *ret_fd, char **error) {
         return 0;
 }
 
+bool bundle_url_has_credentials(const char *url) {
+        const char *host = strstr(url, "://");
+        if (!host)
+                return false;
+        host += 3;
+        size_t n = strcspn(host, "/?#");
+        return memchr(host, '@', n) != NULL;
+}
+
 int bundle_fetch(const char *root, const char *url, char **ret_path, char **error) {
         _cleanup_close_ int dir = -EBADF, fd = -EBADF;
+        /* the URL itself is not repeated: it holds the secret */
+        if (bundle_url_has_credentials(url))
+                return errorf(error, -EINVAL, "the bundle URL carries credentials (user@ or user:password@ before the host): "
+                                              "they would be repeated in the progress lines, the journal and %s; serve "
+                                              "bundles without them (the signature is what makes a bundle trusted) or "
+                                              "download it yourself and pass the file", BUNDLE_DOWNLOAD_DIR "/" URL_FILE);
         int r = mkdir_in_root(root, BUNDLE_DOWNLOAD_DIR, 0700, &dir);
         if (r >= 0)
                 r = open_part(dir, url, &fd, error);

@@ -18,6 +18,10 @@
 
 /* Whether SOURCE names a URL (http:, https:) rather than a file. */
 bool bundle_source_is_url(const char *source);
+/* user@ or user:password@ before the host: a secret that progress lines,
+ * bundle.url and the journal would repeat, so bundle_fetch() refuses it and
+ * no message names such a URL. */
+bool bundle_url_has_credentials(const char *url);
 
 /* Downloads (or finishes downloading) URL into the node's download file;
  * progress on stderr, one line per 10%. 0 with the file's path in *ret_path

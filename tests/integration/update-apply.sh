@@ -174,16 +174,59 @@ check "... and nothing was written to slot b" bash -c 'cmp -s -n 4194304 "$1" /d
 node; cmdline a; mv "$esp/loader/entries/nodeos-a.conf" "$esp/loader/entries/nodeos-a+2-1.conf"
 refused "the running slot on trial (the other one is its way back)" "$tmp/good.bundle" "slot a runs on trial"
 mv "$esp/loader/entries/nodeos-a+2-1.conf" "$esp/loader/entries/nodeos-a.conf"
-# a bundle that changes between the check and the write: a FIFO serves the
-# good bundle to the first read, one with a changed base.sqfs byte to the second
+# a bundle that changes between the check and the write: the good bundle
+# for the first read, one with a changed base.sqfs byte for the second
 cp "$tmp/good.bundle" "$tmp/changed.bundle"
 byte=$(od -An -tu1 -j 100000 -N1 "$tmp/good.bundle" | tr -d ' ')
 printf "\\$(printf %03o $(( (byte + 1) % 256 )))" | dd of="$tmp/changed.bundle" bs=1 seek=100000 conv=notrunc status=none
-mkfifo "$tmp/fifo.bundle"
-{ cat "$tmp/good.bundle" >"$tmp/fifo.bundle"; cat "$tmp/changed.bundle" >"$tmp/fifo.bundle"; } 2>/dev/null &
-pids+=($!)
-refused "a bundle changed after the check (caught on the second read)" "$tmp/fifo.bundle" \
-  "base.sqfs: $(stat -c %s "$tmp/img1/base.sqfs") bytes with sha256"
+# The agent's stderr is a pipe filled up beforehand: its first line (the
+# phase line after the check, before the second read) blocks it, the
+# bundle's path is then given the changed file, and the pipe drained.
+swapped_apply() {  # BUNDLE CHANGED: rc, stdout and stderr as agent() leaves them
+  python3 - "$1" "$2" "$tmp/out" "$tmp/err" "$AGENT" --root "$node" --cmdline "$tmp/cmdline" update "$1" <<'SWAP'
+import os, subprocess, sys, time
+bundle, changed, out, err, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+r, w = os.pipe()
+os.set_blocking(w, False)
+filled = 0
+try:
+    while True:
+        filled += os.write(w, b"\0" * 4096)   # atomic: all or EAGAIN
+except BlockingIOError:
+    pass
+os.set_blocking(w, True)   # the flag is the file's: the agent's writes must wait
+with open(out, "wb") as o:
+    p = subprocess.Popen(argv, stdout=o, stderr=w)
+os.close(w)
+# pipe_write, anon_pipe_write (6.18): where a writer to a full pipe sleeps
+blocked = lambda: wchan.endswith("pipe_write")
+wchan, end = "", time.time() + 300
+while time.time() < end and p.poll() is None and not blocked():
+    time.sleep(0.01)
+    try:
+        with open(f"/proc/{p.pid}/wchan") as f:
+            wchan = f.read()
+    except OSError:
+        pass
+if blocked():
+    os.replace(changed, bundle)
+with os.fdopen(r, "rb") as f:
+    data = f.read()
+rc = p.wait()
+with open(err, "wb") as e:
+    e.write(data[filled:])
+    if not blocked():
+        e.write(b"swapped_apply: the agent never blocked on its first stderr line\n")
+sys.exit(rc if blocked() else 99)
+SWAP
+}
+cp "$tmp/good.bundle" "$tmp/swap.bundle"
+before_env=$(genv) before_entries=$(entries)
+if ! swapped_apply "$tmp/swap.bundle" "$tmp/changed.bundle" &&
+   grep -qF "base.sqfs: $(stat -c %s "$tmp/img1/base.sqfs") bytes with sha256" <<<"$(last_err)" &&
+   [ "$(entries)" = "$before_entries" ] && [ "$(genv)" = "$before_env" ]; then
+  ok "refused, nothing committed: a bundle changed after the check (caught on the second read): $(last_err)"
+else nok "a bundle changed after the check: $(last_err); entries $(entries) (were $before_entries)"; fi
 check "... the message says why" grep -q "the bundle changed since it was checked" <<<"$(last_err)"
 if agent update "$tmp/good.bundle" && [ "$(entries)" = "nodeos-a.conf nodeos-b+3.conf " ]; then ok "after the refusals, the good bundle applies"
 else nok "the good bundle after the refusals: $(last_err)"; fi
@@ -371,6 +414,10 @@ refused "a bundle URL signed by another key" "$url/othersig.bundle" "does not ve
 check "... and the refused download is deleted (a rerun fetches it anew)" bash -c '[ -z "$(ls -A "$1")" ]' _ "$dl"
 refused "a bundle URL that is not there" "$url/missing.bundle" "download failed: HTTP 404"
 refused "a bundle URL nobody answers" "http://127.0.0.1:1/x.bundle" "download failed:"
+before=$(requests good.bundle)
+refused "a bundle URL with credentials in it" "http://qtest:not-a-secret@127.0.0.1:$uport/good.bundle" "the bundle URL carries credentials"
+check "... which are repeated nowhere, and not asked for" \
+  bash -c '! grep -rq not-a-secret "$1" "$2" "$3" && [ "$4" = "$5" ]' _ "$tmp/err" "$tmp/out" "$dl" "$before" "$(requests good.bundle)"
 if [ "$(id -u)" = 0 ] && mkdir -p "$dl" && mount -t tmpfs -o size=1m nodeos-test "$dl" 2>/dev/null; then
   refused "a data partition without space for the download" "$url/good.bundle" "no space left on the data partition for the bundle"
   check "... the partial download is deleted, the space given back" bash -c '[ -z "$(ls -A "$1")" ]' _ "$dl"
