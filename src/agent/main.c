@@ -197,8 +197,9 @@ static int bundle_file(const char *root, const char *source, char **ret_path) {
         int r = bundle_fetch(root, source, ret_path, &error);
         if (r < 0) {
                 /* a URL with credentials is not repeated: bundle_fetch() says why */
-                fprintf(stderr, "node-agent: update: %s%s%s\n", bundle_url_has_credentials(source) ? "" : source,
-                        bundle_url_has_credentials(source) ? "" : ": ", error ? error : strerror(-r));
+                bool hidden = bundle_url_has_credentials(source);
+                fprintf(stderr, "node-agent: update: %s%s%s\n", hidden ? "" : source, hidden ? "" : ": ",
+                        error ? error : strerror(-r));
                 return r;
         }
         return 1;
