@@ -91,8 +91,58 @@ bench_host() {
     '{cpu: $cpu, cpus: ($n|tonumber), mem_mib: ($mem|tonumber), kernel: $kernel, vm_accel: $accel, rev: $rev, date: $date, loadavg_at_end: $load}'
 }
 
-# bench_write NAME JSON: bench/out/NAME.json (the result and the host)
+# bench_write NAME JSON: bench/out/NAME.json (the result and the host);
+# a full run is also the record (bench_record)
 bench_write() {
   jq --argjson host "$(bench_host)" --arg quick "$BENCH_QUICK" '. + {host: $host, quick: ($quick == "1")}' <<<"$2" >"$BENCH_OUT/$1.json"
   bench_log "result: ${BENCH_OUT#"$BENCH_REPO"/}/$1.json"
+  if [ "${BENCH_RECORD:-$([ "$BENCH_QUICK" = 1 ] && echo 0 || echo 1)}" = 1 ]; then
+    bench_record "$1" "$BENCH_OUT/$1.json" || bench_die "cannot record $1 in ${BENCH_RESULTS#"$BENCH_REPO"/}"
+  fi
+}
+
+# The record: bench/results/ is committed, so a change can be compared with
+# the last full run without rerunning hours of benchmarks. A quick run
+# (BENCH_QUICK=1) is not a record unless BENCH_RECORD=1 says so; BENCH_RECORD=0
+# keeps a full run out of it.
+BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
+
+# bench_summary_part NAME < RESULT.json -> the summary's section for NAME
+# ({"lb": {...}}), or {} for a benchmark the summary does not track. Each
+# section names the revision and date of the run it came from, since the
+# sections of one summary.json may come from different runs.
+bench_summary_part() {
+  jq --arg name "$1" '
+    def at: {revision: .host.rev, date: .host.date, quick: .quick};
+    def tuned100k: [.runs[]? | select(.mode == "tuned" and .n == 100000)] | max_by(.hold_s);
+    if $name == "lb-100k" then
+      (tuned100k) as $r | (.reloads // null) as $rl |
+      {lb: (at + {
+        rig: (.rig // "single"),
+        generator_outside_lb: (.rig == "split"),
+        held_end: $r.held, connect_failed: $r.load.connect_failed,
+        retries: (($r.load.retried // 0) + ($r.load.gave_up // 0)), drops: $r.load.drops, hold_s: $r.hold_s,
+        reloads: ($rl.done // 0), reload_drops: ($rl.drops // null),
+        lb_kernel_kb_per_conn: $r.kernel_kb_per_conn, lb_haproxy_kb_per_conn: $r.haproxy_rss_kb_per_conn,
+        lb_cpu_pct: $r.cpu_busy_pct})}
+    elif $name == "firstboot" then
+      {firstboot: (at + {speedup_vs_cloud_init: .goals.speedup_vs_cloud_init})}
+    elif $name == "update" then
+      {update: (at + {apply_to_ready_s: .median.update_s, reprovision_to_ready_s: .median.reprovision_s,
+        bundle_bytes: .sizes.bundle, disk_bytes: .sizes.disk_raw, disk_qcow2_bytes: .sizes.disk_qcow2})}
+    else {} end'
+}
+
+# bench_record NAME RESULT.json: bench/results/NAME.json, and NAME's section
+# of bench/results/summary.json replaced (the others kept); the top-level
+# revision and date are the latest record's
+bench_record() {
+  local name=$1 res=$2 sum=$BENCH_RESULTS/summary.json part old
+  mkdir -p "$BENCH_RESULTS" || return 1
+  part=$(bench_summary_part "$name" <"$res") || return 1
+  old='{}'; [ -f "$sum" ] && { old=$(jq -c . "$sum") || return 1; }
+  jq -S . "$res" >"$BENCH_RESULTS/$name.json.tmp" && mv "$BENCH_RESULTS/$name.json.tmp" "$BENCH_RESULTS/$name.json" || return 1
+  jq -S --argjson part "$part" --slurpfile r "$res" \
+    '. + $part + {revision: $r[0].host.rev, date: $r[0].host.date}' <<<"$old" >"$sum.tmp" && mv "$sum.tmp" "$sum" || return 1
+  bench_log "recorded: ${BENCH_RESULTS#"$BENCH_REPO"/}/$name.json and summary.json"
 }
