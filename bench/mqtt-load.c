@@ -46,6 +46,11 @@
  * for. Retries share -r's schedule (attempt k, first or retry, starts no
  * earlier than k/r seconds after the start) and -P's in-flight cap.
  *
+ * SIGUSR1 ends the hold early (a benchmark that holds the connections
+ * while it does something else, for as long as that takes); the final
+ * line follows as usual, with "hold_cut": true. Before the hold it is
+ * remembered: the hold then ends as soon as it begins.
+ *
  * -P caps the connections in flight (connect() to CONNACK): a slow target
  * (a proxy under TCG) then sets the pace, instead of the generator
  * overflowing its accept queue and losing connections to SYN retries that
@@ -118,6 +123,8 @@ static long n_attempts, n_attempts_failed, n_failed_attempt[F_MAX], n_retried, n
 static int open_errno, max_attempts = 1;
 static double backoff_first = 1, last_progress, last_connack, retry_horizon, ping_lag_max, ping_lag_max_iv;
 static int ep;
+static volatile sig_atomic_t hold_cut;
+static void on_usr1(int sig) { (void) sig; hold_cut = 1; }
 
 /* connections waiting for their backoff: a min-heap on retry_at (each
  * connection is in it at most once, so n_target entries suffice) */
@@ -552,6 +559,7 @@ int main(int argc, char **argv) {
                 }
         }
         signal(SIGPIPE, SIG_IGN);
+        signal(SIGUSR1, on_usr1);
         conns = calloc((size_t) n_target, sizeof(*conns));
         uint8_t *payload = calloc(1, (size_t) pub_size + 64);
         retryq = calloc((size_t) n_target, sizeof(*retryq));
@@ -644,7 +652,7 @@ int main(int argc, char **argv) {
                         ping_lag_max_iv = 0;
                         next_report = t + interval;
                 }
-                if (full_at && t >= end)
+                if (full_at && (t >= end || hold_cut))
                         break;
         }
         /* the answers to the last pings: up to 2 s, so that pongs == pings
@@ -658,10 +666,11 @@ int main(int argc, char **argv) {
         double ramp = ramp_last_connack - t0 > 0 ? ramp_last_connack - t0 : 1;
         printf("{\"final\":true,\"target\":%ld,\"up\":%ld,\"up_at_hold\":%ld,\"pending\":%ld,\"not_opened\":%ld,\"stalled\":%s,\"peak\":%ld,"
                "\"connect_failed\":%ld,\"drops\":%ld,\"publishes\":%ld,\"publishes_skipped\":%ld,\"ramp_s\":%.1f,\"hold_s\":%d,\"connect_rate\":%.0f,"
-               "\"pings\":%ld,\"pongs\":%ld,\"pings_deferred\":%ld,\"ping_lag_max_s\":%.2f,\"write_waits\":%ld,\"open_error\":\"%s\"",
+               "\"pings\":%ld,\"pongs\":%ld,\"pings_deferred\":%ld,\"ping_lag_max_s\":%.2f,\"write_waits\":%ld,\"open_error\":\"%s\",\"hold_cut\":%s",
                n_target, n_up, up_at_hold, n_pending, n_target - next_open, stalled ? "true" : "false", peak,
                n_connect_fail, n_drops, n_pubs, n_pub_skipped, ramp, hold, (double) up_at_hold / ramp,
-               n_pings, n_pong_bytes / 2, n_ping_deferred, ping_lag_max, n_write_waits, open_errno ? strerrorname_np(open_errno) : "");
+               n_pings, n_pong_bytes / 2, n_ping_deferred, ping_lag_max, n_write_waits, open_errno ? strerrorname_np(open_errno) : "",
+               hold_cut ? "true" : "false");
         print_classes("failed", fail_name, n_failed, F_MAX);
         print_classes("dropped", drop_name, n_dropped, D_MAX);
         printf(",\"max_attempts\":%d,\"backoff_first_s\":%.2f,\"attempts\":%ld,\"retry_opened\":%ld,\"retry_waiting\":%ld,"

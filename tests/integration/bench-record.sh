@@ -14,6 +14,9 @@ export BENCH_OUT=$tmp/out BENCH_RESULTS=$tmp/results BUILD=$tmp/build QT_OUT=$tm
 # shellcheck source=../../bench/lib.sh
 . bench/lib.sh
 sum=$BENCH_RESULTS/summary.json
+# holds FILE [JQ ARGS...] EXPR: EXPR is true of FILE (jq 1.6 -e passes on
+# an empty input, so an empty or missing file fails here first)
+holds() { local f=$1; shift; [ -s "$f" ] && jq -e "$@" "$f"; }
 
 lb_result='{"rig":"split","env":{"backends":3},
   "runs":[{"mode":"tuned","n":100000,"hold_s":60,"held":99990,"load":{"connect_failed":4,"drops":6,"retried":2,"gave_up":1},
@@ -23,35 +26,35 @@ lb_result='{"rig":"split","env":{"backends":3},
           {"mode":"stock","n":100000,"hold_s":60,"held":84696,"load":{"connect_failed":15304,"drops":0}}],
   "reloads":{"done":10,"drops":0}}'
 BENCH_QUICK=0 bench_write lb-100k "$lb_result" 2>"$tmp/err"
-check "a full lb-100k run writes results/lb-100k.json" jq -e '.rig == "split" and (.host.rev | length > 0)' "$BENCH_RESULTS/lb-100k.json"
+check "a full lb-100k run writes results/lb-100k.json" holds "$BENCH_RESULTS/lb-100k.json" '.rig == "split" and (.host.rev | length > 0)'
 want='{"held_end":100000,"connect_failed":0,"retries":0,"drops":0,"generator_outside_lb":true,"reloads":10,"reload_drops":0,"hold_s":300}'
 got=$(jq -c --argjson w "$want" '.lb | with_entries(select(.key as $k | $w | has($k)))' "$sum" 2>/dev/null)
 check "summary.lb comes from the longest tuned 100k run and the reloads (got $got)" jq -en --argjson g "${got:-null}" --argjson w "$want" '$g == $w'
 rev=$(git describe --always --dirty 2>/dev/null)
-check "summary names the revision at top level and in its section ($rev)" jq -e --arg r "$rev" '.revision == $r and .lb.revision == $r and (.date | test("^[0-9]{4}-"))' "$sum"
+check "summary names the revision at top level and in its section ($rev)" holds "$sum" --arg r "$rev" '.revision == $r and .lb.revision == $r and (.date | test("^[0-9]{4}-"))'
 
 fb='{"goals":{"speedup_vs_cloud_init":26.5},"summary":[]}'
 up='{"median":{"update_s":80.5,"reprovision_s":150.25},"sizes":{"bundle":300000000,"disk_qcow2":500000000,"disk_raw":4294967296}}'
 BENCH_QUICK=0 bench_write firstboot "$fb" 2>>"$tmp/err"
 BENCH_QUICK=0 bench_write update "$up" 2>>"$tmp/err"
-check "firstboot's section: speedup_vs_cloud_init" jq -e '.firstboot.speedup_vs_cloud_init == 26.5' "$sum"
+check "firstboot's section: speedup_vs_cloud_init" holds "$sum" '.firstboot.speedup_vs_cloud_init == 26.5'
 check "update's section: apply_to_ready_s, reprovision_to_ready_s, bundle_bytes, disk_bytes (raw)" \
-  jq -e '.update | .apply_to_ready_s == 80.5 and .reprovision_to_ready_s == 150.25 and .bundle_bytes == 300000000 and .disk_bytes == 4294967296' "$sum"
-check "a later benchmark keeps the earlier one's section" jq -e '.lb.held_end == 100000' "$sum"
-check "every key the README promises is present" jq -e '
+  holds "$sum" '.update | .apply_to_ready_s == 80.5 and .reprovision_to_ready_s == 150.25 and .bundle_bytes == 300000000 and .disk_bytes == 4294967296'
+check "a later benchmark keeps the earlier one's section" holds "$sum" '.lb.held_end == 100000'
+check "every key the README promises is present" holds "$sum" '
   (["revision","date","lb","firstboot","update"] - keys | length == 0)
   and (["held_end","connect_failed","retries","drops","generator_outside_lb","reloads","reload_drops"] - (.lb | keys) | length == 0)
   and (.firstboot | has("speedup_vs_cloud_init"))
-  and (["apply_to_ready_s","reprovision_to_ready_s","bundle_bytes","disk_bytes"] - (.update | keys) | length == 0)' "$sum"
+  and (["apply_to_ready_s","reprovision_to_ready_s","bundle_bytes","disk_bytes"] - (.update | keys) | length == 0)'
 
 cp "$sum" "$tmp/before.json"
 BENCH_QUICK=1 bench_write lb-100k '{"rig":"single","runs":[{"mode":"tuned","n":100000,"hold_s":30,"held":5,"load":{"connect_failed":1,"drops":9}}]}' 2>>"$tmp/err"
 check "a quick run leaves the record as it was" cmp -s "$sum" "$tmp/before.json"
-check "a quick run still writes bench/out" jq -e '.quick == true and .rig == "single"' "$BENCH_OUT/lb-100k.json"
+check "a quick run still writes bench/out" holds "$BENCH_OUT/lb-100k.json" '.quick == true and .rig == "single"'
 BENCH_QUICK=1 BENCH_RECORD=1 bench_write firstboot '{"goals":{"speedup_vs_cloud_init":31}}' 2>>"$tmp/err"
-check "BENCH_RECORD=1 records a quick run, marked quick" jq -e '.firstboot.speedup_vs_cloud_init == 31 and .firstboot.quick == true and .lb.held_end == 100000' "$sum"
+check "BENCH_RECORD=1 records a quick run, marked quick" holds "$sum" '.firstboot.speedup_vs_cloud_init == 31 and .firstboot.quick == true and .lb.held_end == 100000'
 BENCH_QUICK=0 bench_write few-devices '{"devices":500}' 2>>"$tmp/err"
 check "a benchmark the summary does not track is kept, no section added" \
-  jq -e --slurpfile f "$BENCH_RESULTS/few-devices.json" '(keys - ["revision","date","lb","firstboot","update"] | length == 0) and $f[0].devices == 500' "$sum"
+  holds "$sum" --slurpfile f "$BENCH_RESULTS/few-devices.json" '(keys - ["revision","date","lb","firstboot","update"] | length == 0) and $f[0].devices == 500'
 check "no temporary file is left in the record" test -z "$(find "$BENCH_RESULTS" -name '*.tmp')"
 tap_end
