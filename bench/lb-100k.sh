@@ -42,7 +42,9 @@
 # quick, 16384 full), BENCH_SMP (the lb VM's vCPUs, 2), BENCH_PEER_MEM
 # (8192), BENCH_PEER_SMP (1), BENCH_LB_RELOADS (10; quick 2),
 # BENCH_LB_RELOAD_N (100000; quick 20000), BENCH_LB_NEW (400: new
-# connections after each reload).
+# connections after each reload). BENCH_LB_LOGS=DIR: no VM, the split
+# rig's analysis again over the probe logs of an earlier run (DIR: its
+# bench/out/qemu); nothing is recorded.
 # BENCH_LB_RETRY (connect attempts per connection at most, 1: none
 # repeated): devices reconnect after a connect that failed (paho and the
 # like, with a backoff), so a connect refused at one moment of the ramp
@@ -105,8 +107,15 @@ for v in reloads reload_n new_n peer_mem peer_smp; do
   [[ ${!v} =~ ^[0-9]{1,7}$ ]] || bench_die "$v: a number, not '${!v}'"
 done
 
-img=$(bench_image lb)
-bench_tools
+# BENCH_LB_LOGS=DIR: no VM; the split rig's analysis over the probe logs
+# an earlier run left in DIR (its bench/out/qemu), e.g. after a fix to it
+if [ -n "${BENCH_LB_LOGS:-}" ]; then
+  [ "$rig" = split ] || bench_die "BENCH_LB_LOGS is for the split rig"
+  export BENCH_RECORD=0 img=""
+else
+  img=$(bench_image lb)
+  bench_tools
+fi
 
 # bound: boot, then per run the ramp (TCG: >= 100 connects/s), the settle
 # time, the hold and the drain of the previous run's sockets; retries
@@ -156,22 +165,35 @@ split_rig() {
   { echo "$params LB=192.168.0.20 CTL_PORT=7070 RELOADS=$reloads RELOAD_N=$reload_n NEW_N=$new_n EXTRA_BACKEND=192.168.0.17:30004"
     echo '. /usr/local/lib/nodeos-bench/lb-peer.sh'; } >"$w/peer.action"
   limit=$(( limit + reloads * 240 + reload_n / 100 + settle ))
-  qt_net_up 192.168.0.1/24 || bench_die "cannot make the private network (root, ip netns)"
-  bench_log "split rig: lb VM ${QT_MEM} MiB ${QT_SMP} vCPU, peer VM ${peer_mem} MiB ${peer_smp} vCPU ($(qt_accel "$img/vmlinuz")), up to ${limit} s"
-  QT_MAC=52:54:00:b0:00:20 QT_ACTION=$w/lb.action qt_boot lb-split-lb "$img" "$w/lb.iso"
-  QT_MAC=52:54:00:b0:00:30 QT_ACTION=$w/peer.action QT_MEM=$peer_mem QT_SMP=$peer_smp qt_boot lb-split-peer "$img" "$w/peer.iso"
-  if ! qt_exited lb-split-peer "$limit"; then
-    bench_log "the peer VM still ran after ${limit} s: stopped"; qt_tail lb-split-peer
-    qt_stop lb-split-peer "$img"; qt_stop lb-split-lb "$img"; bench_die "the split rig did not finish (logs: $QT_OUT/lb-split-*/)"
+  if [ -n "${BENCH_LB_LOGS:-}" ]; then
+    # the analysis of an earlier run, again (no VM boots, nothing recorded)
+    QT_OUT=$BENCH_LB_LOGS
+    [ -f "$QT_OUT/lb-split-lb/probe.log" ] && [ -f "$QT_OUT/lb-split-peer/probe.log" ] || bench_die "BENCH_LB_LOGS=$BENCH_LB_LOGS has no lb-split-lb/ and lb-split-peer/ probe logs"
+  else
+    qt_net_up 192.168.0.1/24 || bench_die "cannot make the private network (root, ip netns)"
+    bench_log "split rig: lb VM ${QT_MEM} MiB ${QT_SMP} vCPU, peer VM ${peer_mem} MiB ${peer_smp} vCPU ($(qt_accel "$img/vmlinuz")), up to ${limit} s"
+    QT_MAC=52:54:00:b0:00:20 QT_ACTION=$w/lb.action qt_boot lb-split-lb "$img" "$w/lb.iso"
+    QT_MAC=52:54:00:b0:00:30 QT_ACTION=$w/peer.action QT_MEM=$peer_mem QT_SMP=$peer_smp qt_boot lb-split-peer "$img" "$w/peer.iso"
+    if ! qt_exited lb-split-peer "$limit"; then
+      bench_log "the peer VM still ran after ${limit} s: stopped"; qt_tail lb-split-peer
+      qt_stop lb-split-peer "$img"; qt_stop lb-split-lb "$img"; bench_die "the split rig did not finish (logs: $QT_OUT/lb-split-*/)"
+    fi
+    qt_exited lb-split-lb 120 || bench_log "the lb VM did not power off after the peer's done: stopped"
+    qt_stop lb-split-peer "$img" && qt_stop lb-split-lb "$img" || bench_die "the built artifact changed"
+    qt_net_down
   fi
-  qt_exited lb-split-lb 120 || bench_log "the lb VM did not power off after the peer's done: stopped"
-  qt_stop lb-split-peer "$img" && qt_stop lb-split-lb "$img" || bench_die "the built artifact changed"
-  qt_net_down
   bench_notes lb-split-peer; bench_notes lb-split-lb
   local lb peer
-  lb=$(bench_results lb-split-lb | jq -cs .) peer=$(bench_results lb-split-peer | jq -cs .)
+  # a line that is not JSON (a stray message) is left out, and counted
+  local n_lb n_peer
+  lb=$(bench_results lb-split-lb | jq -cRs '[split("\n")[] | select(length > 0) | fromjson?]')
+  peer=$(bench_results lb-split-peer | jq -cRs '[split("\n")[] | select(length > 0) | fromjson?]')
+  n_lb=$(bench_results lb-split-lb | wc -l) n_peer=$(bench_results lb-split-peer | wc -l)
+  [ "$(jq length <<<"$lb")" = "$n_lb" ] || bench_log "the lb VM printed $((n_lb - $(jq length <<<"$lb"))) BENCH line(s) that are not JSON: left out"
+  [ "$(jq length <<<"$peer")" = "$n_peer" ] || bench_log "the peer VM printed $((n_peer - $(jq length <<<"$peer"))) BENCH line(s) that are not JSON: left out"
   # each run's lb figures: counters between its marks, peaks from the
   # samples between them (the lb's clock for both)
+  # (jq 1.6: null - null is an error, so every difference goes through diff)
   res=$(jq -n --argjson lb "$lb" --argjson peer "$peer" '
     def nonneg: if . == null then null elif . < 0 then null else . end;
     def diff($a; $b): if $a == null or $b == null then null else ($a - $b | nonneg) end;
@@ -180,9 +202,10 @@ split_rig() {
     | ($lb | map(select(.kind == "mark")) | map({(.name): .}) | add // {}) as $marks
     | {rig: "split", env: ($env + {rig: "split"}), peer_env: ($peer | map(select(.kind == "peer_env")) | first),
        runs: [$peer[] | select(.kind == "run")
-         | $marks["begin:\(.mode):\(.n)"] as $b | $marks["end:\(.mode):\(.n)"] as $e
-         | [$samples[] | select($b != null and $e != null and .t >= $b.t and .t <= $e.t)] as $w
-         | (($w + [$b]) | max_by(.inuse)) as $pk
+         | ($marks["begin:\(.i)"] // {}) as $b | ($marks["end:\(.i)"] // {}) as $e
+         | [$samples[] | select($b.t != null and $e.t != null and .t >= $b.t and .t <= $e.t)] as $w
+         # no peak without both marks: a missing one says "not measured"
+         | (if $b.t == null or $e.t == null then {} else (($w + [$b]) | max_by(.inuse)) end) as $pk
          | {mode, n, range: .lb_range.range, ports_per_backend: .lb_range.ports_per_backend, capacity: .lb_range.capacity,
             hold_s, load, sink, peer_cpu_busy_pct,
             haproxy_smax: $e.haproxy_smax, haproxy_econ: diff($e.haproxy_econ; $b.haproxy_econ), haproxy_retries: diff($e.haproxy_retries; $b.haproxy_retries),
@@ -190,26 +213,35 @@ split_rig() {
             tcp_mem_pages_before: $b.tcp_mem_pages, tcp_mem_pages_peak: $pk.tcp_mem_pages,
             haproxy_rss_kb_before: $b.haproxy_rss_kb, haproxy_rss_kb_peak: $pk.haproxy_rss_kb,
             mem_available_kb_before: $b.mem_available_kb, mem_available_kb_peak: $pk.mem_available_kb,
-            cpu_busy_pct: (if $e.cpu_total > $b.cpu_total then (($e.cpu_busy - $b.cpu_busy) * 100 / ($e.cpu_total - $b.cpu_total) | floor) else null end),
-            haproxy_cpu_s: ((($e.haproxy_cpu_ticks - $b.haproxy_cpu_ticks) / $env.hz) * 10 | round / 10),
+            cpu_busy_pct: (if ($e.cpu_total // 0) > ($b.cpu_total // 0) and $b.cpu_total != null then (($e.cpu_busy - $b.cpu_busy) * 100 / ($e.cpu_total - $b.cpu_total) | floor) else null end),
+            haproxy_cpu_s: (diff($e.haproxy_cpu_ticks; $b.haproxy_cpu_ticks) as $d | if $d == null or ($env.hz // 0) == 0 then null else ($d / $env.hz * 10 | round / 10) end),
             haproxy_restarts: diff($e.haproxy_restarts; $b.haproxy_restarts),
             haproxy_end_states: $e.haproxy_end_states, haproxy_watchdog_kills: $e.haproxy_watchdog_kills,
             tcp_mem_pages_max: ($w | map(.tcp_mem_pages) | max), tcp_mem: $e.tcp_mem,
-            kernel_tcp: ($e.tcpext | with_entries(.value -= ($b.tcpext[.key] // 0)))}],
+            kernel_tcp: (if $e.tcpext and $b.tcpext then ($e.tcpext | with_entries(.value -= ($b.tcpext[.key] // 0))) else null end)}],
        reloads: (($peer | map(select(.kind == "reloads")) | first) as $all
          | [$peer[] | select(.kind == "reload")] as $each
-         | $marks["begin:reload:\($all.n // 0)"] as $rb | $marks["end:reload:\($all.n // 0)"] as $re
+         | $marks["begin:reload"] as $rb | $marks["end:reload"] as $re
          | if $all == null then null else
-           {n: $all.n, done: ([$each[] | select(.lb.rc == 0)] | length), asked: $all.done, load: $all.load,
+           {n: $all.n, asked: $all.done, load: $all.load,
             drops: $all.load.drops, connect_failed: $all.load.connect_failed,
             each: [$each[] | {k, seed: .lb.seed, agent_rc: .lb.rc, agent_s: .lb.agent_s, haproxy_cfg_step: .lb.haproxy_cfg_step,
-                     reloaded_not_restarted: (.lb.haproxy_pid_before == .lb.haproxy_pid_after and .lb.haproxy_pid_after > 0),
+                     reloaded_not_restarted: (.lb.haproxy_pid_before == .lb.haproxy_pid_after and (.lb.haproxy_pid_after // 0) > 0),
+                     new_worker: ((.lb.worker_after // 0) > 0 and .lb.worker_after != .lb.worker_before), new_worker_s: .lb.new_worker_s,
+                     servers_running: ((.servers_before // {}) | keys),
                      held_before: .held_before, held_after: .held_after, lb_held_before: .lb.held_before, lb_held_after: .lb.held_after,
                      haproxy_procs_before: .lb.haproxy_procs_before, haproxy_procs_after: .lb.haproxy_procs_after,
                      new_up: .new.up, new_failed: .new.connect_failed,
-                     new_by_server: ((.servers_before // {}) as $sb | (.servers_after // {}) | with_entries(.value -= ($sb[.key] // 0)))}],
+                     new_by_server: ((.servers_before // {}) as $sb | (.servers_after // {}) | with_entries(.value -= ($sb[.key] // 0) | .value |= nonneg))}
+                   # the new configuration took effect: a new worker, with
+                   # (odd k) or without (even k) the fourth backend, which
+                   # (odd k) took new connections
+                   | . + {took_effect: (.agent_rc == 0 and (.haproxy_cfg_step == "done" or .haproxy_cfg_step == "changed") and .new_worker
+                       and (if .seed == "plus" then (.servers_running | length) == 4 and (.new_by_server["verne-4"] // 0) > 0
+                            else (.servers_running | length) == 3 end))}],
             old_workers: (if $rb == null then [] else [$samples[] | select(.t >= $rb.t and ($re == null or .t <= $re.t)) | [(.t - $rb.t), ((.haproxy_procs // 1) - 2 | if . < 0 then 0 else . end)]] end)}
-           end)}')
+           | .done = ([.each[] | select(.took_effect)] | length)
+           end)}') || bench_die "cannot combine the rig's results (logs: $QT_OUT/lb-split-*/probe.log)"
 }
 
 case $rig in single) single_rig ;; split) split_rig ;; esac
@@ -220,12 +252,17 @@ case $rig in single) single_rig ;; split) split_rig ;; esac
 # rig the lb's kernel has haproxy's two only; haproxy's RSS grows by its
 # own state only; the lb's memory per connection is MemAvailable's fall
 # (split: sampled before the run and at its peak)
-res=$(jq '.runs |= map(. + {
+res=$(jq '
+  # KB per connection from counters; null where one is missing
+  def per($kb): if (.load.up_at_hold // 0) > 0 and $kb != null then ($kb / .load.up_at_hold * 100 | round / 100) else null end;
+  def d($a; $b): if $a == null or $b == null then null else $a - $b end;
+  .runs |= map(. + {
     held: (.load.up // 0), held_at_hold_start: (.load.up_at_hold // 0),
-    haproxy_rss_kb_per_conn: (if (.load.up_at_hold // 0) > 0 then ((.haproxy_rss_kb_peak - .haproxy_rss_kb_before) / .load.up_at_hold * 100 | round / 100) else null end),
-    kernel_kb_per_conn: (if (.load.up_at_hold // 0) > 0 then (((.slab_kb_peak - .slab_kb_before) + (.tcp_mem_pages_peak - .tcp_mem_pages_before) * 4) / .load.up_at_hold * 100 | round / 100) else null end),
-    lb_mem_kb_per_conn: (if (.load.up_at_hold // 0) > 0 and .mem_available_kb_before != null then ((.mem_available_kb_before - .mem_available_kb_peak) / .load.up_at_hold * 100 | round / 100) else null end)
-  })' <<<"$res")
+    haproxy_rss_kb_per_conn: per(d(.haproxy_rss_kb_peak; .haproxy_rss_kb_before)),
+    kernel_kb_per_conn: per(d(.slab_kb_peak; .slab_kb_before) as $s | d(.tcp_mem_pages_peak; .tcp_mem_pages_before) as $p
+      | if $s == null or $p == null then null else $s + $p * 4 end),
+    lb_mem_kb_per_conn: per(d(.mem_available_kb_before; .mem_available_kb_peak))
+  })' <<<"$res") || bench_die "cannot compute the per-connection figures"
 echo
 if [ "$rig" = split ]; then
   where="the lb VM ${QT_SMP} vCPU $(( QT_MEM / 1024 )) GiB; devices and $(jq -r '.env.backends' <<<"$res") MQTT backends on a peer VM (${peer_smp} vCPU $(( peer_mem / 1024 )) GiB) on a private network"
@@ -234,7 +271,7 @@ else
 fi
 echo "lb-100k ($rig rig): HAProxy $(jq -r '.env.haproxy' <<<"$res"), maxconn $(jq -r '.env.haproxy_maxconn' <<<"$res"), $where ($(cat "$QT_OUT/accel"))$([ "$retry" -gt 1 ] && echo ", devices reconnect: up to $retry attempts, first backoff ${backoff} s")$([ -n "$sysctls" ] && echo ", harness sysctl: $sysctls")"
 { echo "range capacity N held(end) held(hold) failed retried drops conn/s hold_s haproxy_smax upstream_err haproxy_KB/conn kernel_KB/conn lb_mem_KB/conn tcp_pages_max lb_cpu%"
-  jq -r '.runs[] | [(.range | sub(" "; "-")), .capacity, .n, .held, .held_at_hold_start, .load.connect_failed, ((.load.retried // 0) + (.load.gave_up // 0)), .load.drops, .load.connect_rate, .hold_s,
+  jq -r '.runs[] | [(.range // "-" | sub(" "; "-")), .capacity, .n, .held, .held_at_hold_start, .load.connect_failed, ((.load.retried // 0) + (.load.gave_up // 0)), .load.drops, .load.connect_rate, .hold_s,
       .haproxy_smax, .haproxy_econ, .haproxy_rss_kb_per_conn, .kernel_kb_per_conn, .lb_mem_kb_per_conn, .tcp_mem_pages_max, .cpu_busy_pct] | map(tostring) | join(" ")' <<<"$res"
 } | column -t
 # why: the generator's failure and drop causes, what haproxy logged, what the kernel counted
@@ -258,15 +295,20 @@ echo "goal: 100,000 held with the role's tuning, no failed connect, no retry, ze
 if jq -e '.reloads != null' <<<"$res" >/dev/null; then
   echo
   echo "reloads under load: the lb's agent applies a changed seed with $(jq -r '.reloads.n' <<<"$res") connections held"
-  { echo "k seed agent_rc agent_s haproxy.cfg same_pid held_before held_after lb_held_before lb_held_after haproxy_procs new_up new_by_server"
-    jq -r '.reloads.each[] | [.k, .seed, .agent_rc, .agent_s, .haproxy_cfg_step, .reloaded_not_restarted, .held_before, .held_after,
+  { echo "k seed agent_rc agent_s haproxy.cfg same_pid new_worker took_effect held_before held_after lb_held_before lb_held_after haproxy_procs new_up new_by_server"
+    jq -r '.reloads.each[] | [.k, .seed, .agent_rc, .agent_s, .haproxy_cfg_step, .reloaded_not_restarted, .new_worker, .took_effect, .held_before, .held_after,
         .lb_held_before, .lb_held_after, "\(.haproxy_procs_before)->\(.haproxy_procs_after)", .new_up,
         (.new_by_server | to_entries | map("\(.key)=\(.value)") | join(","))] | map(tostring) | join(" ")' <<<"$res"
   } | column -t
   jq -r '.reloads | "old haproxy workers over time (s since the reload phase began: count): \(.old_workers | map("\(.[0]):\(.[1])") | .[0:200] | join(" "))"' <<<"$res"
-  rgoal=$(jq -r '.reloads | if .done == 0 then "NOT met (no reload applied)"
-    elif .drops == 0 and .done == .asked and ([.each[] | select(.reloaded_not_restarted | not)] | length) == 0 then "met (\(.done) reloads, \(.load.up) held at the end, 0 drops)"
-    else "NOT met (\(.done) of \(.asked) applied, \(.drops) drops, \([.each[] | select(.reloaded_not_restarted | not)] | length) restarts)" end' <<<"$res")
+  # met only when every reload took effect (a new worker with the changed
+  # backends, new connections on the added one), haproxy was never
+  # restarted, and all the connections asked for were held throughout
+  rgoal=$(jq -r '.reloads | ([.each[] | select(.reloaded_not_restarted | not)] | length) as $restarts
+    | if .done == 0 then "NOT met (no reload took effect)"
+    elif .done == .asked and .asked > 0 and $restarts == 0 and .drops == 0 and .connect_failed == 0 and .load.up_at_hold == .n and .load.up == .n
+      then "met (\(.done) reloads took effect, \(.load.up) of \(.n) held throughout, 0 drops)"
+    else "NOT met (\(.done) of \(.asked) took effect, \($restarts) restarts, \(.load.up_at_hold // 0) of \(.n) up before the reloads, \(.load.up // 0) at the end, \(.drops) drops, \(.connect_failed) failed)" end' <<<"$res")
   echo "goal: reloads through the agent drop no held connection: $rgoal"
   res=$(jq --arg g "$rgoal" '.reloads.goal = $g' <<<"$res")
 fi

@@ -139,10 +139,15 @@ bench_summary_part() {
 bench_record() {
   local name=$1 res=$2 sum=$BENCH_RESULTS/summary.json part old
   mkdir -p "$BENCH_RESULTS" || return 1
-  part=$(bench_summary_part "$name" <"$res") || return 1
-  old='{}'; [ -f "$sum" ] && { old=$(jq -c . "$sum") || return 1; }
-  jq -S . "$res" >"$BENCH_RESULTS/$name.json.tmp" && mv "$BENCH_RESULTS/$name.json.tmp" "$BENCH_RESULTS/$name.json" || return 1
-  jq -S --argjson part "$part" --slurpfile r "$res" \
-    '. + $part + {revision: $r[0].host.rev, date: $r[0].host.date}' <<<"$old" >"$sum.tmp" && mv "$sum.tmp" "$sum" || return 1
+  part=$(bench_summary_part "$name" <"$res") && [ -n "$part" ] || return 1
+  # an empty or unreadable summary is an error to fix, not a new record
+  old='{}'
+  if [ -e "$sum" ]; then old=$(jq -ce 'objects' "$sum") || { bench_log "$sum is not a JSON object"; return 1; }; fi
+  # both written aside first, moved together: never one without the other
+  jq -S . "$res" >"$BENCH_RESULTS/$name.json.tmp" && [ -s "$BENCH_RESULTS/$name.json.tmp" ] &&
+    jq -S --argjson part "$part" --slurpfile r "$res" \
+      '. + $part + {revision: $r[0].host.rev, date: $r[0].host.date}' <<<"$old" >"$sum.tmp" && [ -s "$sum.tmp" ] &&
+    mv "$BENCH_RESULTS/$name.json.tmp" "$BENCH_RESULTS/$name.json" && mv "$sum.tmp" "$sum" ||
+    { rm -f "$BENCH_RESULTS/$name.json.tmp" "$sum.tmp"; return 1; }
   bench_log "recorded: ${BENCH_RESULTS#"$BENCH_REPO"/}/$name.json and summary.json"
 }

@@ -46,6 +46,11 @@
  * for. Retries share -r's schedule (attempt k, first or retry, starts no
  * earlier than k/r seconds after the start) and -P's in-flight cap.
  *
+ * -L LINGER_S: after the final line, the connections stay open until
+ * SIGUSR2 or LINGER_S seconds (default 0), and only then does the process
+ * exit and close them: a benchmark reads the proxy's end-of-run counters
+ * in between, without this tool's teardown in them.
+ *
  * SIGUSR1 ends the hold early (a benchmark that holds the connections
  * while it does something else, for as long as that takes); the final
  * line follows as usual, with "hold_cut": true. Before the hold it is
@@ -123,8 +128,9 @@ static long n_attempts, n_attempts_failed, n_failed_attempt[F_MAX], n_retried, n
 static int open_errno, max_attempts = 1;
 static double backoff_first = 1, last_progress, last_connack, retry_horizon, ping_lag_max, ping_lag_max_iv;
 static int ep;
-static volatile sig_atomic_t hold_cut;
+static volatile sig_atomic_t hold_cut, linger_cut;
 static void on_usr1(int sig) { (void) sig; hold_cut = 1; }
+static void on_usr2(int sig) { (void) sig; linger_cut = 1; }
 
 /* connections waiting for their backoff: a min-heap on retry_at (each
  * connection is in it at most once, so n_target entries suffice) */
@@ -493,10 +499,10 @@ static void print_classes(const char *key, const char *const *names, const long 
 int main(int argc, char **argv) {
         const char *target = NULL, *srclist = NULL;
         long rate = 2000;
-        int keepalive = 60, hold = 60, interval = 5, pub_size = 100, settle = 60, opt;
+        int keepalive = 60, hold = 60, interval = 5, pub_size = 100, settle = 60, linger = 0, opt;
         double pub_every = 0;
         long max_pending = 0;
-        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:R:B:I:")) >= 0)
+        while ((opt = getopt(argc, argv, "t:n:s:r:k:H:i:p:z:T:P:R:B:I:L:")) >= 0)
                 switch (opt) {
                 case 't': target = optarg; break;
                 case 'n': n_target = atol(optarg); break;
@@ -511,6 +517,7 @@ int main(int argc, char **argv) {
                 case 'P': max_pending = atol(optarg); break;
                 case 'R': max_attempts = atoi(optarg); break;
                 case 'B': backoff_first = atof(optarg); break;
+                case 'L': linger = atoi(optarg); break;
                 case 'I':
                         if (strlen(optarg) == 0 || strlen(optarg) > 16) {
                                 fprintf(stderr, "mqtt-load: -I: a client id prefix of 1 to 16 characters\n");
@@ -519,7 +526,7 @@ int main(int argc, char **argv) {
                         cid_prefix = optarg;
                         break;
                 default:
-                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT] [-R MAX_ATTEMPTS] [-B FIRST_BACKOFF_S] [-I CLIENT_ID_PREFIX]\n", argv[0]);
+                        fprintf(stderr, "usage: %s -t HOST:PORT -n N [-s SRC1,SRC2] [-r RATE/s] [-k KEEPALIVE] [-H HOLD_S] [-i REPORT_S] [-p PUB_EVERY_S -z BYTES] [-T SETTLE_S] [-P MAX_IN_FLIGHT] [-R MAX_ATTEMPTS] [-B FIRST_BACKOFF_S] [-I CLIENT_ID_PREFIX] [-L LINGER_S]\n", argv[0]);
                         return 2;
                 }
         if (!target || n_target <= 0 || keepalive <= 0 || interval <= 0 || pub_size < 0 || pub_size > 60000 ||
@@ -560,6 +567,7 @@ int main(int argc, char **argv) {
         }
         signal(SIGPIPE, SIG_IGN);
         signal(SIGUSR1, on_usr1);
+        signal(SIGUSR2, on_usr2);
         conns = calloc((size_t) n_target, sizeof(*conns));
         uint8_t *payload = calloc(1, (size_t) pub_size + 64);
         retryq = calloc((size_t) n_target, sizeof(*retryq));
@@ -678,5 +686,11 @@ int main(int argc, char **argv) {
                max_attempts, backoff_first, n_attempts, n_retry_opened, n_retry_wait, n_retried, n_gave_up, n_attempts_failed);
         print_classes("failed_attempts", fail_name, n_failed_attempt, F_MAX);
         printf("}\n");
+        fflush(stdout);
+        /* -L: the connections stay open after the final line until SIGUSR2
+         * (or L seconds), so that whoever reads the proxy's counters at
+         * the end of the hold does not count this tool's own teardown */
+        for (double dl = now() + linger; !linger_cut && now() < dl;)
+                poll_once(50, keepalive, pub_every);
         return 0;
 }

@@ -16,7 +16,8 @@
 #   reload K           applies seed K through the agent (`node-agent run
 #                      --seed`): odd K the example seed with a fourth MQTT
 #                      backend, even K the example seed itself; haproxy is
-#                      reloaded by the agent, and the answer says how the
+#                      reloaded by the agent; the answer comes once a new
+#                      worker answers the stats socket, and says how the
 #                      held connections and haproxy's processes fared
 #   done               lb-side.sh powers the VM off
 # shellcheck disable=SC2046
@@ -29,6 +30,8 @@ emit() { echo "BENCH $1" >/dev/ttyS1; echo "$1"; }
 # established client connections on haproxy's MQTT port (every worker's)
 held() { ss -Htn state established '( sport = :1883 )' 2>/dev/null | wc -l; }
 haproxy_main_pid() { systemctl show -p MainPID --value haproxy 2>/dev/null; }
+# the worker the stats socket answers from (the newest)
+worker_pid() { echo "show info" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null | awk -F': ' '$1=="Pid" {print $2; exit}'; }
 
 read -r cmd a1 a2 || exit 0
 case $cmd in
@@ -52,12 +55,15 @@ case $cmd in
   reload)
     case $a1 in *[!0-9]*|'') echo '{"error":"reload K: K a number"}'; exit 0 ;; esac
     if [ $((a1 % 2)) = 1 ]; then seed=plus; else seed=base; fi
-    pid0=$(haproxy_main_pid) procs0=$(haproxy_procs) held0=$(held) t0=$(date +%s.%N)
+    pid0=$(haproxy_main_pid) procs0=$(haproxy_procs) held0=$(held) w0=$(worker_pid) t0=$(date +%s.%N)
     node-agent run --seed "$SEEDS/$seed" >$W/reload-"$a1".log 2>&1; rc=$?
     t1=$(date +%s.%N)
-    # the new worker's config is what the agent wrote: its mqtt servers
-    sleep 2
-    emit "{\"kind\":\"reload\",\"k\":$a1,\"seed\":\"$seed\",\"rc\":$rc,\"agent_s\":$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'),\"t\":${t0%.*},\"haproxy_pid_before\":${pid0:-0},\"haproxy_pid_after\":$(haproxy_main_pid || echo 0),\"haproxy_procs_before\":$procs0,\"haproxy_procs_after\":$(haproxy_procs),\"held_before\":$held0,\"held_after\":$(held),\"mqtt_servers\":$(mqtt_servers | wc -l),\"haproxy_cfg_step\":\"$(grep -a 'step=file:/etc/haproxy/haproxy.cfg' $W/reload-"$a1".log | tail -1 | sed 's/.*status=\([a-z]*\).*/\1/')\"}" ;;
+    # systemctl reload returns once the master has its signal: the answer
+    # waits (60 s at most) until the stats socket is a new worker's, so
+    # the counters read next are the new configuration's
+    i=0 w1=$(worker_pid)
+    while [ "${w1:-$w0}" = "$w0" ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); w1=$(worker_pid); done
+    emit "{\"kind\":\"reload\",\"k\":$a1,\"seed\":\"$seed\",\"rc\":$rc,\"agent_s\":$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'),\"t\":${t0%.*},\"haproxy_pid_before\":${pid0:-0},\"haproxy_pid_after\":$(haproxy_main_pid | grep . || echo 0),\"worker_before\":${w0:-0},\"worker_after\":${w1:-0},\"new_worker_s\":$i,\"haproxy_procs_before\":$procs0,\"haproxy_procs_after\":$(haproxy_procs),\"held_before\":$held0,\"held_after\":$(held),\"haproxy_cfg_step\":\"$(grep -a 'step=file:/etc/haproxy/haproxy.cfg' $W/reload-"$a1".log | tail -1 | sed -n 's/.*status=\([a-z]*\).*/\1/p')\"}" ;;
   done) touch $W/done; echo bye ;;
   *) echo "{\"error\":\"unknown command $cmd\"}" ;;
 esac

@@ -66,21 +66,34 @@ i=0; while [ "$(ctl ping)" != pong ] && [ $i -lt 900 ]; do sleep 2; i=$((i + 2))
 sleep 10
 echo "BENCH {\"kind\":\"peer_env\",\"mem_kb\":$(meminfo MemTotal),\"cpus\":$(nproc),\"sources\":$SOURCES,\"backends\":\"$(echo $backends)\",\"extra_backend\":\"$EXTRA_BACKEND\",\"waited_for_lb_s\":$i}"
 
+# obj TEXT: TEXT when it looks like one JSON object, else null (a failed
+# request or a stray line must not make the whole line unreadable)
+obj() { case $1 in '{'*'}') echo "$1" ;; *) echo null ;; esac; }
+# wait_final LOG PID: until the generator printed its final line (its
+# connections are still open: -L) or exited
+wait_final() { while kill -0 "$2" 2>/dev/null && ! grep -q '"final"' "$1"; do sleep 1; done; }
+
+i=0
 for run in $RUNS; do
-  mode=${run%%:*} n=${run#*:}
+  i=$((i + 1)) mode=${run%%:*} n=${run#*:}
   if [ "$mode" = stock ]; then range=$STOCK_RANGE; else range=$(ctl tuned); fi
   hold=$HOLD_S
   case " $LONG_HOLD " in *" $mode:$n:"*) hold=$(echo " $LONG_HOLD " | sed -E "s/.* $mode:$n:([0-9]+) .*/\1/") ;; esac
   ctl drain >/dev/null
   cap=$(ctl range $range)
-  ctl mark "begin:$mode:$n" >/dev/null
+  ctl mark "begin:$i" >/dev/null
   set -- $(cpu_ticks); busy0=$1 total0=$2
-  mqtt-load -t "$LB:1883" -n "$n" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -R "$RETRY" -B "$BACKOFF" -i 10 >$W/load-$mode-$n.log 2>&1
+  log=$W/load-$i-$mode-$n.log
+  # -L: the end mark is taken with the connections still open
+  mqtt-load -t "$LB:1883" -n "$n" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H "$hold" -T "$SETTLE_S" -P "$INFLIGHT" -R "$RETRY" -B "$BACKOFF" -i 10 -L 900 >"$log" 2>&1 &
+  load=$!
+  wait_final "$log" $load
   set -- $(cpu_ticks); busy1=$1 total1=$2
-  ctl mark "end:$mode:$n" >/dev/null
-  final=$(final_of $W/load-$mode-$n.log)
-  [ -n "$final" ] || { echo "BENCH-NOTE mqtt-load gave no result: $(tail -3 $W/load-$mode-$n.log)"; final='{}'; }
-  echo "BENCH {\"kind\":\"run\",\"mode\":\"$mode\",\"n\":$n,\"hold_s\":$hold,\"lb_range\":${cap:-null},\"load\":$final,\"sink\":$(tail -1 $W/sink.log | grep . || echo null),\"peer_cpu_busy_pct\":$(( (busy1 - busy0) * 100 / (total1 - total0 + 1) ))}"
+  ctl mark "end:$i" >/dev/null
+  kill -USR2 $load 2>/dev/null; wait $load
+  final=$(final_of "$log")
+  [ -n "$final" ] || { echo "BENCH-NOTE mqtt-load gave no result: $(tail -3 "$log")"; final='{}'; }
+  echo "BENCH {\"kind\":\"run\",\"i\":$i,\"mode\":\"$mode\",\"n\":$n,\"hold_s\":$hold,\"lb_range\":$(obj "$cap"),\"load\":$(obj "$final"),\"sink\":$(obj "$(grep '^{' $W/sink.log | tail -1)"),\"peer_cpu_busy_pct\":$(( (busy1 - busy0) * 100 / (total1 - total0 + 1) ))}"
 done
 
 # reloads under load: RELOAD_N held (no hold limit: SIGUSR1 ends it), then
@@ -89,9 +102,9 @@ done
 if [ "$RELOADS" -gt 0 ]; then
   range=$(ctl tuned)
   ctl drain >/dev/null; ctl range $range >/dev/null
-  ctl mark "begin:reload:$RELOAD_N" >/dev/null
+  ctl mark "begin:reload" >/dev/null
   log=$W/load-reload.log
-  mqtt-load -t "$LB:1883" -n "$RELOAD_N" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H 86400 -T "$SETTLE_S" -P "$INFLIGHT" -R "$RETRY" -B "$BACKOFF" -i 5 >$log 2>&1 &
+  mqtt-load -t "$LB:1883" -n "$RELOAD_N" -s "$srcs" -r "$RATE" -k "$KEEPALIVE" -H 86400 -T "$SETTLE_S" -P "$INFLIGHT" -R "$RETRY" -B "$BACKOFF" -i 5 -L 900 >$log 2>&1 &
   load=$!
   # the ramp: until all are up, or the count stops moving for SETTLE_S
   last=-1 still=0
@@ -106,18 +119,19 @@ if [ "$RELOADS" -gt 0 ]; then
   while [ $k -le "$RELOADS" ]; do
     before=$(load_up $log)
     r=$(ctl reload $k)
-    sleep 5
     s0=$(ctl mark "new0:$k" | sed -n 's/.*"servers":\({[^}]*}\).*/\1/p')
     mqtt-load -I "n$k-" -t "$LB:1883" -n "$NEW_N" -s "$srcs" -r 100 -P 100 -k "$KEEPALIVE" -H 5 -T 30 -i 5 >$W/new-$k.log 2>&1
     s1=$(ctl mark "new1:$k" | sed -n 's/.*"servers":\({[^}]*}\).*/\1/p')
     after=$(load_up $log)
-    echo "BENCH {\"kind\":\"reload\",\"k\":$k,\"lb\":${r:-null},\"held_before\":${before:-0},\"held_after\":${after:-0},\"new\":$(final_of $W/new-$k.log | grep . || echo null),\"servers_before\":${s0:-null},\"servers_after\":${s1:-null}}"
+    echo "BENCH {\"kind\":\"reload\",\"k\":$k,\"lb\":$(obj "$r"),\"held_before\":${before:-0},\"held_after\":${after:-0},\"new\":$(obj "$(final_of $W/new-$k.log)"),\"servers_before\":$(obj "$s0"),\"servers_after\":$(obj "$s1")}"
     k=$((k + 1))
     sleep "$RELOAD_GAP_S"
   done
-  kill -USR1 $load; wait $load
-  ctl mark "end:reload:$RELOAD_N" >/dev/null
-  echo "BENCH {\"kind\":\"reloads\",\"n\":$RELOAD_N,\"done\":$((k - 1)),\"load\":$(final_of $log | grep . || echo null)}"
+  kill -USR1 $load 2>/dev/null
+  wait_final $log $load
+  ctl mark "end:reload" >/dev/null
+  kill -USR2 $load 2>/dev/null; wait $load
+  echo "BENCH {\"kind\":\"reloads\",\"n\":$RELOAD_N,\"done\":$((k - 1)),\"load\":$(obj "$(final_of $log)")}"
 fi
 ctl "done" >/dev/null
 kill $sink 2>/dev/null

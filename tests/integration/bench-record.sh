@@ -4,7 +4,8 @@
 # bench/results/summary.json with the keys bench/README.md names, keeping
 # the other sections; a quick run stays out of the record unless
 # BENCH_RECORD=1; a result the summary does not track is kept but changes
-# no section. Run on made-up results in a scratch directory: the real
+# no section; a summary that is not a JSON object fails the run and is
+# left alone. Run on made-up results in a scratch directory: the real
 # bench/results is never touched. TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit
@@ -57,4 +58,14 @@ BENCH_QUICK=0 bench_write few-devices '{"devices":500}' 2>>"$tmp/err"
 check "a benchmark the summary does not track is kept, no section added" \
   holds "$sum" --slurpfile f "$BENCH_RESULTS/few-devices.json" '(keys - ["revision","date","lb","firstboot","update"] | length == 0) and $f[0].devices == 500'
 check "no temporary file is left in the record" test -z "$(find "$BENCH_RESULTS" -name '*.tmp')"
+
+# a summary that is not a JSON object (here: emptied) is an error to fix:
+# the run fails, nothing of the record changes, nothing is left aside
+: >"$sum"; cp "$BENCH_RESULTS/update.json" "$tmp/update-before.json"
+( BENCH_QUICK=0 bench_write update '{"median":{"update_s":1,"reprovision_s":2},"sizes":{"bundle":1,"disk_qcow2":1,"disk_raw":1}}' ) 2>"$tmp/err-empty"
+rc=$?
+check "an empty summary.json fails the run (rc $rc: $(tail -1 "$tmp/err-empty"))" test "$rc" -ne 0
+check "... and leaves summary.json and update.json as they were" \
+  sh -c '[ ! -s "$1" ] && cmp -s "$2" "$3"' _ "$sum" "$BENCH_RESULTS/update.json" "$tmp/update-before.json"
+check "... and no temporary file" test -z "$(find "$BENCH_RESULTS" -name '*.tmp')"
 tap_end
