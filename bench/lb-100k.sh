@@ -137,60 +137,60 @@ single_rig() {
   res=$(bench_results lb-100k | jq -s '{env: ((map(select(.kind == "env")) | first) + {rig: "single"}), rig: "single", runs: map(select(.kind == "run"))}')
 }
 
-# split_rig: the lb VM and the peer VM on the harness's private network;
-# sets res to {env, peer_env, runs, reloads}
-split_rig() {
-  local w=$BENCH_BUILD/lb-split; rm -rf "$w"; mkdir -p "$w/seeds/lb" "$w/seeds/peer" "$w/tree/usr/local/lib/nodeos-bench/seeds"
-  local ex=cloud-init/examples/lb s=$w/tree/usr/local/lib/nodeos-bench/seeds
-  cp "$ex"/meta-data "$ex"/user-data "$w/seeds/lb/"
-  # the peer: the lb image at another address, under its own instance
-  cp "$ex"/meta-data "$ex"/user-data "$w/seeds/peer/"
+# split_boot: the lb VM and the peer VM on the harness's private network,
+# until the peer powers off (its probe logs under $QT_OUT/lb-split-*/)
+split_boot() {
+  local w=$BENCH_BUILD/lb-split ex=cloud-init/examples/lb d
+  local s=$w/tree/usr/local/lib/nodeos-bench/seeds
+  rm -rf "$w"
+  # the lb's seed is the example's; the peer is the lb image at another
+  # address, under its own instance; the reloads apply the example's
+  # (base) and the example's with a fourth backend and a broker for it,
+  # which the seed's checks ask for (plus)
+  for d in "$w/seeds/lb" "$w/seeds/peer" "$s/base" "$s/plus"; do
+    mkdir -p "$d" && cp "$ex"/meta-data "$ex"/user-data "$d/" || bench_die "cannot copy the example lb seed"
+  done
   sed -i 's/^instance-id: .*/instance-id: bench-peer/; s/^local-hostname: .*/local-hostname: peer/' "$w/seeds/peer/meta-data"
   sed -i 's/^hostname: lb$/hostname: peer/; s|^  address: 192.168.0.20/24$|  address: 192.168.0.30/24|' "$w/seeds/peer/user-data"
-  # the seeds the reloads apply: the example's, and with a fourth backend
-  # (and a broker for it, which the seed's checks ask for)
-  mkdir -p "$s/base" "$s/plus"; cp "$ex"/meta-data "$ex"/user-data "$s/base/"; cp "$ex"/meta-data "$ex"/user-data "$s/plus/"
   sed -i -e '/{name: verne-3, address: 192.168.0.16, role: verne}/a\    - {name: verne-4, address: 192.168.0.17, role: verne}' \
     -e 's/dojot_vernemq_replicas: 3$/dojot_vernemq_replicas: 4/' "$s/plus/user-data"
-  local d
   for d in "$w/seeds/peer" "$s/plus"; do
     "$BUILD/node-agent" --roles-dir roles validate "$d" >"$w/validate.log" 2>&1 ||
       bench_die "the rig's seed $d is not valid: $(cat "$w/validate.log")"
   done
   grep -q '^  address: 192.168.0.30/24$' "$w/seeds/peer/user-data" && grep -q verne-4 "$s/plus/user-data" ||
-    bench_die "the example lb seed changed: the rig's seeds no longer follow it (bench/lb-100k.sh split_rig)"
+    bench_die "the example lb seed changed: the rig's seeds no longer follow it (bench/lb-100k.sh split_boot)"
   qt_seed_iso "$w/seeds/lb" "$w/lb.iso" && qt_seed_iso "$w/seeds/peer" "$w/peer.iso" || bench_die "cannot make the cidata ISOs"
   QT_EXTRA=$BENCH_BUILD/lb-split.sqfs; bench_overlay "$QT_EXTRA" "$w/tree"; export QT_EXTRA
   { echo "CTL_PORT=7070 SAMPLE_S=5"; echo '. /usr/local/lib/nodeos-bench/lb-side.sh'; } >"$w/lb.action"
   { echo "$params LB=192.168.0.20 CTL_PORT=7070 RELOADS=$reloads RELOAD_N=$reload_n NEW_N=$new_n EXTRA_BACKEND=192.168.0.17:30004"
     echo '. /usr/local/lib/nodeos-bench/lb-peer.sh'; } >"$w/peer.action"
   limit=$(( limit + reloads * 240 + reload_n / 100 + settle ))
+  qt_net_up 192.168.0.1/24 || bench_die "cannot make the private network (root, ip netns)"
+  bench_log "split rig: lb VM ${QT_MEM} MiB ${QT_SMP} vCPU, peer VM ${peer_mem} MiB ${peer_smp} vCPU ($(qt_accel "$img/vmlinuz")), up to ${limit} s"
+  QT_MAC=52:54:00:b0:00:20 QT_ACTION=$w/lb.action qt_boot lb-split-lb "$img" "$w/lb.iso"
+  QT_MAC=52:54:00:b0:00:30 QT_ACTION=$w/peer.action QT_MEM=$peer_mem QT_SMP=$peer_smp qt_boot lb-split-peer "$img" "$w/peer.iso"
+  if ! qt_exited lb-split-peer "$limit"; then
+    bench_log "the peer VM still ran after ${limit} s: stopped"; qt_tail lb-split-peer
+    qt_stop lb-split-peer "$img"; qt_stop lb-split-lb "$img"; bench_die "the split rig did not finish (logs: $QT_OUT/lb-split-*/)"
+  fi
+  qt_exited lb-split-lb 120 || bench_log "the lb VM did not power off after the peer's done: stopped"
+  qt_stop lb-split-peer "$img" && qt_stop lb-split-lb "$img" || bench_die "the built artifact changed"
+  qt_net_down
+}
+
+# split_rig: boots the rig (or, with BENCH_LB_LOGS, reads an earlier run's
+# logs) and sets res to {env, peer_env, runs, reloads}
+split_rig() {
   if [ -n "${BENCH_LB_LOGS:-}" ]; then
-    # the analysis of an earlier run, again (no VM boots, nothing recorded)
     QT_OUT=$BENCH_LB_LOGS
     [ -f "$QT_OUT/lb-split-lb/probe.log" ] && [ -f "$QT_OUT/lb-split-peer/probe.log" ] || bench_die "BENCH_LB_LOGS=$BENCH_LB_LOGS has no lb-split-lb/ and lb-split-peer/ probe logs"
   else
-    qt_net_up 192.168.0.1/24 || bench_die "cannot make the private network (root, ip netns)"
-    bench_log "split rig: lb VM ${QT_MEM} MiB ${QT_SMP} vCPU, peer VM ${peer_mem} MiB ${peer_smp} vCPU ($(qt_accel "$img/vmlinuz")), up to ${limit} s"
-    QT_MAC=52:54:00:b0:00:20 QT_ACTION=$w/lb.action qt_boot lb-split-lb "$img" "$w/lb.iso"
-    QT_MAC=52:54:00:b0:00:30 QT_ACTION=$w/peer.action QT_MEM=$peer_mem QT_SMP=$peer_smp qt_boot lb-split-peer "$img" "$w/peer.iso"
-    if ! qt_exited lb-split-peer "$limit"; then
-      bench_log "the peer VM still ran after ${limit} s: stopped"; qt_tail lb-split-peer
-      qt_stop lb-split-peer "$img"; qt_stop lb-split-lb "$img"; bench_die "the split rig did not finish (logs: $QT_OUT/lb-split-*/)"
-    fi
-    qt_exited lb-split-lb 120 || bench_log "the lb VM did not power off after the peer's done: stopped"
-    qt_stop lb-split-peer "$img" && qt_stop lb-split-lb "$img" || bench_die "the built artifact changed"
-    qt_net_down
+    split_boot
   fi
   bench_notes lb-split-peer; bench_notes lb-split-lb
   local lb peer
-  # a line that is not JSON (a stray message) is left out, and counted
-  local n_lb n_peer
-  lb=$(bench_results lb-split-lb | jq -cRs '[split("\n")[] | select(length > 0) | fromjson?]')
-  peer=$(bench_results lb-split-peer | jq -cRs '[split("\n")[] | select(length > 0) | fromjson?]')
-  n_lb=$(bench_results lb-split-lb | wc -l) n_peer=$(bench_results lb-split-peer | wc -l)
-  [ "$(jq length <<<"$lb")" = "$n_lb" ] || bench_log "the lb VM printed $((n_lb - $(jq length <<<"$lb"))) BENCH line(s) that are not JSON: left out"
-  [ "$(jq length <<<"$peer")" = "$n_peer" ] || bench_log "the peer VM printed $((n_peer - $(jq length <<<"$peer"))) BENCH line(s) that are not JSON: left out"
+  lb=$(bench_results_json lb-split-lb) && peer=$(bench_results_json lb-split-peer) || bench_die "cannot read the rig's BENCH lines"
   # each run's lb figures: counters between its marks, peaks from the
   # samples between them (the lb's clock for both)
   # (jq 1.6: null - null is an error, so every difference goes through diff)
@@ -258,6 +258,8 @@ res=$(jq '
   def d($a; $b): if $a == null or $b == null then null else $a - $b end;
   .runs |= map(. + {
     held: (.load.up // 0), held_at_hold_start: (.load.up_at_hold // 0),
+    # connections that needed more than one connect attempt
+    retries: ((.load.retried // 0) + (.load.gave_up // 0)),
     haproxy_rss_kb_per_conn: per(d(.haproxy_rss_kb_peak; .haproxy_rss_kb_before)),
     kernel_kb_per_conn: per(d(.slab_kb_peak; .slab_kb_before) as $s | d(.tcp_mem_pages_peak; .tcp_mem_pages_before) as $p
       | if $s == null or $p == null then null else $s + $p * 4 end),
@@ -271,7 +273,7 @@ else
 fi
 echo "lb-100k ($rig rig): HAProxy $(jq -r '.env.haproxy' <<<"$res"), maxconn $(jq -r '.env.haproxy_maxconn' <<<"$res"), $where ($(cat "$QT_OUT/accel"))$([ "$retry" -gt 1 ] && echo ", devices reconnect: up to $retry attempts, first backoff ${backoff} s")$([ -n "$sysctls" ] && echo ", harness sysctl: $sysctls")"
 { echo "range capacity N held(end) held(hold) failed retried drops conn/s hold_s haproxy_smax upstream_err haproxy_KB/conn kernel_KB/conn lb_mem_KB/conn tcp_pages_max lb_cpu%"
-  jq -r '.runs[] | [(.range // "-" | sub(" "; "-")), .capacity, .n, .held, .held_at_hold_start, .load.connect_failed, ((.load.retried // 0) + (.load.gave_up // 0)), .load.drops, .load.connect_rate, .hold_s,
+  jq -r '.runs[] | [(.range // "-" | sub(" "; "-")), .capacity, .n, .held, .held_at_hold_start, .load.connect_failed, .retries, .load.drops, .load.connect_rate, .hold_s,
       .haproxy_smax, .haproxy_econ, .haproxy_rss_kb_per_conn, .kernel_kb_per_conn, .lb_mem_kb_per_conn, .tcp_mem_pages_max, .cpu_busy_pct] | map(tostring) | join(" ")' <<<"$res"
 } | column -t
 # why: the generator's failure and drop causes, what haproxy logged, what the kernel counted
@@ -286,7 +288,7 @@ jq -r '.runs[] | "why \(.mode) \(.n): failed \(.load.failed // {} | to_entries |
 # the role does not make. The run judged: the longest hold of 100k tuned.
 goal=$(jq -r '(.env.harness_sysctl // {} | to_entries | map("\(.key)=\(.value)") | join(" ")) as $sys
   | [.runs[] | select(.mode == "tuned" and .n == 100000)] | max_by(.hold_s) | if . == null then "not run" else
-  ((.load.retried // 0) + (.load.gave_up // 0)) as $retries
+  .retries as $retries
   | (if (.load.max_attempts // 1) > 1 then "; devices reconnecting: up to \(.load.max_attempts) attempts, \(.load.retried) needed a retry, \(.load.gave_up) gave up" else "" end) as $r
   | (if $sys != "" then "; harness sysctl \($sys)" else "" end) as $s
   | if .held == 100000 and .load.drops == 0 and .load.connect_failed == 0 and $retries == 0 then "met (100000 held for \(.hold_s) s, 0 failed, 0 retried, 0 drops\($r)\($s))"

@@ -80,6 +80,15 @@ bench_vm() {
 
 # bench_results NAME: the JSON lines the in-guest driver printed
 bench_results() { grep -a '^BENCH {' "$QT_OUT/$1/probe.log" | cut -c7- | tr -d '\r'; }
+# bench_results_json NAME: those lines as one JSON array; a line that is not
+# JSON (a stray message) is left out, and said so
+bench_results_json() {
+  local n arr
+  n=$(bench_results "$1" | wc -l)
+  arr=$(bench_results "$1" | jq -cRs '[split("\n")[] | select(length > 0) | fromjson?]') || return 1
+  [ "$(jq length <<<"$arr")" = "$n" ] || bench_log "$1 printed $((n - $(jq length <<<"$arr"))) BENCH line(s) that are not JSON: left out"
+  echo "$arr"
+}
 bench_notes() { grep -a '^BENCH-NOTE ' "$QT_OUT/$1/probe.log" | cut -c12- | tr -d '\r' | sed 's/^/#   guest: /' >&2; }
 
 # bench_host: the machine the numbers came from
@@ -121,7 +130,7 @@ bench_summary_part() {
         rig: (.rig // "single"),
         generator_outside_lb: (.rig == "split"),
         held_end: $r.held, connect_failed: $r.load.connect_failed,
-        retries: (($r.load.retried // 0) + ($r.load.gave_up // 0)), drops: $r.load.drops, hold_s: $r.hold_s,
+        retries: $r.retries, drops: $r.load.drops, hold_s: $r.hold_s,
         reloads: ($rl.done // 0), reload_drops: ($rl.drops // null),
         lb_kernel_kb_per_conn: $r.kernel_kb_per_conn, lb_haproxy_kb_per_conn: $r.haproxy_rss_kb_per_conn,
         lb_cpu_pct: $r.cpu_busy_pct})}

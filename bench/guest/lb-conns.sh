@@ -89,7 +89,7 @@ for run in $RUNS; do
   hecon0=$(hastat BACKEND 14) hwretr0=$(hastat BACKEND 16)
   tcpext >$W/tcpext0; restarts0=$(haproxy_restarts); since=$(date +%s)
   set -- $(cpu_ticks); busy0=$1 total0=$2; hcpu0=$(haproxy_cpu_ticks)
-  echo "clear counters" | socat -t 20 stdio /run/haproxy/admin.sock >/dev/null 2>&1
+  hacmd "clear counters" >/dev/null
   rm -f $W/peak $W/memmax
   # sampler: the peak of sockets in use, with memory at that moment, and
   # the most TCP buffer pages seen (tcp_mem is what runs out)

@@ -20,7 +20,6 @@
 #                      worker answers the stats socket, and says how the
 #                      held connections and haproxy's processes fared
 #   done               lb-side.sh powers the VM off
-# shellcheck disable=SC2046
 set -u
 W=/run/bench
 # shellcheck source=lb-lib.sh
@@ -31,7 +30,7 @@ emit() { echo "BENCH $1" >/dev/ttyS1; echo "$1"; }
 held() { ss -Htn state established '( sport = :1883 )' 2>/dev/null | wc -l; }
 haproxy_main_pid() { systemctl show -p MainPID --value haproxy 2>/dev/null; }
 # the worker the stats socket answers from (the newest)
-worker_pid() { echo "show info" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null | awk -F': ' '$1=="Pid" {print $2; exit}'; }
+worker_pid() { hacmd "show info" | awk -F': ' '$1=="Pid" {print $2; exit}'; }
 
 read -r cmd a1 a2 || exit 0
 case $cmd in
@@ -47,11 +46,10 @@ case $cmd in
   mark)
     t=$(date +%s) states=""
     case $a1 in
-      begin:*) echo "$t" >$W/begin.t; echo "clear counters" | socat -t 20 stdio /run/haproxy/admin.sock >/dev/null 2>&1 ;;
+      begin:*) echo "$t" >$W/begin.t; hacmd "clear counters" >/dev/null ;;
       end:*) states=",\"haproxy_end_states\":$(haproxy_states "$(cat $W/begin.t 2>/dev/null || echo "$t")" "$t")" ;;
     esac
-    set -- $(cpu_ticks)
-    emit "{\"kind\":\"mark\",\"name\":\"$a1\",\"t\":$t,\"inuse\":$(sockstat inuse),\"slab_kb\":$(meminfo Slab),\"tcp_mem_pages\":$(sockstat mem),\"mem_available_kb\":$(meminfo MemAvailable),\"cpu_busy\":$1,\"cpu_total\":$2,\"haproxy_rss_kb\":$(haproxy_rss_kb),\"haproxy_cpu_ticks\":$(haproxy_cpu_ticks),\"haproxy_procs\":$(haproxy_procs),\"haproxy_restarts\":$(haproxy_restarts),\"haproxy_smax\":$(hastat FRONTEND 6 | grep . || echo null),\"haproxy_econ\":$(hastat BACKEND 14 | grep . || echo null),\"haproxy_retries\":$(hastat BACKEND 16 | grep . || echo null),\"servers\":{$(server_totals)},\"held\":$(held),\"tcp_mem\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/tcp_mem)\",\"tcpext\":$(tcpext | awk '{printf "%s\"%s\":%d", (n++ ? "," : "{"), $1, $2} END {print "}"}')$states}" ;;
+    emit "{\"kind\":\"mark\",\"name\":\"$a1\",\"t\":$t,$(gauges),\"haproxy_restarts\":$(haproxy_restarts),\"haproxy_smax\":$(hastat FRONTEND 6 | grep . || echo null),\"haproxy_econ\":$(hastat BACKEND 14 | grep . || echo null),\"haproxy_retries\":$(hastat BACKEND 16 | grep . || echo null),\"servers\":{$(server_totals)},\"held\":$(held),\"tcp_mem\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/tcp_mem)\",\"tcpext\":$(tcpext | awk '{printf "%s\"%s\":%d", (n++ ? "," : "{"), $1, $2} END {print "}"}')$states}" ;;
   reload)
     case $a1 in *[!0-9]*|'') echo '{"error":"reload K: K a number"}'; exit 0 ;; esac
     if [ $((a1 % 2)) = 1 ]; then seed=plus; else seed=base; fi

@@ -10,10 +10,13 @@ meminfo() { awk -v k="$1:" '$1==k {print $2}' /proc/meminfo; }
 cpu_ticks() { awk '$1=="cpu" {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }   # busy total
 haproxy_pids() { pidof haproxy 2>/dev/null; }
 haproxy_rss_kb() { s=0; for p in $(haproxy_pids); do r=$(awk '$1=="VmRSS:"{print $2}' /proc/$p/status 2>/dev/null); s=$((s + ${r:-0})); done; echo $s; }
-# haproxy's own counters (stats socket, admin level; socat waits up to 20 s
-# for the answer: its 0.5 s default loses it under TCG): the mqtt proxy's peak
-# sessions (smax), upstream connect errors (econ) and retries (wretr)
-hastat() { echo "show stat" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
+# hacmd CMD: haproxy's answer on its stats socket (admin level; socat waits
+# up to 20 s for it: its 0.5 s default loses it under TCG)
+hacmd() { echo "$1" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null; }
+# hastat ROW COLUMN: a field of the mqtt proxy's "show stat" row: peak
+# sessions (FRONTEND 6, smax), upstream connect errors (BACKEND 14, econ)
+# and retries (BACKEND 16, wretr)
+hastat() { hacmd "show stat" | awk -F, -v s="$1" -v c="$2" '$1=="mqtt" && $2==s {print $c; exit}'; }
 # counter_delta NOW BEFORE: a counter's growth over a run; nothing when either
 # reading is missing, or when it went down (haproxy restarted its counters)
 counter_delta() {
@@ -44,10 +47,20 @@ usable_ports() { awk -v lo="$1" -v hi="$2" 'BEGIN {n = hi - lo + 1}
   END {print n}' /proc/sys/net/ipv4/ip_local_reserved_ports; }
 # haproxy_procs: the master and its workers (a worker is "old" once a reload
 # started a newer one, and it lives as long as a session it holds)
-haproxy_procs() { pidof haproxy 2>/dev/null | wc -w; }
+haproxy_procs() { haproxy_pids | wc -w; }
 # mqtt_servers: the "listen mqtt" servers as "name address:port" lines
 mqtt_servers() { awk '/^listen /{m=($2=="mqtt")} m && $1=="server" {print $2, $3}' $cfg; }
 # server_totals: the mqtt servers' session totals since haproxy's
 # (current worker's) start, as JSON members "name":stot
-server_totals() { echo "show stat" | socat -t 20 stdio /run/haproxy/admin.sock 2>/dev/null |
+server_totals() { hacmd "show stat" |
   awk -F, '$1=="mqtt" && $2!="FRONTEND" && $2!="BACKEND" {printf "%s\"%s\":%d", (n++ ? "," : ""), $2, $8}'; }
+# gauges: what the split rig's lb samples and marks both carry, as JSON
+# members: sockets, memory, CPU ticks (busy, total), haproxy's RSS, CPU
+# ticks and processes
+# shellcheck disable=SC2046 # word splitting of $(cpu_ticks) is meant
+gauges() {
+  set -- $(cpu_ticks)
+  printf '"inuse":%s,"tw":%s,"slab_kb":%s,"tcp_mem_pages":%s,"mem_available_kb":%s,"cpu_busy":%s,"cpu_total":%s,"haproxy_rss_kb":%s,"haproxy_cpu_ticks":%s,"haproxy_procs":%s' \
+    "$(sockstat inuse)" "$(sockstat tw)" "$(meminfo Slab)" "$(sockstat mem)" "$(meminfo MemAvailable)" "$1" "$2" \
+    "$(haproxy_rss_kb)" "$(haproxy_cpu_ticks)" "$(haproxy_procs)"
+}

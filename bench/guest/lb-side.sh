@@ -15,8 +15,6 @@
 #     snapshots), and the reloads (a changed seed applied by node-agent).
 # Everything goes to ttyS1 as "BENCH <json>" lines. The VM powers off once
 # the peer says "done" (or the host stops it).
-# word splitting of $(cpu_ticks) is meant
-# shellcheck disable=SC2046
 exec >/dev/ttyS1 2>&1
 set -u
 CTL_PORT=${CTL_PORT:-7070} SAMPLE_S=${SAMPLE_S:-5}
@@ -36,8 +34,7 @@ socat -t 1800 TCP-LISTEN:"$CTL_PORT",reuseaddr,fork EXEC:"sh /usr/local/lib/node
 ctl=$!
 
 while [ ! -e $W/done ]; do
-  set -- $(cpu_ticks)
-  echo "BENCH {\"kind\":\"sample\",\"t\":$(date +%s),\"inuse\":$(sockstat inuse),\"tw\":$(sockstat tw),\"slab_kb\":$(meminfo Slab),\"tcp_mem_pages\":$(sockstat mem),\"mem_available_kb\":$(meminfo MemAvailable),\"cpu_busy\":$1,\"cpu_total\":$2,\"haproxy_rss_kb\":$(haproxy_rss_kb),\"haproxy_cpu_ticks\":$(haproxy_cpu_ticks),\"haproxy_procs\":$(haproxy_procs)}"
+  echo "BENCH {\"kind\":\"sample\",\"t\":$(date +%s),$(gauges)}"
   sleep "$SAMPLE_S"
 done
 kill $ctl 2>/dev/null

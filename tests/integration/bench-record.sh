@@ -20,9 +20,9 @@ sum=$BENCH_RESULTS/summary.json
 holds() { local f=$1; shift; [ -s "$f" ] && jq -e "$@" "$f"; }
 
 lb_result='{"rig":"split","env":{"backends":3},
-  "runs":[{"mode":"tuned","n":100000,"hold_s":60,"held":99990,"load":{"connect_failed":4,"drops":6,"retried":2,"gave_up":1},
+  "runs":[{"mode":"tuned","n":100000,"hold_s":60,"held":99990,"retries":3,"load":{"connect_failed":4,"drops":6,"retried":2,"gave_up":1},
            "kernel_kb_per_conn":17.5,"haproxy_rss_kb_per_conn":1.2,"cpu_busy_pct":40},
-          {"mode":"tuned","n":100000,"hold_s":300,"held":100000,"load":{"connect_failed":0,"drops":0,"retried":0,"gave_up":0},
+          {"mode":"tuned","n":100000,"hold_s":300,"held":100000,"retries":0,"load":{"connect_failed":0,"drops":0,"retried":0,"gave_up":0},
            "kernel_kb_per_conn":17.1,"haproxy_rss_kb_per_conn":1.1,"cpu_busy_pct":35},
           {"mode":"stock","n":100000,"hold_s":60,"held":84696,"load":{"connect_failed":15304,"drops":0}}],
   "reloads":{"done":10,"drops":0}}'
