@@ -128,7 +128,7 @@ test:  ## the CI suite: deps, unit tests plain + ASan/UBSan, fuzz smoke, integra
 	@$(MAKE) --no-print-directory tests $(BUILD)/node-agent $(BUILD)/nodeos-seedgen $(BUILD)/asan/node-agent $(FUZZ_BINS)
 	@tests/run-all.sh
 
-qemu-test:  ## the full QEMU suite: builds missing role images, boots every case (~2 h under TCG)
+qemu-test:  ## the full QEMU suite: builds missing role images, boots every case (~3 h under TCG)
 	@tools/install-deps test
 	@$(MAKE) --no-print-directory $(BUILD)/node-agent $(BUILD)/nodeos-seedgen
 	@tests/run-all.sh qemu-full
