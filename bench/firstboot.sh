@@ -18,14 +18,19 @@
 #               that does nothing: the boot without the role setup
 #   baked       noop, plus the files the agent renders for the seed already
 #               in the image and haproxy enabled: as if the image had been
-#               built for this one node, the floor for any first-boot tool
-#               (haproxy's own start included)
+#               built for this one node (haproxy's own start included)
+#   floor       node-agent masked, a oneshot with its ordering that runs
+#               only the commands any first-boot tool must run for this
+#               node (guest/floor.sh: read the seed medium, put the
+#               pre-rendered files in place, hostname, sysctls, networkd
+#               reload, haproxy -c, enable --now haproxy), each timed: the
+#               setup time no first-boot tool could go below
 # Measured in the guest (bench/guest/firstboot.sh): systemd's unit
 # timestamps, CPUUsageNSec and the cgroup's memory.peak; the agent's step
 # lines; cloud-init's own stage times; memory.peak of each unit's cgroup. On the host: the agent's own work
 # with nothing live (`node-agent run --root`), the median of 20 runs.
 #   --quick: one boot of each kind; full: BENCH_FIRSTBOOT_REPEAT (3) each.
-#   BENCH_FIRSTBOOT_MODES: the kinds to boot ("agent cloud-init noop baked");
+#   BENCH_FIRSTBOOT_MODES: the kinds to boot ("agent cloud-init noop baked floor");
 #   the goals need the first three. BENCH_FIRSTBOOT_NETWORKD_DEBUG=1: networkd logs at
 #   debug level (diagnostic; it slows networkd).
 # Environment: BENCH_MEM (MiB, 1024), BENCH_SMP (2). Writes
@@ -107,6 +112,15 @@ baked=$units/baked; mk_tree "$baked"
 cp -a "$noop/etc/." "$baked/etc/"
 cp -a "$R/etc/." "$baked/etc/"
 ln -s /lib/systemd/system/haproxy.service "$baked/etc/systemd/system/multi-user.target.wants/haproxy.service"
+# floor: the agent unit's [Unit], running guest/floor.sh over the agent's
+# offline rendering of the seed (carried under /usr/local/share)
+floor=$units/floor; mk_tree "$floor"
+{ sed -n '/^\[Service\]/q; p' src/agent/node-agent.service | sed 's/^Description=.*/Description=bench: the floor, only the commands any first-boot tool must run (stand-in for node-agent)/'
+  printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/bash /usr/local/lib/nodeos-bench/floor.sh\n'
+} >"$floor/etc/systemd/system/bench-floor-standin.service"
+mkdir -p "$floor/etc/systemd/system/multi-user.target.wants" "$floor/usr/local/share/nodeos-bench/floor"
+ln -s ../bench-floor-standin.service "$floor/etc/systemd/system/multi-user.target.wants/bench-floor-standin.service"
+cp -a "$R/etc" "$floor/usr/local/share/nodeos-bench/floor/"
 # cloud-init: its tree, node-agent masked, the probe released after cloud-final
 ci=$units/cloud-init; mk_tree "$ci"
 cat >"$ci/etc/systemd/system/bench-release-standin.service" <<'UNIT'
@@ -130,7 +144,7 @@ ci_tree=$(bench/cloud-init-tree.sh "$img" "$BENCH_BUILD/cloud-init.d") || bench_
 # last moment its cgroup exists: after READY for the agent, after the main
 # process for the oneshots); one short sh per unit in every mode
 mem=$units/mem
-for u in node-agent cloud-init-local cloud-init cloud-config cloud-final bench-noop-standin; do
+for u in node-agent cloud-init-local cloud-init cloud-config cloud-final bench-noop-standin bench-floor-standin; do
   mkdir -p "$mem/etc/systemd/system/$u.service.d"
   printf '[Service]\nExecStartPost=-/bin/sh -c "cat /sys/fs/cgroup/system.slice/%%n/memory.peak >/run/bench-mem-%%n"\n' \
     >"$mem/etc/systemd/system/$u.service.d/90-bench-mem.conf"
@@ -144,12 +158,13 @@ fi
 bench_overlay "$BENCH_BUILD/fb-agent.sqfs" "$mem"
 bench_overlay "$BENCH_BUILD/fb-noop.sqfs" "$noop" "$mem"
 bench_overlay "$BENCH_BUILD/fb-baked.sqfs" "$baked" "$mem"
+bench_overlay "$BENCH_BUILD/fb-floor.sqfs" "$floor" "$mem"
 bench_overlay "$BENCH_BUILD/fb-cloud-init.sqfs" "$ci_tree" "$ci" "$mem"
 
 # --- the boots ---------------------------------------------------------------
 all="[]"
 for rep in $(seq "$reps"); do
-  for mode in ${BENCH_FIRSTBOOT_MODES:-agent cloud-init noop baked}; do
+  for mode in ${BENCH_FIRSTBOOT_MODES:-agent cloud-init noop baked floor}; do
     act=$BENCH_BUILD/fb-$mode.action
     printf 'MODE=%s\nNETWORKD_LINES=%s\n. /usr/local/lib/nodeos-bench/firstboot.sh\n' "$mode" "$([ "${BENCH_FIRSTBOOT_NETWORKD_DEBUG:-0}" = 1 ] && echo 400 || echo 40)" >"$act"
     seed=$seed_src; [ "$mode" = cloud-init ] && seed=$ci_seed
@@ -176,7 +191,7 @@ res=$(jq --argjson off "$offline_us" '
     role_ready_s: (([(.units | map(.active_us) | max)] + (if .mode == "noop" then [] else [.haproxy_active_us] end) | max) - .userspace_us | s),
     multi_user_s: ((.multi_user_us - .userspace_us) | s)
   }) as $boots
-  | [ "agent", "cloud-init", "noop", "baked" ] | map(. as $m | $boots | map(select(.mode == $m)) | {
+  | [ "agent", "cloud-init", "noop", "baked", "floor" ] | map(. as $m | $boots | map(select(.mode == $m)) | {
       mode: $m, boots: length,
       setup_s: (map(.setup_s) | median), cpu_s: (map(.cpu_s) | median), mem_peak_mib: (map(.mem_peak_mib) | median),
       role_ready_s: (map(.role_ready_s) | median), multi_user_s: (map(.multi_user_s) | median)}) as $sum
@@ -206,7 +221,13 @@ res=$(jq '
       agent_in_boot_systemd_waits_ms: ($st | map(select(.step | test("^(network|limits|services)$")) | .ms) | add),
       agent_offline_ms: .agent_offline_ms,
       agent_adds_s: (if $m.agent.role_ready_s and $m.noop.role_ready_s then (($m.agent.role_ready_s - $m.noop.role_ready_s) * 1000 | round / 1000) else null end),
-      agent_adds_over_baked_s: (if $m.agent.role_ready_s and $m.baked.role_ready_s then (($m.agent.role_ready_s - $m.baked.role_ready_s) * 1000 | round / 1000) else null end)}}
+      agent_adds_over_baked_s: (if $m.agent.role_ready_s and $m.baked.role_ready_s then (($m.agent.role_ready_s - $m.baked.role_ready_s) * 1000 | round / 1000) else null end),
+      # the floor: what no first-boot tool could go below (guest/floor.sh)
+      floor_setup_s: (if $m.floor.setup_s then ($m.floor.setup_s * 1000 | round / 1000) else null end),
+      agent_over_floor_s: (if $m.agent.setup_s and $m.floor.setup_s then (($m.agent.setup_s - $m.floor.setup_s) * 1000 | round / 1000) else null end),
+      cloud_init_over_floor_s: (if $m["cloud-init"].setup_s and $m.floor.setup_s then (($m["cloud-init"].setup_s - $m.floor.setup_s) * 1000 | round / 1000) else null end)}}
+  # above the floor: the part of each setup that is the tool itself
+  | .goals += {speedup_over_floor: (if (.goals.agent_over_floor_s // 0) > 0 and .goals.cloud_init_over_floor_s then (.goals.cloud_init_over_floor_s / .goals.agent_over_floor_s * 10 | round / 10) else null end)}
   # every boot that set the node up must have made the same node as the agent
   | ([.boots[] | select(.mode == "agent")][0].result) as $want
   | . + {same_node: {compared_with: ($want != null), differ: [.boots[] | select(.mode != "noop" and .result != $want) | "\(.mode) #\(.rep)"]}}' <<<"$res")
@@ -214,6 +235,8 @@ jq -r '.goals | "goal: agent >= 30x faster than cloud-init: \(.speedup_vs_cloud_
   "goal: agent own time <= 100 ms: \(.agent_offline_ms) ms with nothing live (host); \(.agent_in_boot_ms_without_systemd_waits) ms in the boot outside the steps that wait on systemd (those: \(.agent_in_boot_systemd_waits_ms) ms)",
   "goal: agent adds <= 0.5 s to boot-to-role-ready (TCG): \(.agent_adds_s) s (\(if .agent_adds_s == null then "not measured" elif .agent_adds_s <= 0.5 then "met" else "NOT met" end))",
   "      over the node baked into the image (haproxy starts by itself): \(.agent_adds_over_baked_s // "not measured") s"' <<<"$res"
+jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent took \(.agent_over_floor_s) s more, cloud-init \(.cloud_init_over_floor_s) s more (\(.speedup_over_floor // "-")x)"' <<<"$res"
+jq -r '[.boots[] | select(.mode == "floor")][0].floor_parts // [] | if length > 0 then "floor parts (first boot, ms): " + (map("\(.part) \(.ms)") | join(", ")) else empty end' <<<"$res"
 jq -r '.same_node | if (.compared_with | not) then "same node: not checked (no agent boot)"
   elif (.differ | length) == 0 then "same node: every boot that set it up made the agent'"'"'s (hostname, port range, haproxy.cfg, LimitNOFILE, haproxy active)"
   else "same node: DIFFERENT from the agent'"'"'s: \(.differ | join(", "))" end' <<<"$res"

@@ -4,8 +4,8 @@
 # CLOCK_MONOTONIC, i.e. since the kernel started), CPU time and memory peak
 # of the units that did the setup, the agent's own step lines or
 # cloud-init's stage times, and what the setup produced (so the host can
-# check both tools did the same thing). MODE (agent, cloud-init, noop) comes
-# from the action file. Prints "BENCH <json>" on ttyS1, then powers off.
+# check both tools did the same thing). MODE (agent, cloud-init, noop, baked,
+# floor) comes from the action file. Prints "BENCH <json>" on ttyS1, then powers off.
 exec >/dev/ttyS1 2>&1
 MODE=${MODE:-agent}
 num() { case $1 in ''|*[!0-9]*) echo null ;; *) echo "$1" ;; esac; }
@@ -23,6 +23,7 @@ case $MODE in
   agent) units="node-agent.service" ;;
   cloud-init) units="cloud-init-local.service cloud-init.service cloud-config.service cloud-final.service" ;;
   noop|baked) units="bench-noop-standin.service" ;;
+  floor) units="bench-floor-standin.service" ;;
 esac
 # wait (bounded) for the role's service: the setup is only done when it runs
 i=0; while [ $i -lt 120 ] && [ "$MODE" != noop ] && ! systemctl is-active -q haproxy.service; do sleep 1; i=$((i+1)); done
@@ -44,6 +45,10 @@ steps=$(journalctl -b -o cat -u node-agent.service 2>/dev/null | awk '
   /node-agent: stage=/ { st=""; ms="";
     for (i=1;i<=NF;i++) { if ($i ~ /^step=/) st=substr($i,6); if ($i ~ /^elapsed_ms=/) ms=substr($i,12); if ($i ~ /^stage=/) sg=substr($i,7) }
     printf "%s{\"stage\":\"%s\",\"step\":\"%s\",\"ms\":%s}", (n++ ? "," : ""), sg, st, ms }')
+# the floor boot's timed parts (guest/floor.sh)
+floor=$(journalctl -b -o cat -u bench-floor-standin.service 2>/dev/null | awk '
+  /^bench-floor: part=/ { split($2, p, "="); split($3, m, "="); if (m[2] ~ /^[0-9]+$/) printf "%s{\"part\":\"%s\",\"ms\":%s}", (n++ ? "," : ""), p[2], m[2] }')
+[ "$MODE" = floor ] && journalctl -b -o cat -u bench-floor-standin.service 2>/dev/null | sed 's/^/BENCH-NOTE floor: /' | head -20
 total=$(journalctl -b -o cat -u node-agent.service 2>/dev/null | sed -n 's/.*NODEOS-AGENT: SUCCESS.*elapsed_ms=\([0-9]*\).*/\1/p' | tail -1)
 ci_stages=null
 if [ "$MODE" = cloud-init ] && [ -r /run/cloud-init/status.json ]; then
@@ -59,6 +64,6 @@ for u in systemd-networkd.service systemd-networkd-wait-online.service network-o
   timeline="$timeline${timeline:+,}$(printf '{"unit":"%s","activating_us":%s,"active_us":%s}' "$u" \
     "$(prop "$u" InactiveExitTimestampMonotonic)" "$(prop "$u" ActiveEnterTimestampMonotonic)")"
 done
-echo "BENCH {\"mode\":\"$MODE\",\"timeline\":[${timeline}],\"userspace_us\":$(num "$(systemctl show -P UserspaceTimestampMonotonic)"),\"multi_user_us\":$(prop multi-user.target ActiveEnterTimestampMonotonic),\"haproxy_active_us\":$(prop haproxy.service ActiveEnterTimestampMonotonic),\"units\":[${u_json}],\"agent_steps\":[${steps}],\"agent_total_ms\":$(num "$total"),\"cloud_init_stages\":${ci_stages:-null},\"result\":{\"hostname\":\"$(hostname)\",\"port_range\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)\",\"haproxy\":\"$(systemctl is-active haproxy.service)\",\"haproxy_cfg\":\"$(sha256sum /etc/haproxy/haproxy.cfg 2>/dev/null | cut -c1-16)\",\"haproxy_nofile\":\"$(systemctl show -P LimitNOFILE haproxy.service)\",\"somaxconn\":\"$(cat /proc/sys/net/core/somaxconn)\",\"ipv4\":\"$(ip -4 -o addr show scope global 2>/dev/null | awk '$2 ~ /^(en|eth)/ {print $4}' | sort | tr '\n' ' ')\"}}"
+echo "BENCH {\"mode\":\"$MODE\",\"timeline\":[${timeline}],\"userspace_us\":$(num "$(systemctl show -P UserspaceTimestampMonotonic)"),\"multi_user_us\":$(prop multi-user.target ActiveEnterTimestampMonotonic),\"haproxy_active_us\":$(prop haproxy.service ActiveEnterTimestampMonotonic),\"units\":[${u_json}],\"agent_steps\":[${steps}],\"agent_total_ms\":$(num "$total"),\"floor_parts\":[${floor}],\"cloud_init_stages\":${ci_stages:-null},\"result\":{\"hostname\":\"$(hostname)\",\"port_range\":\"$(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range)\",\"haproxy\":\"$(systemctl is-active haproxy.service)\",\"haproxy_cfg\":\"$(sha256sum /etc/haproxy/haproxy.cfg 2>/dev/null | cut -c1-16)\",\"haproxy_nofile\":\"$(systemctl show -P LimitNOFILE haproxy.service)\",\"somaxconn\":\"$(cat /proc/sys/net/core/somaxconn)\",\"ipv4\":\"$(ip -4 -o addr show scope global 2>/dev/null | awk '$2 ~ /^(en|eth)/ {print $4}' | sort | tr '\n' ' ')\"}}"
 sync
 systemctl poweroff
