@@ -42,7 +42,11 @@
 # quick, 16384 full), BENCH_SMP (the lb VM's vCPUs, 2), BENCH_PEER_MEM
 # (8192), BENCH_PEER_SMP (1), BENCH_LB_RELOADS (10; quick 2),
 # BENCH_LB_RELOAD_N (100000; quick 20000), BENCH_LB_NEW (400: new
-# connections after each reload). BENCH_LB_LOGS=DIR: no VM, the split
+# connections after each reload), BENCH_LB_TAP_QLEN (10000: the split
+# rig's taps' queues toward the guests; the kernel's default 1,000 dropped
+# millions of packets at 100k). A guest whose virtio-net transmit queue
+# stalls (NETDEV WATCHDOG in its console) ends the run at once, as a rig
+# failure. BENCH_LB_LOGS=DIR: no VM, the split
 # rig's analysis again over the probe logs of an earlier run (DIR: its
 # bench/out/qemu); nothing is recorded.
 # BENCH_LB_RETRY (connect attempts per connection at most, 1: none
@@ -78,7 +82,7 @@ else
   hold=${BENCH_LB_HOLD:-60} long="tuned:100000:300"
 fi
 # settle: under TCG the ramp can lag the asked rate by minutes (SYN retries)
-rate=${BENCH_LB_RATE:-1000} settle=${BENCH_LB_SETTLE:-300}
+rate=${BENCH_LB_RATE:-1000} settle=${BENCH_LB_SETTLE:-300} tap_qlen=${BENCH_LB_TAP_QLEN:-10000}
 # at most this many connects in flight: the generator follows the proxy's
 # pace instead of overflowing its accept queue (SYN retries that run out
 # would count as the proxy's failures)
@@ -170,13 +174,41 @@ split_boot() {
   bench_log "split rig: lb VM ${QT_MEM} MiB ${QT_SMP} vCPU, peer VM ${peer_mem} MiB ${peer_smp} vCPU ($(qt_accel "$img/vmlinuz")), up to ${limit} s"
   QT_MAC=52:54:00:b0:00:20 QT_ACTION=$w/lb.action qt_boot lb-split-lb "$img" "$w/lb.iso"
   QT_MAC=52:54:00:b0:00:30 QT_ACTION=$w/peer.action QT_MEM=$peer_mem QT_SMP=$peer_smp qt_boot lb-split-peer "$img" "$w/peer.iso"
-  if ! qt_exited lb-split-peer "$limit"; then
+  # the taps' host-side queues toward the guests (1,000 packets by default):
+  # a burst the guest is too slow to take is dropped there
+  local tap; for tap in $(ip -n "$QT_NETNS" -o link show master br0 | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    ip -n "$QT_NETNS" link set "$tap" txqueuelen "$tap_qlen" || bench_die "cannot set $tap's txqueuelen"
+  done
+  # a guest whose virtio-net transmit queue stalled (its kernel's NETDEV
+  # WATCHDOG: QEMU took no packet from it for 5 s) has lost the network
+  # for the run: the rig failed, not the lb, so stop now rather than at
+  # the time limit
+  local waited=0 stalled=""
+  while ! qt_exited lb-split-peer 30; do
+    waited=$((waited + 30))
+    stalled=$(grep -la 'NETDEV WATCHDOG' "$QT_OUT"/lb-split-{lb,peer}/serial.log 2>/dev/null | xargs -r -n1 dirname | xargs -r -n1 basename | tr '\n' ' ')
+    [ -z "$stalled" ] && [ "$waited" -lt "$limit" ] && continue
+    split_taps
+    if [ -n "$stalled" ]; then
+      bench_log "virtio-net transmit queue stalled in: $stalled($(grep -ah -m1 'NETDEV WATCHDOG' "$QT_OUT"/lb-split-{lb,peer}/serial.log | tr -d '\r'))"
+      qt_stop lb-split-peer "$img"; qt_stop lb-split-lb "$img"
+      bench_die "the rig lost its network after ${waited} s: a guest's NIC stalled under QEMU (logs: $QT_OUT/lb-split-*/)"
+    fi
     bench_log "the peer VM still ran after ${limit} s: stopped"; qt_tail lb-split-peer
     qt_stop lb-split-peer "$img"; qt_stop lb-split-lb "$img"; bench_die "the split rig did not finish (logs: $QT_OUT/lb-split-*/)"
-  fi
+  done
+  split_taps
   qt_exited lb-split-lb 120 || bench_log "the lb VM did not power off after the peer's done: stopped"
   qt_stop lb-split-peer "$img" && qt_stop lb-split-lb "$img" || bench_die "the built artifact changed"
   qt_net_down
+}
+
+# split_taps: what the host's taps dropped toward each guest (packets the
+# guest was too slow to take), into the log and $QT_OUT/lb-split-taps.json
+split_taps() {
+  ip -n "$QT_NETNS" -s -j link show master br0 2>/dev/null |
+    jq -c 'map({tap: .ifname, txqueuelen: .txqlen, to_guest_packets: .stats64.tx.packets, to_guest_dropped: .stats64.tx.dropped, from_guest_packets: .stats64.rx.packets})' \
+    >"$QT_OUT/lb-split-taps.json" && bench_log "taps (t0: lb, t1: peer): $(cat "$QT_OUT/lb-split-taps.json")"
 }
 
 # split_rig: boots the rig (or, with BENCH_LB_LOGS, reads an earlier run's
