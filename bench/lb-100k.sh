@@ -46,7 +46,9 @@
 # rig's taps' queues toward the guests; the kernel's default 1,000 dropped
 # millions of packets at 100k). A guest whose virtio-net transmit queue
 # stalls (NETDEV WATCHDOG in its console) ends the run at once, as a rig
-# failure. BENCH_LB_LOGS=DIR: no VM, the split
+# failure: it did so at ~97k in both VMs of the first runs (with and
+# without tap drops). BENCH_LB_NIC_OPTS (event_idx=off): the split rig's
+# virtio-net-pci properties (QT_NIC_OPTS). BENCH_LB_LOGS=DIR: no VM, the split
 # rig's analysis again over the probe logs of an earlier run (DIR: its
 # bench/out/qemu); nothing is recorded.
 # BENCH_LB_RETRY (connect attempts per connection at most, 1: none
@@ -82,7 +84,7 @@ else
   hold=${BENCH_LB_HOLD:-60} long="tuned:100000:300"
 fi
 # settle: under TCG the ramp can lag the asked rate by minutes (SYN retries)
-rate=${BENCH_LB_RATE:-1000} settle=${BENCH_LB_SETTLE:-300} tap_qlen=${BENCH_LB_TAP_QLEN:-10000}
+rate=${BENCH_LB_RATE:-1000} settle=${BENCH_LB_SETTLE:-300} tap_qlen=${BENCH_LB_TAP_QLEN:-10000} nic_opts=${BENCH_LB_NIC_OPTS-event_idx=off}
 # at most this many connects in flight: the generator follows the proxy's
 # pace instead of overflowing its accept queue (SYN retries that run out
 # would count as the proxy's failures)
@@ -172,6 +174,7 @@ split_boot() {
   limit=$(( limit + reloads * 240 + reload_n / 100 + settle ))
   qt_net_up 192.168.0.1/24 || bench_die "cannot make the private network (root, ip netns)"
   bench_log "split rig: lb VM ${QT_MEM} MiB ${QT_SMP} vCPU, peer VM ${peer_mem} MiB ${peer_smp} vCPU ($(qt_accel "$img/vmlinuz")), up to ${limit} s"
+  export QT_NIC_OPTS=$nic_opts
   QT_MAC=52:54:00:b0:00:20 QT_ACTION=$w/lb.action qt_boot lb-split-lb "$img" "$w/lb.iso"
   QT_MAC=52:54:00:b0:00:30 QT_ACTION=$w/peer.action QT_MEM=$peer_mem QT_SMP=$peer_smp qt_boot lb-split-peer "$img" "$w/peer.iso"
   # the taps' host-side queues toward the guests (1,000 packets by default):

@@ -122,7 +122,7 @@ qt_boot() {
     local tap=t${QT_N_TAPS:-0}x$$; QT_N_TAPS=$(( ${QT_N_TAPS:-0} + 1 ))
     ip -n "$QT_NETNS" tuntap add dev "$tap" mode tap
     ip -n "$QT_NETNS" link set "$tap" master br0 up
-    args+=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=${QT_MAC:?QT_MAC is required with QT_NETNS}")
+    args+=(-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=${QT_MAC:?QT_MAC is required with QT_NETNS}${QT_NIC_OPTS:+,$QT_NIC_OPTS}")
     pre=(ip netns exec "$QT_NETNS")
   elif [ -z "$*" ]; then
     # a NIC on a restricted user-mode network: no route to the host or beyond
@@ -200,7 +200,8 @@ qt_done() { echo "1..$QT_N"; [ "$QT_FAILS" -eq 0 ]; }
 # --- the private network ----------------------------------------------------
 # qt_net_up CIDR: a network namespace of the harness's own with a bridge br0
 # holding CIDR (the harness's address on the test network: stand-ins, HTTP,
-# DHCP live there). VMs join it with QT_NETNS=$QT_NETNS QT_MAC=... qt_boot.
+# DHCP live there). VMs join it with QT_NETNS=$QT_NETNS QT_MAC=... qt_boot
+# (QT_NIC_OPTS: extra virtio-net-pci properties, e.g. event_idx=off).
 # Nothing is routed: traffic stays between the VMs and this namespace.
 qt_net_up() {
   QT_NETNS=qt-$$-${RANDOM}
