@@ -235,7 +235,7 @@ jq -r '.goals | "goal: agent >= 30x faster than cloud-init: \(.speedup_vs_cloud_
   "goal: agent own time <= 100 ms: \(.agent_offline_ms) ms with nothing live (host); \(.agent_in_boot_ms_without_systemd_waits) ms in the boot outside the steps that wait on systemd (those: \(.agent_in_boot_systemd_waits_ms) ms)",
   "goal: agent adds <= 0.5 s to boot-to-role-ready (TCG): \(.agent_adds_s) s (\(if .agent_adds_s == null then "not measured" elif .agent_adds_s <= 0.5 then "met" else "NOT met" end))",
   "      over the node baked into the image (haproxy starts by itself): \(.agent_adds_over_baked_s // "not measured") s"' <<<"$res"
-jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent took \(.agent_over_floor_s) s more, cloud-init \(.cloud_init_over_floor_s) s more (\(.speedup_over_floor // "-")x)"' <<<"$res"
+jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent minus the floor: \(.agent_over_floor_s) s, cloud-init minus the floor: \(.cloud_init_over_floor_s) s" + (if .speedup_over_floor then " (\(.speedup_over_floor)x)" else " (the agent below the script: the script is no floor)" end)' <<<"$res"
 jq -r '[.boots[] | select(.mode == "floor")][0].floor_parts // [] | if length > 0 then "floor parts (first boot, ms): " + (map("\(.part) \(.ms)") | join(", ")) else empty end' <<<"$res"
 jq -r '.same_node | if (.compared_with | not) then "same node: not checked (no agent boot)"
   elif (.differ | length) == 0 then "same node: every boot that set it up made the agent'"'"'s (hostname, port range, haproxy.cfg, LimitNOFILE, haproxy active)"
