@@ -23,8 +23,9 @@
 #               only the commands any first-boot tool must run for this
 #               node (guest/floor.sh: read the seed medium, put the
 #               pre-rendered files in place, hostname, sysctls, networkd
-#               reload, haproxy -c, enable --now haproxy), each timed: the
-#               setup time no first-boot tool could go below
+#               reload, haproxy -c, enable --now haproxy), each timed;
+#               meant as the floor, though its first run was slower than
+#               the agent (bench/README.md, firstboot results)
 # Measured in the guest (bench/guest/firstboot.sh): systemd's unit
 # timestamps, CPUUsageNSec and the cgroup's memory.peak; the agent's step
 # lines; cloud-init's own stage times; memory.peak of each unit's cgroup. On the host: the agent's own work
