@@ -98,15 +98,21 @@ printf 'instance-id: %s-cloud-init-bench\nlocal-hostname: %s\n' "$host" "$host" 
 # --- the overlays ----------------------------------------------------------
 units=$BENCH_BUILD/firstboot.units; rm -rf "$units"
 mk_tree() { rm -rf "$1"; mkdir -p "$1/etc/systemd/system"; ln -s /dev/null "$1/etc/systemd/system/node-agent.service"; }
-# noop: the agent unit's [Unit] (same ordering and dependencies), no work
+# standin_unit TREE NAME DESCRIPTION EXECSTART: a oneshot in node-agent's
+# place with the agent unit's [Unit] (same ordering and dependencies),
+# wanted by multi-user.target
+standin_unit() {
+  local u=$1/etc/systemd/system
+  { sed -n '/^\[Service\]/q; p' src/agent/node-agent.service | sed "s|^Description=.*|Description=bench: $3|"
+    printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=%s\n' "$4"
+  } >"$u/$2.service"
+  mkdir -p "$u/multi-user.target.wants" && ln -s "../$2.service" "$u/multi-user.target.wants/$2.service"
+}
+# noop: no work; it releases the harness probe, which waits for the agent's
+# sentinel
 noop=$units/noop; mk_tree "$noop"
-{ sed -n '/^\[Service\]/q; p' src/agent/node-agent.service | sed 's/^Description=.*/Description=bench: no-op in place of node-agent (boot without the role setup)/'
-  printf '[Service]\nType=oneshot\nRemainAfterExit=yes\n'
-  # releases the harness probe, which waits for the agent's sentinel
-  printf "ExecStart=/bin/sh -c 'mkdir -p /var/lib/node-agent && touch /var/lib/node-agent/success'\n"
-} >"$noop/etc/systemd/system/bench-noop-standin.service"
-mkdir -p "$noop/etc/systemd/system/multi-user.target.wants"
-ln -s ../bench-noop-standin.service "$noop/etc/systemd/system/multi-user.target.wants/bench-noop-standin.service"
+standin_unit "$noop" bench-noop-standin "no-op in place of node-agent (boot without the role setup)" \
+  "/bin/sh -c 'mkdir -p /var/lib/node-agent && touch /var/lib/node-agent/success'"
 # baked: the no-op, and the agent's offline rendering of the seed (every file
 # it writes under /etc) in the image, haproxy enabled
 baked=$units/baked; mk_tree "$baked"
@@ -116,12 +122,9 @@ ln -s /lib/systemd/system/haproxy.service "$baked/etc/systemd/system/multi-user.
 # floor: the agent unit's [Unit], running guest/floor.sh over the agent's
 # offline rendering of the seed (carried under /usr/local/share)
 floor=$units/floor; mk_tree "$floor"
-{ sed -n '/^\[Service\]/q; p' src/agent/node-agent.service | sed 's/^Description=.*/Description=bench: the floor, only the commands any first-boot tool must run (stand-in for node-agent)/'
-  printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/bash /usr/local/lib/nodeos-bench/floor.sh\n'
-} >"$floor/etc/systemd/system/bench-floor-standin.service"
-mkdir -p "$floor/etc/systemd/system/multi-user.target.wants" "$floor/usr/local/share/nodeos-bench/floor"
-ln -s ../bench-floor-standin.service "$floor/etc/systemd/system/multi-user.target.wants/bench-floor-standin.service"
-cp -a "$R/etc" "$floor/usr/local/share/nodeos-bench/floor/"
+standin_unit "$floor" bench-floor-standin "the floor, only the commands any first-boot tool must run (stand-in for node-agent)" \
+  "/bin/bash /usr/local/lib/nodeos-bench/floor.sh"
+mkdir -p "$floor/usr/local/share/nodeos-bench/floor" && cp -a "$R/etc" "$floor/usr/local/share/nodeos-bench/floor/"
 # cloud-init: its tree, node-agent masked, the probe released after cloud-final
 ci=$units/cloud-init; mk_tree "$ci"
 cat >"$ci/etc/systemd/system/bench-release-standin.service" <<'UNIT'
