@@ -23,9 +23,9 @@
 #               only the commands any first-boot tool must run for this
 #               node (guest/floor.sh: read the seed medium, put the
 #               pre-rendered files in place, hostname, sysctls, networkd
-#               reload, haproxy -c, enable --now haproxy), each timed;
-#               meant as the floor, though its first run was slower than
-#               the agent (bench/README.md, firstboot results)
+#               reload, haproxy -c, enable --now haproxy), each timed:
+#               the floor (the first run's script was none: slower than
+#               the agent, bench/README.md, firstboot results)
 # Measured in the guest (bench/guest/firstboot.sh): systemd's unit
 # timestamps, CPUUsageNSec and the cgroup's memory.peak; the agent's step
 # lines; cloud-init's own stage times; memory.peak of each unit's cgroup. On the host: the agent's own work
@@ -124,7 +124,11 @@ ln -s /lib/systemd/system/haproxy.service "$baked/etc/systemd/system/multi-user.
 floor=$units/floor; mk_tree "$floor"
 standin_unit "$floor" bench-floor-standin "the floor, only the commands any first-boot tool must run (stand-in for node-agent)" \
   "/bin/bash /usr/local/lib/nodeos-bench/floor.sh"
-mkdir -p "$floor/usr/local/share/nodeos-bench/floor" && cp -a "$R/etc" "$floor/usr/local/share/nodeos-bench/floor/"
+# split ahead of time: the plain files (one cp in the guest) and the unit
+# drop-ins (written only where the image does not hold them already)
+fl=$floor/usr/local/share/nodeos-bench/floor
+mkdir -p "$fl/files" "$fl/units" && cp -a "$R/etc" "$fl/files/" && mv "$fl/files/etc/systemd/system" "$fl/units/" ||
+  bench_die "cannot make the floor's files"
 # cloud-init: its tree, node-agent masked, the probe released after cloud-final
 ci=$units/cloud-init; mk_tree "$ci"
 cat >"$ci/etc/systemd/system/bench-release-standin.service" <<'UNIT'
@@ -239,7 +243,7 @@ jq -r '.goals | "goal: agent >= 30x faster than cloud-init: \(.speedup_vs_cloud_
   "goal: agent own time <= 100 ms: \(.agent_offline_ms) ms with nothing live (host); \(.agent_in_boot_ms_without_systemd_waits) ms in the boot outside the steps that wait on systemd (those: \(.agent_in_boot_systemd_waits_ms) ms)",
   "goal: agent adds <= 0.5 s to boot-to-role-ready (TCG): \(.agent_adds_s) s (\(if .agent_adds_s == null then "not measured" elif .agent_adds_s <= 0.5 then "met" else "NOT met" end))",
   "      over the node baked into the image (haproxy starts by itself): \(.agent_adds_over_baked_s // "not measured") s"' <<<"$res"
-jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent minus the floor: \(.agent_over_floor_s) s, cloud-init minus the floor: \(.cloud_init_over_floor_s) s" + (if .speedup_over_floor then " (\(.speedup_over_floor)x)" else " (the agent below the script: the script is no floor)" end)' <<<"$res"
+jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent minus the floor: \(.agent_over_floor_s) s, cloud-init minus the floor: \(.cloud_init_over_floor_s) s" + (if .speedup_over_floor then " (\(.speedup_over_floor)x)" else (if (.agent_over_floor_s // 1) <= 0 then " (the agent below the script: the script is no floor)" else "" end) end)' <<<"$res"
 jq -r '[.boots[] | select(.mode == "floor")][0].floor_parts // [] | if length > 0 then "floor parts (first boot, ms): " + (map("\(.part) \(.ms)") | join(", ")) else empty end' <<<"$res"
 jq -r '.same_node | if (.compared_with | not) then "same node: not checked (no agent boot)"
   elif (.differ | length) == 0 then "same node: every boot that set it up made the agent'"'"'s (hostname, port range, haproxy.cfg, LimitNOFILE, haproxy active)"

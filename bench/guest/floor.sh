@@ -11,6 +11,7 @@
 # the guest driver collects the lines. Exits non-zero if a command fails, so
 # a broken floor boot cannot pass for a fast one.
 set -u
+shopt -s nullglob
 files=/usr/local/share/nodeos-bench/floor
 export SYSTEMCTL_SKIP_SYSV=1 # as the agent's unit sets it
 us() { echo "${EPOCHREALTIME/./}"; }
@@ -30,15 +31,21 @@ read_seed() {
     cat /run/bench-floor-seed/user-data /run/bench-floor-seed/meta-data >/dev/null &&
     umount /run/bench-floor-seed
 }
-# a unit drop-in the image does not already hold needs a daemon-reload
-# (the agent's limits step: "in the image" when they match)
+# The plain files go in with one cp. A unit drop-in the image already
+# holds, in /etc or baked into /usr/lib/systemd/system (node-agent bake), is
+# not written: the agent's limits step finds it "in the image" the same
+# way. Only a drop-in the image lacks needs a daemon-reload.
 units_changed=0
 put_files() {
   local f
-  while IFS= read -r f; do
-    case $f in etc/systemd/system/*) cmp -s "$files/$f" "/$f" || units_changed=1 ;; esac
-    mkdir -p "/${f%/*}" && cp -p "$files/$f" "/$f" || return 1
-  done < <(cd "$files" && find etc -type f)
+  cp -a "$files/files/etc/." /etc/ || return 1
+  for f in "$files"/units/system/*/*; do
+    f=${f#"$files"/units/system/}
+    cmp -s "$files/units/system/$f" "/usr/lib/systemd/system/$f" && continue
+    cmp -s "$files/units/system/$f" "/etc/systemd/system/$f" && continue
+    units_changed=1
+    mkdir -p "/etc/systemd/system/${f%/*}" && cp -p "$files/units/system/$f" "/etc/systemd/system/$f" || return 1
+  done
 }
 set_hostname() { local h; read -r h </etc/hostname && echo "$h" >/proc/sys/kernel/hostname; }
 daemon_reload() { [ "$units_changed" = 0 ] || systemctl daemon-reload; }
@@ -50,6 +57,8 @@ part sysctl sysctl -q -p /etc/sysctl.d/90-nodeos-lb.conf
 part network networkctl reload
 part daemon-reload daemon_reload
 part check haproxy -c -q -f /etc/haproxy/haproxy.cfg
-part start systemctl enable --now haproxy.service
+# --no-reload: enabling only adds the wants link, which needs no reload of
+# the manager (the agent's sd-bus EnableUnitFiles does not reload either)
+part start systemctl enable --no-reload --now haproxy.service
 # releases the harness probe, which waits for the agent's sentinel
 mkdir -p /var/lib/node-agent && touch /var/lib/node-agent/success
