@@ -235,7 +235,10 @@ res=$(jq '
       agent_over_floor_s: (if $m.agent.setup_s and $m.floor.setup_s then (($m.agent.setup_s - $m.floor.setup_s) * 1000 | round / 1000) else null end),
       cloud_init_over_floor_s: (if $m["cloud-init"].setup_s and $m.floor.setup_s then (($m["cloud-init"].setup_s - $m.floor.setup_s) * 1000 | round / 1000) else null end)}}
   # above the floor: the part of each setup that is the tool itself
-  | .goals += {speedup_over_floor: (if (.goals.agent_over_floor_s // 0) > 0 and .goals.cloud_init_over_floor_s then (.goals.cloud_init_over_floor_s / .goals.agent_over_floor_s * 10 | round / 10) else null end)}
+  | .goals += {speedup_over_floor: (if (.goals.agent_over_floor_s // 0) > 0 and .goals.cloud_init_over_floor_s then (.goals.cloud_init_over_floor_s / .goals.agent_over_floor_s * 10 | round / 10) else null end),
+  # the most any first-boot tool could be faster than cloud-init in this run:
+  # a tool that ran only the floor commands
+      speedup_ceiling: (if ($m.floor.setup_s // 0) > 0 and $m["cloud-init"].setup_s then ($m["cloud-init"].setup_s / $m.floor.setup_s * 10 | round / 10) else null end)}
   # every boot that set the node up must have made the same node as the agent
   | ([.boots[] | select(.mode == "agent")][0].result) as $want
   | . + {same_node: {compared_with: ($want != null), differ: [.boots[] | select(.mode != "noop" and .result != $want) | "\(.mode) #\(.rep)"]}}' <<<"$res")
@@ -243,7 +246,8 @@ jq -r '.goals | "goal: agent >= 30x faster than cloud-init: \(.speedup_vs_cloud_
   "goal: agent own time <= 100 ms: \(.agent_offline_ms) ms with nothing live (host); \(.agent_in_boot_ms_without_systemd_waits) ms in the boot outside the steps that wait on systemd (those: \(.agent_in_boot_systemd_waits_ms) ms)",
   "goal: agent adds <= 0.5 s to boot-to-role-ready (TCG): \(.agent_adds_s) s (\(if .agent_adds_s == null then "not measured" elif .agent_adds_s <= 0.5 then "met" else "NOT met" end))",
   "      over the node baked into the image (haproxy starts by itself): \(.agent_adds_over_baked_s // "not measured") s"' <<<"$res"
-jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent minus the floor: \(.agent_over_floor_s) s, cloud-init minus the floor: \(.cloud_init_over_floor_s) s" + (if .speedup_over_floor then " (\(.speedup_over_floor)x)" else (if (.agent_over_floor_s // 1) <= 0 then " (the agent below the script: the script is no floor)" else "" end) end)' <<<"$res"
+jq -r '.goals | select(.floor_setup_s != null) | "floor: the commands any first-boot tool must run took \(.floor_setup_s) s; the agent minus the floor: \(.agent_over_floor_s) s, cloud-init minus the floor: \(.cloud_init_over_floor_s) s" + (if .speedup_over_floor then " (\(.speedup_over_floor)x)" else (if (.agent_over_floor_s // 1) <= 0 then " (the agent at or below the floor in this run: nothing of its own above it)" else "" end) end)
+  + (if .speedup_ceiling then "; a tool running only these commands would be \(.speedup_ceiling)x cloud-init" else "" end)' <<<"$res"
 jq -r '[.boots[] | select(.mode == "floor")][0].floor_parts // [] | if length > 0 then "floor parts (first boot, ms): " + (map("\(.part) \(.ms)") | join(", ")) else empty end' <<<"$res"
 jq -r '.same_node | if (.compared_with | not) then "same node: not checked (no agent boot)"
   elif (.differ | length) == 0 then "same node: every boot that set it up made the agent'"'"'s (hostname, port range, haproxy.cfg, LimitNOFILE, haproxy active)"

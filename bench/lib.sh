@@ -135,7 +135,7 @@ bench_summary_part() {
         lb_kernel_kb_per_conn: $r.kernel_kb_per_conn, lb_haproxy_kb_per_conn: $r.haproxy_rss_kb_per_conn,
         lb_cpu_pct: $r.cpu_busy_pct})}
     elif $name == "firstboot" then
-      {firstboot: (at + {speedup_vs_cloud_init: .goals.speedup_vs_cloud_init, floor_setup_s: .goals.floor_setup_s, speedup_over_floor: .goals.speedup_over_floor})}
+      {firstboot: (at + {speedup_vs_cloud_init: .goals.speedup_vs_cloud_init, floor_setup_s: .goals.floor_setup_s, speedup_over_floor: .goals.speedup_over_floor, speedup_ceiling: .goals.speedup_ceiling})}
     elif $name == "update" then
       {update: (at + {apply_to_ready_s: .median.update_s, reprovision_to_ready_s: .median.reprovision_s,
         bundle_bytes: .sizes.bundle, disk_bytes: .sizes.disk_raw, disk_qcow2_bytes: .sizes.disk_qcow2})}
