@@ -91,11 +91,21 @@ bench_results_json() {
 }
 bench_notes() { grep -a '^BENCH-NOTE ' "$QT_OUT/$1/probe.log" | cut -c12- | tr -d '\r' | sed 's/^/#   guest: /' >&2; }
 
+# bench_rev: the revision measured, "-dirty" when the tree differs from
+# it outside bench/results (the record a benchmark of the same make bench
+# just wrote is not a change to what is measured)
+bench_rev() {
+  local r
+  r=$(git -C "$BENCH_REPO" describe --always 2>/dev/null) || return 0
+  git -C "$BENCH_REPO" diff --quiet HEAD -- . ':(exclude)bench/results' 2>/dev/null || r=$r-dirty
+  echo "$r"
+}
+
 # bench_host: the machine the numbers came from
 bench_host() {
   jq -n --arg cpu "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" --arg n "$(nproc)" \
     --arg mem "$(awk '/^MemTotal/ {print int($2/1024)}' /proc/meminfo)" --arg kernel "$(uname -r)" \
-    --arg accel "$(cat "$QT_OUT/accel" 2>/dev/null || echo none)" --arg rev "$(git -C "$BENCH_REPO" describe --always --dirty 2>/dev/null)" \
+    --arg accel "$(cat "$QT_OUT/accel" 2>/dev/null || echo none)" --arg rev "$(bench_rev)" \
     --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
     '{cpu: $cpu, cpus: ($n|tonumber), mem_mib: ($mem|tonumber), kernel: $kernel, vm_accel: $accel, rev: $rev, date: $date, loadavg_at_end: $load}'
 }
