@@ -79,22 +79,8 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 [ "${1:-}" = --quick ] && BENCH_QUICK=1
 cd "$BENCH_REPO" || exit 1
-rig=${BENCH_LB_RIG:-split}
-# The split rig runs the goal's N with the role's range only. Its lb has
-# one emulated vCPU on a 2-core TCG host: with the stock range it was 100 %
-# busy and its ramp fell to ~2 connects/s at 70k (ports 82 % used: each
-# connect() searches the range for a free port), past the run's time
-# limit. The stock range's cap (84,696) is shown by the single rig and,
-# natively, by selftest; BENCH_LB_RUNS=stock:100000 still asks for it.
-if [ "$BENCH_QUICK" = 1 ]; then
-  if [ "$rig" = split ]; then runs=${BENCH_LB_RUNS:-"tuned:100000"}
-  else runs=${BENCH_LB_RUNS:-"tuned:100000 stock:100000"}; fi
-  hold=${BENCH_LB_HOLD:-30} long=""
-else
-  if [ "$rig" = split ]; then runs=${BENCH_LB_RUNS:-"tuned:100000"}
-  else runs=${BENCH_LB_RUNS:-"tuned:50000 tuned:100000 tuned:150000 stock:50000 stock:100000 stock:150000"}; fi
-  hold=${BENCH_LB_HOLD:-60} long="tuned:100000:300"
-fi
+if [ "$BENCH_QUICK" = 1 ]; then hold=${BENCH_LB_HOLD:-30} long=""
+else hold=${BENCH_LB_HOLD:-60} long="tuned:100000:300"; fi
 # settle: under TCG the ramp can lag the asked rate by minutes (SYN retries)
 settle=${BENCH_LB_SETTLE:-300} tap_qlen=${BENCH_LB_TAP_QLEN:-10000} nic_opts=${BENCH_LB_NIC_OPTS-event_idx=off}
 keepalive=${BENCH_LB_KEEPALIVE:-120}
@@ -112,10 +98,19 @@ done
 # TCG host (README, attempts 1-3): one vCPU per VM, as the host has one
 # core per VM; 300 connects/s, 200 in flight. With 2 + 1 vCPUs and 1,000/s
 # the peer's transmit queue stalled and the taps dropped millions.
+# The split rig runs the goal's N with the role's range only: with the
+# stock range its lb (one emulated vCPU) was 100 % busy and its ramp fell
+# to ~2 connects/s at 70k (ports 82 % used: each connect() searches the
+# range for a free port), past the run's time limit. The stock range's
+# cap (84,696) is shown by the single rig and, natively, by selftest;
+# BENCH_LB_RUNS=stock:100000 still asks for it.
+rig=${BENCH_LB_RIG:-split}
 case $rig in
   split) [ -z "$sysctls" ] || bench_die "BENCH_LB_SYSCTL is for BENCH_LB_RIG=single (the split rig's lb runs as the role configured it)"
+         runs=${BENCH_LB_RUNS:-"tuned:100000"}
          QT_MEM=${BENCH_MEM:-8192} QT_SMP=${BENCH_SMP:-1} rate=${BENCH_LB_RATE:-300} inflight=${BENCH_LB_INFLIGHT:-200} ;;
-  single) if [ "$BENCH_QUICK" = 1 ]; then QT_MEM=${BENCH_MEM:-12288}; else QT_MEM=${BENCH_MEM:-16384}; fi
+  single) if [ "$BENCH_QUICK" = 1 ]; then runs=${BENCH_LB_RUNS:-"tuned:100000 stock:100000"} QT_MEM=${BENCH_MEM:-12288}
+          else runs=${BENCH_LB_RUNS:-"tuned:50000 tuned:100000 tuned:150000 stock:50000 stock:100000 stock:150000"} QT_MEM=${BENCH_MEM:-16384}; fi
           QT_SMP=${BENCH_SMP:-2} rate=${BENCH_LB_RATE:-1000} inflight=${BENCH_LB_INFLIGHT:-1000} ;;
   *) bench_die "BENCH_LB_RIG: split or single, not '$rig'" ;;
 esac
