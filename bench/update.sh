@@ -24,7 +24,7 @@ QT_MEM=${BENCH_MEM:-1024} QT_SMP=${BENCH_SMP:-2}
 role=verne
 src=${BENCH_IMAGES:-$BENCH_REPO/out/${QT_PROFILE:-bookworm}}/$role
 [ -f "$src/disk.qcow2" ] || bench_die "no $role image at $src: run 'make image ROLE=$role'"
-jq -e .slots "$src/manifest.json" >/dev/null 2>&1 || bench_die "$src has no slots (built before A/B slots): rebuild it"
+qt_json_holds "$src/manifest.json" .slots || bench_die "$src has no slots (built before A/B slots): rebuild it"
 img=$(bench_image "$role")
 w=$BENCH_BUILD/update; rm -rf "$w"; mkdir -p "$w/seed"
 cp "cloud-init/examples/$role"/{meta-data,user-data} "$w/seed/"

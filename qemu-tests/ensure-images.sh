@@ -5,13 +5,14 @@
 # role (TAP); exits non-zero naming the first build that failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
+. qemu-tests/lib.sh
 profile=${QT_PROFILE:-bookworm}
 images=$(qemu-tests/test-images.sh)
 # an image counts as present only if it carries the test images: one built by
 # plain `make image` (the README's command) has none, and is rebuilt here
 has_test_images() {
   local a; for a in "$images"/*.tar; do
-    jq -e --arg f "$(basename "$a")" '[.images[].file] | index($f)' "out/$profile/$1/manifest.json" >/dev/null 2>&1 || return 1
+    qt_json_holds "out/$profile/$1/manifest.json" '[.images[].file] | index($f)' --arg f "$(basename "$a")" || return 1
   done
 }
 n=0

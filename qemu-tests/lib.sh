@@ -22,6 +22,15 @@ QT_BADNESS='Kernel panic|Oops:|BUG: |You are in emergency mode|You are in rescue
 
 qt_log() { echo "# $*" >&2; }
 
+# qt_json_holds FILE FILTER [JQ_ARGS...]: true when FILE holds a JSON value
+# for which FILTER is neither false nor null. `jq -e FILTER FILE` alone is
+# not enough: jq 1.6 (Debian 12) exits 0 on an empty file, so a truncated
+# manifest would pass; reading it with `input` under -n makes that an error.
+qt_json_holds() {
+  local file=$1 filter=$2; shift 2
+  jq -en "$@" "input | ($filter)" "$file" >/dev/null 2>&1
+}
+
 # qt_accel: "kvm" when a bounded KVM boot of the image's kernel reaches its
 # own panic (the kernel runs), else "tcg". /dev/kvm existing proves nothing
 # here (feasibility: PVM hosts hang a stock kernel).

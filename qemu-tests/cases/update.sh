@@ -38,7 +38,7 @@ cd "$QT_REPO" || exit
 role=verne
 modes=("$@"); [ ${#modes[@]} -gt 0 ] || modes=(uefi bios)
 img=$(qt_image "$role") || { qt_nok "update: no $role image"; qt_done; exit 1; }
-if ! jq -e '.slots and .boot_options' "$img/manifest.json" >/dev/null 2>&1; then
+if ! qt_json_holds "$img/manifest.json" '.slots and .boot_options'; then
   qt_nok "update: $img/manifest.json has no slots (an image built before A/B slots: rebuild it)"; qt_done; exit 1
 fi
 w=$QT_OUT/update; rm -rf "$w"; mkdir -p "$w/seed"

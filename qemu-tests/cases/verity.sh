@@ -16,7 +16,7 @@ cd "$QT_REPO" || exit
 role=${1:-verne}
 img=$(qt_image "$role") || { qt_nok "verity: no $role image"; qt_done; exit 1; }
 m=$img/manifest.json
-if ! jq -e '.verity.base.root_hash and .verity.layer.root_hash' "$m" >/dev/null 2>&1; then
+if ! qt_json_holds "$m" '.verity.base.root_hash and .verity.layer.root_hash'; then
   qt_nok "verity: $m records no root hashes (an image built before dm-verity: rebuild it)"; qt_done; exit 1
 fi
 work=$QT_OUT/verity.seed; rm -rf "$work"; mkdir -p "$work"; cp "cloud-init/examples/$role"/{meta-data,user-data} "$work/"
