@@ -469,8 +469,8 @@ int esp_write_file(const struct esp *e, const char *path, const char *content, s
 
 /* One of SLOT's entries, or what a cut write of one left (WRITE_TMP_SUFFIX). */
 static bool slot_entry_file(const char *name, char slot) {
-        size_t l = strlen(name), s = strlen(WRITE_TMP_SUFFIX);
-        _cleanup_free_ char *entry = l > s && STREQ(name + l - s, WRITE_TMP_SUFFIX) ? strndup(name, l - s) : NULL;
+        const char *tmp = endswith(name, WRITE_TMP_SUFFIX);
+        _cleanup_free_ char *entry = tmp && tmp > name ? strndup(name, (size_t)(tmp - name)) : NULL;
         struct entry_name n;
         return entry_name_parse(entry ? entry : name, &n) >= 0 && n.slot == slot;
 }

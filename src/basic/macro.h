@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -30,10 +31,17 @@ static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define STREQ(a, b) (strcmp((a), (b)) == 0)
 
-/* A negative errno from a libc call that reports through errno. */
 /* "" for NULL, where a string is printed whether it is set or not. */
 static inline const char *strempty(const char *s) { return s ? s : ""; }
 
+/* Where SUFFIX begins in S, or NULL when S does not end with it; the
+ * difference from S is the length of what comes before the suffix. */
+static inline const char *endswith(const char *s, const char *suffix) {
+        size_t l = strlen(s), n = strlen(suffix);
+        return l >= n && STREQ(s + l - n, suffix) ? s + l - n : NULL;
+}
+
+/* A negative errno from a libc call that reports through errno. */
 static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \

@@ -19,7 +19,8 @@ static bool is_var_name(const char *s) {
 
 /* A file name in the manifests dir: no directories, no hidden files. */
 static bool is_plain_file_name(const char *s) {
-        return *s && *s != '.' && !strchr(s, '/') && strlen(s) > 5 && STREQ(s + strlen(s) - 5, ".yaml");
+        /* ".yaml" alone starts with '.' */
+        return *s != '.' && !strchr(s, '/') && endswith(s, ".yaml");
 }
 
 static int parse_count(struct schema_ctx *s, const struct ynode *m, const char *key, long long min, long long max,

@@ -305,6 +305,13 @@ static void a_bad_entry_does_not_hide_the_next_ones(void **state) {
                 "  variants: {vernemq: [a], 100k: [a], mosca: [a], vernemq+lwm2m: [a], mosca+lwm2m: [a]}\n"
                 "  sets:\n    - {file: [], tags: [a]}\n    - {file: a.yaml, tags: [a]}\n",
                 "role.yaml:8:14: manifests.sets[0]: expected a value, got a list");
+        REFUSED(HEAD "manifests:\n  dir: manifests\n"
+                "  variants: {vernemq: [a], 100k: [a], mosca: [a], vernemq+lwm2m: [a], mosca+lwm2m: [a]}\n"
+                "  sets:\n    - {file: .yaml, tags: [a]}\n    - {file: a.yml, tags: [a]}\n"
+                "    - {file: a.yaml.bak, tags: [a]}\n    - {file: a.yaml, tags: [a]}\n",
+                "role.yaml:8:14: manifests.sets[0].file: '.yaml' must be a plain *.yaml file name",
+                "role.yaml:9:14: manifests.sets[1].file: 'a.yml' must be a plain *.yaml file name",
+                "role.yaml:10:14: manifests.sets[2].file: 'a.yaml.bak' must be a plain *.yaml file name");
 }
 
 static void refuses_yaml_errors_with_positions(void **state) {
