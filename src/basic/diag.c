@@ -4,12 +4,15 @@
 #include "basic/strv.h"
 
 void diag_add(struct diag *d, const char *file, size_t line, size_t col, const char *fmt, ...) {
-        char *msg = NULL, *full = NULL;
         va_list ap;
-
         va_start(ap, fmt);
-        int r = vasprintf(&msg, fmt, ap);
+        diag_addv(d, file, line, col, fmt, ap);
         va_end(ap);
+}
+
+void diag_addv(struct diag *d, const char *file, size_t line, size_t col, const char *fmt, va_list ap) {
+        char *msg = NULL, *full = NULL;
+        int r = vasprintf(&msg, fmt, ap);
         if (r < 0)
                 return;
         if (line > 0)

@@ -6,6 +6,7 @@
  * marks), or "file: message" when no position applies. Parsers collect all of
  * them (not only the first) so one validate run shows everything to fix. */
 
+#include <stdarg.h>
 #include <stddef.h>
 #include "basic/macro.h"
 
@@ -14,6 +15,7 @@ struct diag {
 };
 
 void diag_add(struct diag *d, const char *file, size_t line, size_t col, const char *fmt, ...) _printf_(5, 6);
+void diag_addv(struct diag *d, const char *file, size_t line, size_t col, const char *fmt, va_list ap) _printf_(5, 0);
 size_t diag_count(const struct diag *d);
 /* Prints every message to f, one per line. */
 void diag_print(const struct diag *d, FILE *f);

@@ -4,7 +4,6 @@
  * cloud-init/README.md; keep the two in step. */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include "basic/fileio.h"
@@ -23,18 +22,6 @@ struct parser {
         char * const *known_roles;
 };
 
-static void err(struct parser *p, const struct ynode *n, const char *fmt, ...) _printf_(3, 4);
-static void err(struct parser *p, const struct ynode *n, const char *fmt, ...) {
-        va_list ap;
-        char *msg = NULL;
-        va_start(ap, fmt);
-        int r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r >= 0)
-                diag_add(p->s.diag, p->s.file, n->line, n->col, "%s", msg);
-        free(msg);
-}
-
 static struct config_pos pos_of(const struct parser *p, const struct ynode *n) {
         return (struct config_pos) { .file = p->c->user_data_file, .line = n->line, .col = n->col };
 }
@@ -46,7 +33,7 @@ static int role_value(struct parser *p, const struct ynode *n, const char *path,
         if (strv_contains(p->known_roles, *ret))
                 return 0;
         _cleanup_free_ char *known = strv_join(p->known_roles, ", ");
-        err(p, n, "%s: unknown role '%s' (known: %s)", path, *ret, known ? known : "");
+        schema_error(&p->s, n, "%s: unknown role '%s' (known: %s)", path, *ret, known ? known : "");
         return -EINVAL;
 }
 
@@ -72,7 +59,7 @@ static int parse_node_ref(struct parser *p, const struct ynode *m, const char *p
         if (schema_read_string(&p->s, v[0], sub, &nr->name) < 0)
                 ok = parse_merge(ok, -EINVAL);
         else if (!hostname_is_valid(nr->name)) {
-                err(p, v[0], "%s: '%s' is not a valid hostname", sub, nr->name);
+                schema_error(&p->s, v[0], "%s: '%s' is not a valid hostname", sub, nr->name);
                 ok = parse_merge(ok, -EINVAL);
         }
         snprintf(sub, sizeof(sub), "%s.address", path);
@@ -96,7 +83,7 @@ static int parse_node_list(struct parser *p, const struct ynode *n, const char *
                 /* earlier entries that failed to parse may have no name */
                 for (size_t j = 0; ok >= 0 && j + 1 < l->n; j++)
                         if (l->nodes[j].name && STREQ(l->nodes[j].name, l->nodes[l->n - 1].name)) {
-                                err(p, n->items[i], "%s: node '%s' is listed twice", sub, l->nodes[j].name);
+                                schema_error(&p->s, n->items[i], "%s: node '%s' is listed twice", sub, l->nodes[j].name);
                                 ok = parse_merge(ok, -EINVAL);
                         }
         }
@@ -115,7 +102,7 @@ static int parse_network(struct parser *p, const struct ynode *m) {
         if ((v = ynode_get(m, "interface"))) {
                 if (schema_read_string(&p->s, v, "network.interface", &n->interface) >= 0 &&
                     (strlen(n->interface) > 15 || strpbrk(n->interface, "/ \t"))) {
-                        err(p, v, "network.interface: '%s' is not an interface name", n->interface);
+                        schema_error(&p->s, v, "network.interface: '%s' is not an interface name", n->interface);
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -127,7 +114,7 @@ static int parse_network(struct parser *p, const struct ynode *m) {
                 if (schema_read_string_list(&p->s, v, "network.dns", &n->dns) >= 0)
                         for (size_t i = 0; n->dns[i]; i++)
                                 if (!ip_address_is_valid(n->dns[i])) {
-                                        err(p, v->items[i], "network.dns[%zu]: '%s' is not an IP address", i, n->dns[i]);
+                                        schema_error(&p->s, v->items[i], "network.dns[%zu]: '%s' is not an IP address", i, n->dns[i]);
                                         ok = parse_merge(ok, -EINVAL);
                                 }
         }
@@ -136,7 +123,7 @@ static int parse_network(struct parser *p, const struct ynode *m) {
 
 static int parse_secret(struct parser *p, const struct ynode *v, const char *path, secret *s) {
         if (v->kind != YNODE_SCALAR || ynode_is_null(v) || v->value[0] == 0) {
-                err(p, v, "%s: expected a non-empty string", path);
+                schema_error(&p->s, v, "%s: expected a non-empty string", path);
                 return -EINVAL;
         }
         int r = secret_set(s, v->value);
@@ -156,7 +143,7 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
         if ((v = ynode_get(m, "api_endpoint")) && schema_read_string(&p->s, v, "cluster.api_endpoint", &k->api_endpoint) >= 0) {
                 const char *why = endpoint_problem(k->api_endpoint);
                 if (why) {
-                        err(p, v, "cluster.api_endpoint: '%s' is not host:port (%s)", k->api_endpoint, why);
+                        schema_error(&p->s, v, "cluster.api_endpoint: '%s' is not host:port (%s)", k->api_endpoint, why);
                         ok = parse_merge(ok, -EINVAL);
                 }
         } else
@@ -168,10 +155,10 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
                 if (parse_secret(p, v, "cluster.token", &k->token) < 0)
                         ok = parse_merge(ok, -EINVAL);
                 else if (!bootstrap_token_is_valid(secret_reveal(&k->token))) {
-                        err(p, v, "cluster.token: malformed bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
+                        schema_error(&p->s, v, "cluster.token: malformed bootstrap token (want [a-z0-9]{6}.[a-z0-9]{16})");
                         ok = parse_merge(ok, -EINVAL);
                 } else if (STREQ(secret_reveal(&k->token), "abcdef.0123456789abcdef")) {
-                        err(p, v, "cluster.token: this is the public example token the original install used; mint one per rollout");
+                        schema_error(&p->s, v, "cluster.token: this is the public example token the original install used; mint one per rollout");
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -181,14 +168,14 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
                 if (schema_read_string(&p->s, v, "cluster.token_expires", &t) < 0)
                         ok = parse_merge(ok, -EINVAL);
                 else if ((why = rfc3339_problem(t, &k->token_expires))) {
-                        err(p, v, "cluster.token_expires: '%s' %s", t, why);
+                        schema_error(&p->s, v, "cluster.token_expires: '%s' %s", t, why);
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
         if ((v = ynode_get(m, "ca_cert_hashes")) && schema_read_string_list(&p->s, v, "cluster.ca_cert_hashes", &k->ca_cert_hashes) >= 0) {
                 for (size_t i = 0; k->ca_cert_hashes[i]; i++)
                         if (!ca_cert_hash_is_valid(k->ca_cert_hashes[i])) {
-                                err(p, v->items[i], "cluster.ca_cert_hashes[%zu]: '%s' is not sha256:<64 lowercase hex>", i,
+                                schema_error(&p->s, v->items[i], "cluster.ca_cert_hashes[%zu]: '%s' is not sha256:<64 lowercase hex>", i,
                                     k->ca_cert_hashes[i]);
                                 ok = parse_merge(ok, -EINVAL);
                         }
@@ -196,7 +183,7 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
                 ok = parse_merge(ok, v == NULL ? 0 : -EINVAL);
         if ((v = ynode_get(m, "ca_cert")) && schema_read_string(&p->s, v, "cluster.ca_cert", &k->ca_cert) >= 0) {
                 if (!strstr(k->ca_cert, "-----BEGIN CERTIFICATE-----")) {
-                        err(p, v, "cluster.ca_cert: not a PEM certificate");
+                        schema_error(&p->s, v, "cluster.ca_cert: not a PEM certificate");
                         ok = parse_merge(ok, -EINVAL);
                 }
         } else
@@ -205,7 +192,7 @@ static int parse_cluster(struct parser *p, const struct ynode *m) {
                 if (parse_secret(p, v, "cluster.ca_key", &k->ca_key) < 0)
                         ok = parse_merge(ok, -EINVAL);
                 else if (!strstr(secret_reveal(&k->ca_key), "-----BEGIN") || !strstr(secret_reveal(&k->ca_key), "PRIVATE KEY-----")) {
-                        err(p, v, "cluster.ca_key: not a PEM private key");
+                        schema_error(&p->s, v, "cluster.ca_key: not a PEM private key");
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -248,7 +235,7 @@ static int parse_lb(struct parser *p, const struct ynode *m) {
         else if (v->kind == YNODE_SCALAR && STREQ(v->value, "nginx"))
                 lb->mode = LB_MODE_NGINX;
         else {
-                err(p, v, "lb.mode: expected haproxy or nginx, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
+                schema_error(&p->s, v, "lb.mode: expected haproxy or nginx, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
                 ok = parse_merge(ok, -EINVAL);
         }
         lb->groups = calloc(m->n ? m->n : 1, sizeof(*lb->groups));
@@ -260,7 +247,7 @@ static int parse_lb(struct parser *p, const struct ynode *m) {
                         continue;
                 _cleanup_free_ char *service = lb_service_of_key(k->value);
                 if (!service) {
-                        err(p, k, "unknown key '%s' in lb", k->value);
+                        schema_error(&p->s, k, "unknown key '%s' in lb", k->value);
                         ok = parse_merge(ok, -EINVAL);
                         continue;
                 }
@@ -403,7 +390,7 @@ static cJSON *parse_var_map(struct parser *p, const struct var_spec *spec, const
                 char sub[160];
                 snprintf(sub, sizeof(sub), "%s.%s", path, n->keys[i]->value);
                 if (!f->name) {
-                        err(p, n->keys[i], "unknown key '%s' in %s", n->keys[i]->value, path);
+                        schema_error(&p->s, n->keys[i], "unknown key '%s' in %s", n->keys[i]->value, path);
                         ok = false;
                         continue;
                 }
@@ -426,13 +413,13 @@ static cJSON *parse_var(struct parser *p, const struct var_spec *spec, const str
         switch (spec->type) {
         case V_STRING:
                 if (n->kind != YNODE_SCALAR || (ynode_is_null(n) && !n->quoted)) {
-                        err(p, n, "%s: expected a string", path);
+                        schema_error(&p->s, n, "%s: expected a string", path);
                         return NULL;
                 }
                 const char *text = ynode_is_null(n) ? "" : n->value;
                 if (spec->format != F_ANY && !(spec->format == F_DNS_SUBDOMAIN_OR_EMPTY && !*text) &&
                     !var_formats[spec->format].valid(text)) {
-                        err(p, n, "%s: '%s' is not %s", path, text, var_formats[spec->format].what);
+                        schema_error(&p->s, n, "%s: '%s' is not %s", path, text, var_formats[spec->format].what);
                         return NULL;
                 }
                 return cJSON_CreateString(text);
@@ -462,7 +449,7 @@ static int parse_dojot_vars(struct parser *p, const struct ynode *v, const char 
                 char path[160];
                 snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "", v->keys[i]->value);
                 if (!spec->name) {
-                        err(p, v->keys[i], "unknown dojot variable '%s'%s%s", v->keys[i]->value, *where ? " in " : "", where);
+                        schema_error(&p->s, v->keys[i], "unknown dojot variable '%s'%s%s", v->keys[i]->value, *where ? " in " : "", where);
                         ok = parse_merge(ok, -EINVAL);
                         continue;
                 }
@@ -490,7 +477,7 @@ static int parse_dojot(struct parser *p, const struct ynode *m) {
                                 found = true;
                         }
                 if (!found) {
-                        err(p, v, "dojot.variant: '%s' is not one of vernemq, 100k, mosca, vernemq+lwm2m, mosca+lwm2m",
+                        schema_error(&p->s, v, "dojot.variant: '%s' is not one of vernemq, 100k, mosca, vernemq+lwm2m, mosca+lwm2m",
                             v->kind == YNODE_SCALAR ? v->value : "?");
                         ok = parse_merge(ok, -EINVAL);
                 }
@@ -507,7 +494,7 @@ static int parse_dojot(struct parser *p, const struct ynode *m) {
 /* One key of meta-data public-keys, added to the authorized keys. */
 static int add_public_key(struct parser *p, const struct ynode *v, const char *path) {
         if (v->kind != YNODE_SCALAR || !ssh_public_key_is_valid(v->value)) {
-                err(p, v, "%s: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", path);
+                schema_error(&p->s, v, "%s: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", path);
                 return -EINVAL;
         }
         if (strv_contains(p->c->ssh_authorized_keys, v->value))
@@ -551,7 +538,7 @@ static int parse_meta(struct parser *p, const struct ynode *m) {
                 ok = parse_merge(ok, schema_read_string(&p->s, v, "instance-id", &p->c->instance_id));
         if ((v = ynode_get(m, "local-hostname")) && schema_read_string(&p->s, v, "local-hostname", &p->c->hostname) >= 0 &&
             !hostname_is_valid(p->c->hostname)) {
-                err(p, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                schema_error(&p->s, v, "local-hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
                 ok = parse_merge(ok, -EINVAL);
         }
         /* cloud-localds -m writes it; the agent reads its seed the same way
@@ -559,7 +546,7 @@ static int parse_meta(struct parser *p, const struct ynode *m) {
         _cleanup_free_ char *dsmode = NULL;
         if ((v = ynode_get(m, "dsmode")) && schema_read_string(&p->s, v, "dsmode", &dsmode) >= 0 && !STREQ(dsmode, "local") &&
             !STREQ(dsmode, "net")) {
-                err(p, v, "dsmode: '%s' is not local or net (what cloud-localds -m writes; both mean the same here)", dsmode);
+                schema_error(&p->s, v, "dsmode: '%s' is not local or net (what cloud-localds -m writes; both mean the same here)", dsmode);
                 ok = parse_merge(ok, -EINVAL);
         }
         if ((v = ynode_get(m, "public-keys")))
@@ -567,19 +554,19 @@ static int parse_meta(struct parser *p, const struct ynode *m) {
         /* the rollout's signature (src/fleet, seed.c checks it): both or neither */
         const struct ynode *key = ynode_get(m, "nodeos-seed-key"), *sig = ynode_get(m, "nodeos-seed-signature");
         if (key && schema_read_string(&p->s, key, "nodeos-seed-key", &p->c->seed_key) >= 0 && strlen(p->c->seed_key) != 44) {
-                err(p, key, "nodeos-seed-key: not an Ed25519 public key (44 characters of base64)");
+                schema_error(&p->s, key, "nodeos-seed-key: not an Ed25519 public key (44 characters of base64)");
                 ok = parse_merge(ok, -EINVAL);
         }
         if (sig) {
                 p->c->signature_pos = (struct config_pos) { .file = p->c->meta_data_file, .line = sig->line, .col = sig->col };
                 if (schema_read_string(&p->s, sig, "nodeos-seed-signature", &p->c->seed_signature) >= 0 &&
                     strlen(p->c->seed_signature) != 88) {
-                        err(p, sig, "nodeos-seed-signature: not an Ed25519 signature (88 characters of base64)");
+                        schema_error(&p->s, sig, "nodeos-seed-signature: not an Ed25519 signature (88 characters of base64)");
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
         if (!key != !sig) {
-                err(p, key ? key : sig, "meta-data: nodeos-seed-key and nodeos-seed-signature go together (a seed is signed whole, or not)");
+                schema_error(&p->s, key ? key : sig, "meta-data: nodeos-seed-key and nodeos-seed-signature go together (a seed is signed whole, or not)");
                 ok = parse_merge(ok, -EINVAL);
         }
         return ok;
@@ -606,7 +593,7 @@ static int parse_meta_openstack(struct parser *p, const struct ynode *m) {
                 ok = parse_merge(ok, schema_read_string(&p->s, v, "uuid", &p->c->instance_id));
         if ((v = ynode_get(m, "hostname")) && schema_read_string(&p->s, v, "hostname", &p->c->hostname) >= 0 &&
             !hostname_is_valid(p->c->hostname)) {
-                err(p, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                schema_error(&p->s, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
                 ok = parse_merge(ok, -EINVAL);
         }
         if ((v = ynode_get(m, "public_keys"))) {
@@ -642,11 +629,11 @@ static int parse_meta_openstack(struct parser *p, const struct ynode *m) {
                 }
         }
         if ((v = ynode_get(m, "files")) && !(v->kind == YNODE_SEQUENCE && v->n == 0)) {
-                err(p, v, "files: the agent writes no injected files: put what the node needs in user_data");
+                schema_error(&p->s, v, "files: the agent writes no injected files: put what the node needs in user_data");
                 ok = parse_merge(ok, -EINVAL);
         }
         if ((v = ynode_get(m, "admin_pass"))) {
-                err(p, v, "admin_pass: the agent sets no passwords: give public_keys (root logs in with a key only)");
+                schema_error(&p->s, v, "admin_pass: the agent sets no passwords: give public_keys (root logs in with a key only)");
                 ok = parse_merge(ok, -EINVAL);
         }
         if ((v = ynode_get(m, "meta")) && schema_check_kind(&p->s, v, YNODE_MAPPING, "meta") < 0)
@@ -666,7 +653,7 @@ static int parse_user(struct parser *p, const struct ynode *m) {
                 schema_missing(&p->s, m, "user-data", "schema_version");
                 ok = parse_merge(ok, -EINVAL);
         } else if (schema_read_int(&p->s, v, "schema_version", 0, 1000, &version) >= 0 && version != CONFIG_SCHEMA_VERSION) {
-                err(p, v, "schema_version: %lld is not supported (this agent reads %d)", version, CONFIG_SCHEMA_VERSION);
+                schema_error(&p->s, v, "schema_version: %lld is not supported (this agent reads %d)", version, CONFIG_SCHEMA_VERSION);
                 ok = parse_merge(ok, -EINVAL);
         }
         if (!(v = ynode_get(m, "role"))) {
@@ -679,7 +666,7 @@ static int parse_user(struct parser *p, const struct ynode *m) {
         }
         if ((v = ynode_get(m, "hostname"))) {
                 if (schema_read_string(&p->s, v, "hostname", &p->c->hostname) >= 0 && !hostname_is_valid(p->c->hostname)) {
-                        err(p, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
+                        schema_error(&p->s, v, "hostname: '%s' is not a valid hostname (RFC 1123, lowercase)", p->c->hostname);
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -689,7 +676,7 @@ static int parse_user(struct parser *p, const struct ynode *m) {
                 else if (v->kind == YNODE_SCALAR && STREQ(v->value, "few-devices"))
                         p->c->topology = TOPOLOGY_FEW_DEVICES;
                 else {
-                        err(p, v, "topology: expected 100k or few-devices, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
+                        schema_error(&p->s, v, "topology: expected 100k or few-devices, got '%s'", v->kind == YNODE_SCALAR ? v->value : "?");
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -708,7 +695,7 @@ static int parse_user(struct parser *p, const struct ynode *m) {
         if ((v = ynode_get(m, "ssh_authorized_keys")) && schema_read_string_list(&p->s, v, "ssh_authorized_keys", &ssh_keys) >= 0) {
                 for (size_t i = 0; ssh_keys[i]; i++)
                         if (!ssh_public_key_is_valid(ssh_keys[i])) {
-                                err(p, v->items[i], "ssh_authorized_keys[%zu]: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", i);
+                                schema_error(&p->s, v->items[i], "ssh_authorized_keys[%zu]: not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-...)", i);
                                 ok = parse_merge(ok, -EINVAL);
                         } else if (!strv_contains(p->c->ssh_authorized_keys, ssh_keys[i]) &&
                                    strv_extend(&p->c->ssh_authorized_keys, ssh_keys[i]) < 0)
@@ -770,7 +757,7 @@ static void check_nodeports_unique(struct parser *p, const struct ynode *user, c
                         }
                         if (!at)
                                 continue;
-                        err(p, at, "%s: NodePort %lld is also %s%s; two services cannot share a NodePort "
+                        schema_error(&p->s, at, "%s: NodePort %lld is also %s%s; two services cannot share a NodePort "
                             "(the API server refuses the second)", here, ports[i].port, other,
                             seed_node_at(user, other) ? "" : " (its default)");
                         break;
@@ -786,7 +773,7 @@ static void check_lb_needs_fixed_nodeports(struct parser *p, const struct ynode 
         const struct ynode *at = seed_node_at(user, "dojot.vars.dojot_fixed_nodeports_enabled");
         if (!c->has_lb || c->lb.mode == LB_MODE_NONE || !at || config_dojot_bool(c, "dojot_fixed_nodeports_enabled"))
                 return;
-        err(p, at, "dojot.vars.dojot_fixed_nodeports_enabled: false, but this lb forwards to the dojot NodePorts, "
+        schema_error(&p->s, at, "dojot.vars.dojot_fixed_nodeports_enabled: false, but this lb forwards to the dojot NodePorts, "
             "which Kubernetes then assigns at random; set it to true");
 }
 
@@ -807,7 +794,7 @@ static void check_brokers_cover_mqtt_backends(struct parser *p, const struct yno
         const struct ynode *at = seed_node_at(user, "dojot.vars.dojot_vernemq_replicas");
         if (!at)
                 at = seed_node_at(user, "lb.mqtt_nodes");
-        err(p, at ? at : user, "dojot.vars.dojot_vernemq_replicas: %lld VerneMQ broker(s) for %zu MQTT backends: with "
+        schema_error(&p->s, at ? at : user, "dojot.vars.dojot_vernemq_replicas: %lld VerneMQ broker(s) for %zu MQTT backends: with "
             "externalTrafficPolicy: Local a backend without a broker of its own drops the connections sent to it; "
             "set it to at least %zu", replicas, mqtt->n, mqtt->n);
 }

@@ -20,18 +20,6 @@ struct nparser {
         struct net_plan *plan;
 };
 
-static void err(struct nparser *p, const struct ynode *n, const char *fmt, ...) _printf_(3, 4);
-static void err(struct nparser *p, const struct ynode *n, const char *fmt, ...) {
-        va_list ap;
-        char *msg = NULL;
-        va_start(ap, fmt);
-        int r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r >= 0)
-                diag_add(p->s.diag, p->s.file, n->line, n->col, "%s", msg);
-        free(msg);
-}
-
 /* A key path for messages ("ethernets.eth0.routes[1].via"); a path longer
  * than the buffer is cut, which only shortens a message. */
 static char *pathf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
@@ -56,7 +44,7 @@ static int read_ifname(struct nparser *p, const struct ynode *n, const char *pat
                 return r;
         if (interface_name_is_valid(*ret))
                 return 0;
-        err(p, n, "%s: '%s' is not an interface name", path, *ret);
+        schema_error(&p->s, n, "%s: '%s' is not an interface name", path, *ret);
         return -EINVAL;
 }
 
@@ -69,7 +57,7 @@ static int read_mac(struct nparser *p, const struct ynode *n, const char *path, 
         for (size_t i = 0; ok && i < 17; i++)
                 ok = i % 3 == 2 ? m[i] == ':' : isxdigit((unsigned char) m[i]);
         if (!ok) {
-                err(p, n, "%s: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", path, m);
+                schema_error(&p->s, n, "%s: '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", path, m);
                 return -EINVAL;
         }
         for (size_t i = 0; i < 17; i++)
@@ -95,7 +83,7 @@ static int read_domain(struct nparser *p, const struct ynode *n, const char *pat
                 *c = (char) tolower((unsigned char) *c);
         if (dns1123_subdomain_is_valid(lower))
                 return 0;
-        err(p, n, "%s: '%s' is not a domain name", path, *ret);
+        schema_error(&p->s, n, "%s: '%s' is not a domain name", path, *ret);
         return -EINVAL;
 }
 
@@ -229,7 +217,7 @@ static int link_set_stem(struct nparser *p, struct net_link *l, const struct yno
                         *c = '_';
         for (size_t i = 0; i + 1 < p->plan->n_links; i++)
                 if (p->plan->links[i].file_stem && STREQ(p->plan->links[i].file_stem, l->file_stem)) {
-                        err(p, at, "'%s' and '%s' would share the networkd file %s.network: rename one", p->plan->links[i].id, l->id,
+                        schema_error(&p->s, at, "'%s' and '%s' would share the networkd file %s.network: rename one", p->plan->links[i].id, l->id,
                             l->file_stem);
                         return -EINVAL;
                 }
@@ -266,7 +254,7 @@ static int v2_routes(struct nparser *p, const struct ynode *n, const char *path,
                         if (r >= 0 && default_route_to(to)) {
                                 const char *why = cidr_problem(to, true);
                                 if (why) {
-                                        err(p, v, "%s: '%s' is not a valid CIDR (%s) or default", sub2, to, why);
+                                        schema_error(&p->s, v, "%s: '%s' is not a valid CIDR (%s) or default", sub2, to, why);
                                         r = -EINVAL;
                                 }
                         }
@@ -283,7 +271,7 @@ static int v2_routes(struct nparser *p, const struct ynode *n, const char *path,
                         r = parse_merge(r, read_metric(p, v, sub2, &metric));
                 }
                 if (r >= 0 && default_route_to(to) && is_ipv6(to) != is_ipv6(via)) {
-                        err(p, m, "%s: to '%s' and via '%s' are of different IP families", sub, to, via);
+                        schema_error(&p->s, m, "%s: to '%s' and via '%s' are of different IP families", sub, to, via);
                         r = -EINVAL;
                 }
                 if (r >= 0)
@@ -301,7 +289,7 @@ static int v2_gateway(struct nparser *p, const struct ynode *v, const char *path
         if (r < 0)
                 return r;
         if (is_ipv6(gw) != v6) {
-                err(p, v, "%s: '%s' is not an IPv%d address", path, gw, v6 ? 6 : 4);
+                schema_error(&p->s, v, "%s: '%s' is not an IPv%d address", path, gw, v6 ? 6 : 4);
                 return -EINVAL;
         }
         return link_add_route(l, NULL, gw, -1);
@@ -323,7 +311,7 @@ static int v2_match(struct nparser *p, const struct ynode *m, const char *path, 
                 ok = parse_merge(ok, read_ifname(p, v, sub, &l->match_name));
         }
         if (ok >= 0 && !l->match_mac && !l->match_name) {
-                err(p, m, "%s: give macaddress or name", path);
+                schema_error(&p->s, m, "%s: give macaddress or name", path);
                 ok = -EINVAL;
         }
         return ok;
@@ -367,14 +355,14 @@ static int v2_ethernet(struct nparser *p, const struct ynode *key, const struct 
         if ((v = ynode_get(m, "match")))
                 ok = parse_merge(ok, v2_match(p, v, SUB("match"), l));
         else if (!interface_name_is_valid(key->value)) {
-                err(p, key, "%s: without match, the key is the interface name, and '%s' is not one", path, key->value);
+                schema_error(&p->s, key, "%s: without match, the key is the interface name, and '%s' is not one", path, key->value);
                 ok = parse_merge(ok, -EINVAL);
         } else if (!(l->match_name = strdup(key->value)))
                 return -ENOMEM;
         if ((v = ynode_get(m, "set-name"))) {
                 ok = parse_merge(ok, read_ifname(p, v, SUB("set-name"), &l->set_name));
                 if (!ynode_get(m, "match")) {
-                        err(p, v, "%s: set-name needs a match (netplan's rule: the interface to rename is found by it)", path);
+                        schema_error(&p->s, v, "%s: set-name needs a match (netplan's rule: the interface to rename is found by it)", path);
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -412,7 +400,7 @@ static int parse_v2(struct nparser *p, const struct ynode *top) {
         int ok = schema_check_keys(&p->s, top, keys, "network-config");
         for (const char * const *k = v2_unsupported; *k; k++)
                 if ((v = ynode_get_key(top, *k))) {
-                        err(p, v, "%s: not supported: the agent configures ethernets only (cloud-init/README.md, network-config)", *k);
+                        schema_error(&p->s, v, "%s: not supported: the agent configures ethernets only (cloud-init/README.md, network-config)", *k);
                         ok = parse_merge(ok, -EINVAL);
                 }
         if ((v = ynode_get(top, "renderer"))) {
@@ -420,7 +408,7 @@ static int parse_v2(struct nparser *p, const struct ynode *top) {
                 if (schema_read_string(&p->s, v, "renderer", &r) < 0)
                         ok = parse_merge(ok, -EINVAL);
                 else if (!STREQ(r, "networkd")) {
-                        err(p, v, "renderer: '%s' is not supported: the image's network stack is systemd-networkd", r);
+                        schema_error(&p->s, v, "renderer: '%s' is not supported: the image's network stack is systemd-networkd", r);
                         ok = parse_merge(ok, -EINVAL);
                 }
         }
@@ -452,7 +440,7 @@ static int v1_static_address(struct nparser *p, const struct ynode *m, const cha
                 return -EINVAL;
         if (strchr(addr, '/') || !nm) {
                 if (nm) {
-                        err(p, nm, "%s.netmask: the address has a /prefix already", path);
+                        schema_error(&p->s, nm, "%s.netmask: the address has a /prefix already", path);
                         return -EINVAL;
                 }
                 cidr = TAKE_PTR(addr);
@@ -462,7 +450,7 @@ static int v1_static_address(struct nparser *p, const struct ynode *m, const cha
                         return -EINVAL;
                 int prefix = is_ipv6(addr) ? -1 : netmask_prefix(mask);
                 if (prefix < 0) {
-                        err(p, nm, "%s: '%s' is not an IPv4 netmask (IPv6 addresses take a /prefix)", sub, mask);
+                        schema_error(&p->s, nm, "%s: '%s' is not an IPv4 netmask (IPv6 addresses take a /prefix)", sub, mask);
                         return -EINVAL;
                 }
                 if (asprintf(&cidr, "%s/%d", addr, prefix) < 0)
@@ -470,7 +458,7 @@ static int v1_static_address(struct nparser *p, const struct ynode *m, const cha
         }
         const char *why = cidr_problem(cidr, false);
         if (why) {
-                err(p, a, "%s.address: '%s' is not a valid CIDR (%s)", path, cidr, why);
+                schema_error(&p->s, a, "%s.address: '%s' is not a valid CIDR (%s)", path, cidr, why);
                 return -EINVAL;
         }
         return strv_extend(&l->addresses, cidr);
@@ -507,7 +495,7 @@ static int v1_subnet_routes(struct nparser *p, const struct ynode *n, const char
                 if ((v = ynode_get(m, "netmask"))) {
                         pathf(sub2, sizeof(sub2), "%s.netmask", sub);
                         if (schema_read_string(&p->s, v, sub2, &mask) >= 0 && (prefix = netmask_prefix(mask)) < 0) {
-                                err(p, v, "%s: '%s' is not an IPv4 netmask", sub2, mask);
+                                schema_error(&p->s, v, "%s: '%s' is not an IPv4 netmask", sub2, mask);
                                 r = -EINVAL;
                         }
                 }
@@ -529,7 +517,7 @@ static int v1_subnet_routes(struct nparser *p, const struct ynode *n, const char
                         return -ENOMEM;
                 const char *why = default_route_to(to) ? cidr_problem(to, true) : NULL;
                 if (why) {
-                        err(p, ynode_get(m, "network"), "%s.network: '%s' is not a valid CIDR (%s)", sub, to, why);
+                        schema_error(&p->s, ynode_get(m, "network"), "%s.network: '%s' is not a valid CIDR (%s)", sub, to, why);
                         ok = parse_merge(ok, -EINVAL);
                         continue;
                 }
@@ -562,7 +550,7 @@ static int v1_subnet(struct nparser *p, const struct ynode *m, const char *path,
         else if (STREQ(type, "dhcp6"))
                 l->dhcp6 = true;
         else if (!is_static) {
-                err(p, v, "%s: '%s' is not supported (static, static6, dhcp, dhcp4 or dhcp6)", sub, type);
+                schema_error(&p->s, v, "%s: '%s' is not supported (static, static6, dhcp, dhcp4 or dhcp6)", sub, type);
                 return -EINVAL;
         }
         if (is_static)
@@ -571,7 +559,7 @@ static int v1_subnet(struct nparser *p, const struct ynode *m, const char *path,
                 const char *only_static[] = { "address", "netmask", "gateway" };
                 for (size_t k = 0; k < ELEMENTSOF(only_static); k++)
                         if ((v = ynode_get(m, only_static[k]))) {
-                                err(p, v, "%s.%s: only a static subnet has one", path, only_static[k]);
+                                schema_error(&p->s, v, "%s.%s: only a static subnet has one", path, only_static[k]);
                                 ok = parse_merge(ok, -EINVAL);
                         }
         }
@@ -683,7 +671,7 @@ static int v1_route(struct nparser *p, const struct ynode *m, const char *path) 
                 return -EINVAL;
         const char *why = default_route_to(to) ? cidr_problem(to, true) : NULL;
         if (why) {
-                err(p, v, "%s: '%s' is not a valid CIDR (%s) or default", sub, to, why);
+                schema_error(&p->s, v, "%s: '%s' is not a valid CIDR (%s) or default", sub, to, why);
                 ok = -EINVAL;
         }
         pathf(sub, sizeof(sub), "%s.gateway", path);
@@ -700,7 +688,7 @@ static int v1_route(struct nparser *p, const struct ynode *m, const char *path) 
                         if (cidr_contains(*a, gw))
                                 return link_add_route(l, default_route_to(to), gw, metric);
         }
-        err(p, m, "%s: no interface has a static subnet that holds the gateway %s", path, gw);
+        schema_error(&p->s, m, "%s: no interface has a static subnet that holds the gateway %s", path, gw);
         return -EINVAL;
 }
 
@@ -748,7 +736,7 @@ static int parse_v1(struct nparser *p, const struct ynode *top) {
                         else if (STREQ(type, "route"))
                                 r = v1_route(p, m, path);
                         else {
-                                err(p, t, "%s: '%s' is not supported: the agent configures physical interfaces, nameservers "
+                                schema_error(&p->s, t, "%s: '%s' is not supported: the agent configures physical interfaces, nameservers "
                                           "and routes (cloud-init/README.md, network-config)", tpath, type);
                                 r = -EINVAL;
                         }
@@ -806,7 +794,7 @@ static int os_link(struct nparser *p, const struct ynode *m, const char *path) {
         if (schema_read_string(&p->s, v, pathf(sub, sizeof(sub), "%s.type", path), &type) < 0)
                 ok = -EINVAL;
         else if (!strv_has(os_physical_types, type)) {
-                err(p, v, "%s: '%s' is not supported: the agent configures one interface per link (%s...)", sub, type, "phy, ovs, tap, vif");
+                schema_error(&p->s, v, "%s: '%s' is not supported: the agent configures one interface per link (%s...)", sub, type, "phy, ovs, tap, vif");
                 ok = -EINVAL;
         }
         ok = parse_merge(ok, read_mac(p, ynode_get(m, "ethernet_mac_address"), pathf(sub, sizeof(sub), "%s.ethernet_mac_address", path),
@@ -848,7 +836,7 @@ static int os_services(struct nparser *p, const struct ynode *n, const char *pat
                         continue;
                 }
                 if (!STREQ(type, "dns")) {
-                        err(p, t, "%s: '%s' is not supported (dns)", sub2, type);
+                        schema_error(&p->s, t, "%s: '%s' is not supported (dns)", sub2, type);
                         ok = -EINVAL;
                         continue;
                 }
@@ -913,7 +901,7 @@ static int os_routes(struct nparser *p, const struct ynode *n, const char *path,
                         r = -EINVAL;
                 int prefix = mask ? os_prefix(mask) : -1;
                 if (mask && prefix < 0) {
-                        err(p, ynode_get(m, "netmask"), "%s: '%s' is not a netmask", sub2, mask);
+                        schema_error(&p->s, ynode_get(m, "netmask"), "%s: '%s' is not a netmask", sub2, mask);
                         r = -EINVAL;
                 }
                 if (r < 0) {
@@ -924,7 +912,7 @@ static int os_routes(struct nparser *p, const struct ynode *n, const char *path,
                         return -ENOMEM;
                 const char *why = prefix == 0 ? NULL : cidr_problem(to, true);
                 if (why) {
-                        err(p, m, "%s: %s is not a valid network (%s)", sub, to, why);
+                        schema_error(&p->s, m, "%s: %s is not a valid network (%s)", sub, to, why);
                         ok = -EINVAL;
                         continue;
                 }
@@ -953,7 +941,7 @@ static int os_network(struct nparser *p, const struct ynode *m, const char *path
                 return -EINVAL;
         struct net_link *l = os_find_link(p, link_id);
         if (!l) {
-                err(p, ynode_get(m, "link"), "%s.link: no link '%s' in links", path, link_id);
+                schema_error(&p->s, ynode_get(m, "link"), "%s.link: no link '%s' in links", path, link_id);
                 return -EINVAL;
         }
         bool is_static = STREQ(type, "ipv4") || STREQ(type, "ipv6");
@@ -962,7 +950,7 @@ static int os_network(struct nparser *p, const struct ynode *m, const char *path
         else if (STREQ(type, "ipv6_dhcp"))
                 l->dhcp6 = true;
         else if (!is_static) {
-                err(p, ynode_get(m, "type"), "%s.type: '%s' is not supported (ipv4, ipv6, ipv4_dhcp, ipv6_dhcp)", path, type);
+                schema_error(&p->s, ynode_get(m, "type"), "%s.type: '%s' is not supported (ipv4, ipv6, ipv4_dhcp, ipv6_dhcp)", path, type);
                 return -EINVAL;
         }
         if (is_static) {
@@ -978,7 +966,7 @@ static int os_network(struct nparser *p, const struct ynode *m, const char *path
                         int prefix = -1;
                         if (nm && schema_read_string(&p->s, nm, pathf(sub, sizeof(sub), "%s.netmask", path), &mask) >= 0 &&
                             (prefix = os_prefix(mask)) < 0)
-                                err(p, nm, "%s: '%s' is not a netmask", sub, mask);
+                                schema_error(&p->s, nm, "%s: '%s' is not a netmask", sub, mask);
                         if (!nm)
                                 schema_missing(&p->s, m, path, "netmask");
                         if (prefix < 0)
@@ -989,7 +977,7 @@ static int os_network(struct nparser *p, const struct ynode *m, const char *path
                         cidr = TAKE_PTR(addr);
                 const char *why = cidr_problem(cidr, false);
                 if (why) {
-                        err(p, v, "%s.ip_address: '%s' is not a valid address (%s)", path, cidr, why);
+                        schema_error(&p->s, v, "%s.ip_address: '%s' is not a valid address (%s)", path, cidr, why);
                         return -EINVAL;
                 }
                 if (strv_extend(&l->addresses, cidr) < 0)
@@ -1079,7 +1067,7 @@ int netconfig_parse(const char *text, size_t len, const char *file, struct net_p
         }
         long long version;
         if (ynode_int(v, 1, 2, &version) < 0) {
-                err(&p, v, "version: expected 1 or 2, got '%s'", v->kind == YNODE_SCALAR ? v->value : ynode_kind_name(v->kind));
+                schema_error(&p.s, v, "version: expected 1 or 2, got '%s'", v->kind == YNODE_SCALAR ? v->value : ynode_kind_name(v->kind));
                 return -EINVAL;
         }
         plan->version = (int) version;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include "basic/macro.h"
 #include "basic/strv.h"
@@ -122,6 +123,13 @@ int schema_read_mode(struct schema_ctx *s, const struct ynode *n, const char *pa
 
 void schema_missing(struct schema_ctx *s, const struct ynode *map, const char *path, const char *key) {
         diag_add(s->diag, s->file, map->line, map->col, "%s: missing required key '%s'", path, key);
+}
+
+void schema_error(struct schema_ctx *s, const struct ynode *n, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        diag_addv(s->diag, s->file, n->line, n->col, fmt, ap);
+        va_end(ap);
 }
 
 int schema_read_ip(struct schema_ctx *s, const struct ynode *n, const char *path, char **ret) {

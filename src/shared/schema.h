@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Small helpers shared by the strict YAML readers (config.c, role.c): kind
- * checks, unknown-key detection and typed reads, each reporting
- * "file:line:col: path: problem" through diag. */
+/* Small helpers shared by the strict YAML readers (config.c, netconfig.c,
+ * role.c, manifest-decl.c): kind checks, unknown-key detection and typed
+ * reads, each reporting "file:line:col: path: problem" through diag. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -38,3 +38,5 @@ int schema_read_ip(struct schema_ctx *s, const struct ynode *n, const char *path
 int schema_read_cidr(struct schema_ctx *s, const struct ynode *n, const char *path, bool network, char **ret);
 /* Reports a missing required key at the map's position. */
 void schema_missing(struct schema_ctx *s, const struct ynode *map, const char *path, const char *key);
+/* Reports any other problem at n's position. */
+void schema_error(struct schema_ctx *s, const struct ynode *n, const char *fmt, ...) _printf_(3, 4);
