@@ -52,7 +52,7 @@
 # without tap drops). BENCH_LB_NIC_OPTS (event_idx=off): the split rig's
 # virtio-net-pci properties (QT_NIC_OPTS). BENCH_LB_LOGS=DIR: no VM, the split
 # rig's analysis again over the probe logs of an earlier run (DIR: its
-# bench/out/qemu); nothing is recorded.
+# bench/out/qemu); recorded only with BENCH_RECORD=1, marked from_logs.
 # BENCH_LB_RETRY (connect attempts per connection at most, 1: none
 # repeated): devices reconnect after a connect that failed (paho and the
 # like, with a backoff), so a connect refused at one moment of the ramp
@@ -123,10 +123,12 @@ for v in reloads reload_n new_n peer_mem peer_smp; do
 done
 
 # BENCH_LB_LOGS=DIR: no VM; the split rig's analysis over the probe logs
-# an earlier run left in DIR (its bench/out/qemu), e.g. after a fix to it
+# an earlier run left in DIR (its bench/out/qemu), e.g. after a fix to it.
+# Not a record unless BENCH_RECORD=1 asks (then marked "from_logs")
 if [ -n "${BENCH_LB_LOGS:-}" ]; then
   [ "$rig" = split ] || bench_die "BENCH_LB_LOGS is for the split rig"
-  export BENCH_RECORD=0 img=""
+  [ "${BENCH_RECORD:-}" = 1 ] || export BENCH_RECORD=0
+  img=""
 else
   img=$(bench_image lb)
   bench_tools
@@ -244,15 +246,19 @@ split_rig() {
     split_boot
   fi
   bench_notes lb-split-peer; bench_notes lb-split-lb
-  local lb peer
-  lb=$(bench_results_json lb-split-lb) && peer=$(bench_results_json lb-split-peer) || bench_die "cannot read the rig's BENCH lines"
+  # the BENCH lines go to jq in files: a full run's lb samples are more
+  # than one argument may hold (128 KiB: "Argument list too long")
+  local lines; lines=$(mktemp -d)
+  bench_results_json lb-split-lb >"$lines/lb.json" && bench_results_json lb-split-peer >"$lines/peer.json" ||
+    bench_die "cannot read the rig's BENCH lines"
   # each run's lb figures: counters between its marks, peaks from the
   # samples between them (the lb's clock for both)
   # (jq 1.6: null - null is an error, so every difference goes through diff)
-  res=$(jq -n --argjson lb "$lb" --argjson peer "$peer" '
+  res=$(jq -n --slurpfile lbs "$lines/lb.json" --slurpfile peers "$lines/peer.json" '
     def nonneg: if . == null then null elif . < 0 then null else . end;
     def diff($a; $b): if $a == null or $b == null then null else ($a - $b | nonneg) end;
-    ($lb | map(select(.kind == "env")) | first) as $env
+    $lbs[0] as $lb | $peers[0] as $peer
+    | ($lb | map(select(.kind == "env")) | first) as $env
     | ($lb | map(select(.kind == "sample"))) as $samples
     | ($lb | map(select(.kind == "mark")) | map({(.name): .}) | add // {}) as $marks
     | {rig: "split", env: ($env + {rig: "split"}), peer_env: ($peer | map(select(.kind == "peer_env")) | first),
@@ -297,6 +303,7 @@ split_rig() {
             old_workers: (if $rb == null then [] else [$samples[] | select(.t >= $rb.t and ($re == null or .t <= $re.t)) | [(.t - $rb.t), ((.haproxy_procs // 1) - 2 | if . < 0 then 0 else . end)]] end)}
            | .done = ([.each[] | select(.took_effect)] | length)
            end)}') || bench_die "cannot combine the rig's results (logs: $QT_OUT/lb-split-*/probe.log)"
+  rm -rf "$lines"
 }
 
 case $rig in single) single_rig ;; split) split_rig ;; esac
@@ -369,4 +376,4 @@ if jq -e '.reloads != null' <<<"$res" >/dev/null; then
   echo "goal: reloads through the agent drop no held connection: $rgoal"
   res=$(jq --arg g "$rgoal" '.reloads.goal = $g' <<<"$res")
 fi
-bench_write lb-100k "$(jq --arg goal "$goal" '. + {goal_100k: $goal}' <<<"$res")"
+bench_write lb-100k "$(jq --arg goal "$goal" --arg logs "${BENCH_LB_LOGS:-}" '. + {goal_100k: $goal, from_logs: ($logs != "")}' <<<"$res")"
