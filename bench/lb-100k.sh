@@ -246,9 +246,11 @@ split_rig() {
     split_boot
   fi
   bench_notes lb-split-peer; bench_notes lb-split-lb
-  # the BENCH lines go to jq in files: a full run's lb samples are more
-  # than one argument may hold (128 KiB: "Argument list too long")
-  local lines; lines=$(mktemp -d)
+  # the BENCH lines go to jq in files (kept beside the rig's other build
+  # files): a full run's lb samples are more than one argument may hold
+  # (128 KiB: "Argument list too long")
+  local lines=$BENCH_BUILD/lb-split-lines
+  mkdir -p "$lines"
   bench_results_json lb-split-lb >"$lines/lb.json" && bench_results_json lb-split-peer >"$lines/peer.json" ||
     bench_die "cannot read the rig's BENCH lines"
   # each run's lb figures: counters between its marks, peaks from the
@@ -303,7 +305,6 @@ split_rig() {
             old_workers: (if $rb == null then [] else [$samples[] | select(.t >= $rb.t and ($re == null or .t <= $re.t)) | [(.t - $rb.t), ((.haproxy_procs // 1) - 2 | if . < 0 then 0 else . end)]] end)}
            | .done = ([.each[] | select(.took_effect)] | length)
            end)}') || bench_die "cannot combine the rig's results (logs: $QT_OUT/lb-split-*/probe.log)"
-  rm -rf "$lines"
 }
 
 case $rig in single) single_rig ;; split) split_rig ;; esac
