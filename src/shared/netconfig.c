@@ -737,7 +737,7 @@ static int parse_v1(struct nparser *p, const struct ynode *top) {
                                 r = v1_route(p, m, path);
                         else {
                                 schema_error(&p->s, t, "%s: '%s' is not supported: the agent configures physical interfaces, nameservers "
-                                          "and routes (cloud-init/README.md, network-config)", tpath, type);
+                                    "and routes (cloud-init/README.md, network-config)", tpath, type);
                                 r = -EINVAL;
                         }
                         if (r == -ENOMEM)
