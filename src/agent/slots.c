@@ -312,11 +312,21 @@ static unsigned tries_left(const struct entry_name *n) {
         return n->counted ? n->left : UINT_MAX;
 }
 
-static int entries_load(const struct esp *e, struct esp_state *s) {
+/* The ESP's entries directory, as an fd (for *at() calls) and a stream. */
+static int entries_dir_open(const struct esp *e, int *ret_fd, DIR **ret_dir) {
         _cleanup_close_ int fd = -EBADF;
         int r = chase(e->root, ENTRIES_DIR, 0, 0, &fd, NULL);
+        if (r < 0 || (r = dir_stream(fd, ret_dir)) < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int entries_load(const struct esp *e, struct esp_state *s) {
+        _cleanup_close_ int fd = -EBADF;
         _cleanup_closedir_ DIR *d = NULL;
-        if (r < 0 || (r = dir_stream(fd, &d)) < 0)
+        int r = entries_dir_open(e, &fd, &d);
+        if (r < 0)
                 return r;
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 struct entry_name n;
@@ -477,9 +487,9 @@ static bool slot_entry_file(const char *name, char slot) {
 
 int slot_entries_remove(const struct esp *e, char slot) {
         _cleanup_close_ int fd = -EBADF;
-        int r = chase(e->root, ENTRIES_DIR, 0, 0, &fd, NULL);
         _cleanup_closedir_ DIR *d = NULL;
-        if (r < 0 || (r = dir_stream(fd, &d)) < 0)
+        int r = entries_dir_open(e, &fd, &d);
+        if (r < 0)
                 return r;
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 if (slot_entry_file(de->d_name, slot) && unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
