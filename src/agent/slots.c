@@ -312,20 +312,16 @@ static unsigned tries_left(const struct entry_name *n) {
         return n->counted ? n->left : UINT_MAX;
 }
 
-/* The ESP's entries directory, as an fd (for *at() calls) and a stream. */
-static int entries_dir_open(const struct esp *e, int *ret_fd, DIR **ret_dir) {
+/* The ESP's entries directory as a stream; dirfd() of it serves *at() calls. */
+static int entries_dir_open(const struct esp *e, DIR **ret) {
         _cleanup_close_ int fd = -EBADF;
         int r = chase(e->root, ENTRIES_DIR, 0, 0, &fd, NULL);
-        if (r < 0 || (r = dir_stream(fd, ret_dir)) < 0)
-                return r;
-        *ret_fd = TAKE_FD(fd);
-        return 0;
+        return r < 0 ? r : dir_stream(fd, ret);
 }
 
 static int entries_load(const struct esp *e, struct esp_state *s) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_closedir_ DIR *d = NULL;
-        int r = entries_dir_open(e, &fd, &d);
+        int r = entries_dir_open(e, &d);
         if (r < 0)
                 return r;
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
@@ -486,11 +482,11 @@ static bool slot_entry_file(const char *name, char slot) {
 }
 
 int slot_entries_remove(const struct esp *e, char slot) {
-        _cleanup_close_ int fd = -EBADF;
         _cleanup_closedir_ DIR *d = NULL;
-        int r = entries_dir_open(e, &fd, &d);
+        int r = entries_dir_open(e, &d);
         if (r < 0)
                 return r;
+        int fd = dirfd(d);
         for (struct dirent *de; r >= 0 && (de = readdir(d));) {
                 if (slot_entry_file(de->d_name, slot) && unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
                         r = negative_errno();
